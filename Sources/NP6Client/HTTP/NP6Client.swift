@@ -1,0 +1,197 @@
+import AsyncHTTPClient
+import NIOCore
+import NIOHTTP1
+
+/// Settings of the HTTP client for the NP6 API.
+public struct NP6ClientConfiguration: Sendable {
+    /// E.g. `https://api-cm.np6.com`; may carry a path prefix.
+    public var baseURL: String
+    /// Sent as `X-Key`; never logged, never part of an error.
+    public var apiKey: String
+    /// Longest silence while connecting or reading before the request fails.
+    public var timeoutSeconds: Int
+    /// Connections kept open to the API at most (the pool's soft limit).
+    public var maxConnections: Int
+    /// Elements handed to the consumer at a time: memory holds one batch, never the body.
+    public var batchSize: Int
+    /// A longer element is quarantined by its prefix instead of buffered.
+    public var maxElementBytes: Int
+    public var userAgent: String
+
+    public init(
+        baseURL: String,
+        apiKey: String,
+        timeoutSeconds: Int = 30,
+        maxConnections: Int = 4,
+        batchSize: Int = 500,
+        maxElementBytes: Int = 1 << 20,
+        userAgent: String = "np6-sync/\(NP6Client.version)"
+    ) {
+        self.baseURL = baseURL
+        self.apiKey = apiKey
+        self.timeoutSeconds = timeoutSeconds
+        self.maxConnections = maxConnections
+        self.batchSize = batchSize
+        self.maxElementBytes = maxElementBytes
+        self.userAgent = userAgent
+    }
+}
+
+/// One batch of decoded array elements, in body order.
+public struct DecodedBatch: Sendable {
+    public var events: [StopEvent] = []
+    public var malformed: [MalformedElement] = []
+    public var isEmpty: Bool { events.isEmpty && malformed.isEmpty }
+    var count: Int { events.count + malformed.count }
+    public init() {}
+}
+
+/// What a complete response looked like besides its events.
+public struct FetchSummary: Sendable {
+    public var rateLimit: RateLimitInfo?
+    public var bytes = 0
+    public var elements = 0
+}
+
+/// The client of `GET /targets/events/responses/stop`.
+///
+/// It streams a body: array elements are split out as bytes arrive and handed over in batches,
+/// so memory is bounded by one element plus one batch whatever the body's size. Redirects are
+/// not followed (the key must not travel to another host); TLS certificates are always verified.
+public final class NP6Client: Sendable {
+    public static let version = "0.1.0"
+
+    public let configuration: NP6ClientConfiguration
+    private let http: HTTPClient
+    private let now: @Sendable () -> Int64
+
+    /// - Parameter now: the wall clock in ms since the epoch (for `X-RateLimit-Reset` and `Retry-After`).
+    public init(configuration: NP6ClientConfiguration, now: @escaping @Sendable () -> Int64) {
+        self.configuration = configuration
+        self.now = now
+        let timeout = TimeAmount.seconds(Int64(configuration.timeoutSeconds))
+        http = HTTPClient(
+            eventLoopGroupProvider: .singleton,
+            configuration: HTTPClient.Configuration(
+                redirectConfiguration: .disallow,
+                timeout: .init(connect: min(timeout, .seconds(10)), read: timeout),
+                connectionPool: .init(
+                    idleTimeout: .seconds(60),
+                    concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.maxConnections)
+            ))
+    }
+
+    /// Closes the connections. Call once, when done with the client.
+    public func shutdown() async throws {
+        try await http.shutdown()
+    }
+
+    /// Requests one window of a contact's stop events and hands them to `consume` in batches.
+    ///
+    /// `consume(batch, isLast)` is called with `isLast == true` exactly once, after the closing
+    /// `]`, with the last elements (possibly none): the caller commits that batch together with
+    /// the watermark. When the body breaks off, the elements received intact are handed over with
+    /// `isLast == false` before the error is thrown.
+    ///
+    /// - Throws: `NP6ClientError` for what the API or the network did; whatever `consume` throws, as is.
+    @discardableResult
+    public func fetchStopEvents(
+        _ query: StopEventsQuery,
+        consume: (DecodedBatch, _ isLast: Bool) async throws -> Void
+    ) async throws -> FetchSummary {
+        var request = HTTPClientRequest(url: query.url(baseURL: configuration.baseURL))
+        request.method = .GET
+        request.headers.add(name: "X-Key", value: configuration.apiKey)
+        request.headers.add(name: "Accept", value: "application/json")
+        request.headers.add(name: "User-Agent", value: configuration.userAgent)
+
+        let response: HTTPClientResponse
+        do {
+            // The deadline bounds a whole request, body included, which can be large on a first
+            // sync; the read timeout is what catches a stalled server.
+            response = try await http.execute(request, timeout: .hours(1))
+        } catch {
+            throw NP6ClientError.transport(Self.describe(error))
+        }
+
+        var summary = FetchSummary()
+        summary.rateLimit = RateLimitInfo(headers: response.headers, nowMs: now())
+        switch response.status.code {
+        case 200:
+            break
+        case 401, 403:
+            throw NP6ClientError.unauthorized(status: Int(response.status.code))
+        case 404:
+            throw NP6ClientError.contactNotFound
+        case 429:
+            throw NP6ClientError.rateLimited(summary.rateLimit)
+        case 500...599:
+            throw NP6ClientError.serverError(status: Int(response.status.code))
+        default:
+            throw NP6ClientError.unexpectedStatus(Int(response.status.code))
+        }
+
+        var splitter = JSONArraySplitter(maxElementBytes: configuration.maxElementBytes)
+        var split: [SplitElement] = []
+        var batch = DecodedBatch()
+        var body = response.body.makeAsyncIterator()
+        while true {
+            let chunk: ByteBuffer?
+            do {
+                chunk = try await body.next()
+            } catch {
+                if !batch.isEmpty { try await consume(batch, false) }
+                throw NP6ClientError.transport("the connection broke off after \(summary.bytes) bytes: \(Self.describe(error))")
+            }
+            guard let chunk else { break }
+            summary.bytes += chunk.readableBytes
+            do {
+                try splitter.append(contentsOf: chunk.readableBytesView, into: &split)
+            } catch {
+                // Elements split out before the fault are intact; the rest is not trusted.
+                decode(&split, into: &batch)
+                if !batch.isEmpty { try await consume(batch, false) }
+                throw NP6ClientError.malformedBody(error.description)
+            }
+            summary.elements += split.count
+            decode(&split, into: &batch)
+            if batch.count >= configuration.batchSize {
+                try await consume(batch, false)
+                batch = DecodedBatch()
+            }
+        }
+        do {
+            try splitter.finish()
+        } catch {
+            if !batch.isEmpty { try await consume(batch, false) }
+            throw NP6ClientError.malformedBody(error.description)
+        }
+        try await consume(batch, true)
+        return summary
+    }
+
+    private func decode(_ split: inout [SplitElement], into batch: inout DecodedBatch) {
+        for element in split {
+            switch EventDecoder.decode(element, maxElementBytes: configuration.maxElementBytes) {
+            case .event(let event): batch.events.append(event)
+            case .malformed(let malformed): batch.malformed.append(malformed)
+            }
+        }
+        split.removeAll(keepingCapacity: true)
+    }
+
+    /// An error's text without anything from the request (the URL carries no secret, the
+    /// headers do, and AsyncHTTPClient's errors never include headers).
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .connectTimeout: return "connect timeout"
+            case .readTimeout: return "read timeout"
+            case .deadlineExceeded: return "deadline exceeded"
+            case .remoteConnectionClosed: return "the server closed the connection"
+            default: return "\(error)"
+            }
+        }
+        return "\(error)"
+    }
+}

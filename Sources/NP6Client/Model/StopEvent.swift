@@ -1,0 +1,57 @@
+/// One stop event: the columns extracted for querying plus the element's JSON bytes exactly as received.
+///
+/// `EventDecoder` builds these from the elements of a response body; `payload` is what gets
+/// stored, so fields the API adds later survive untouched.
+public struct StopEvent: Sendable, Hashable {
+    /// The event's identity (a UUID in the NP6 docs); events are deduplicated on it.
+    public var id: String
+    /// Publication time in milliseconds since 1970-01-01T00:00:00Z.
+    public var timestampMs: Int64
+    /// The top-level `type` (e.g. `"stop"`) when it is a string.
+    public var type: String?
+    /// `identity.type` when `identity` is an object and its `type` a string.
+    public var identityType: String?
+    /// `source.type` (e.g. `"email"`) when `source` is an object and its `type` a string.
+    public var sourceType: String?
+    /// The element's bytes verbatim, surrounding whitespace trimmed.
+    public var payload: [UInt8]
+
+    public init(
+        id: String,
+        timestampMs: Int64,
+        type: String?,
+        identityType: String?,
+        sourceType: String?,
+        payload: [UInt8]
+    ) {
+        self.id = id
+        self.timestampMs = timestampMs
+        self.type = type
+        self.identityType = identityType
+        self.sourceType = sourceType
+        self.payload = payload
+    }
+}
+
+/// An array element that is not a usable event, kept aside with its bytes.
+///
+/// The product quarantines these (raw bytes plus reason) instead of dropping them or
+/// failing the whole body.
+public struct MalformedElement: Sendable, Hashable {
+    /// The element's bytes as received (for an oversized element, its first bytes only).
+    public var raw: [UInt8]
+    /// A short fixed phrase naming the problem, e.g. `missing id` or
+    /// `invalid JSON at byte 17: unterminated string`.
+    public var reason: String
+
+    public init(raw: [UInt8], reason: String) {
+        self.raw = raw
+        self.reason = reason
+    }
+}
+
+/// One element of a stop-events array after decoding: a usable event, or bad input kept aside.
+public enum ArrayElement: Sendable, Hashable {
+    case event(StopEvent)
+    case malformed(MalformedElement)
+}
