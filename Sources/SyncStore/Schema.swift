@@ -1,0 +1,80 @@
+import GRDB
+
+/// The public schema, one migration at a time.
+///
+/// The schema is a public interface: operators query it with `sqlite3`. A shipped migration is
+/// never edited; a change is a new migration appended here, and `PRAGMA user_version` counts them.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: contacts, events, quarantine, sync runs, sink cursors") { db in
+            try db.execute(sql: """
+                CREATE TABLE contacts (
+                    id INTEGER PRIMARY KEY,
+                    kind TEXT NOT NULL CHECK (kind IN ('id', 'unicity', 'hash')),
+                    value TEXT NOT NULL CHECK (value <> ''),
+                    enabled INTEGER NOT NULL DEFAULT 1,
+                    watermark_ms INTEGER,
+                    next_due_ms INTEGER NOT NULL DEFAULT 0,
+                    last_attempt_ms INTEGER,
+                    last_success_ms INTEGER,
+                    last_status TEXT,
+                    last_error TEXT,
+                    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+                    added_ms INTEGER NOT NULL DEFAULT (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)),
+                    UNIQUE (kind, value)
+                );
+                CREATE INDEX contacts_due ON contacts (enabled, next_due_ms);
+
+                CREATE TABLE events (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    contact_id INTEGER,
+                    type TEXT,
+                    timestamp_ms INTEGER NOT NULL,
+                    identity_type TEXT,
+                    source_type TEXT,
+                    payload TEXT NOT NULL,
+                    received_ms INTEGER NOT NULL
+                );
+                CREATE INDEX events_contact_timestamp ON events (contact_id, timestamp_ms);
+                CREATE INDEX events_timestamp ON events (timestamp_ms);
+
+                CREATE TABLE quarantine (
+                    id INTEGER PRIMARY KEY,
+                    contact_id INTEGER,
+                    reason TEXT NOT NULL,
+                    raw BLOB NOT NULL,
+                    received_ms INTEGER NOT NULL,
+                    UNIQUE (contact_id, raw)
+                );
+
+                CREATE TABLE sync_runs (
+                    id INTEGER PRIMARY KEY,
+                    kind TEXT NOT NULL,
+                    started_ms INTEGER NOT NULL,
+                    finished_ms INTEGER NOT NULL,
+                    contacts_polled INTEGER NOT NULL,
+                    contacts_failed INTEGER NOT NULL,
+                    requests INTEGER NOT NULL,
+                    events_new INTEGER NOT NULL,
+                    events_duplicate INTEGER NOT NULL,
+                    events_quarantined INTEGER NOT NULL,
+                    error TEXT
+                );
+
+                CREATE TABLE sink_cursors (
+                    sink TEXT PRIMARY KEY,
+                    delivered_seq INTEGER NOT NULL DEFAULT 0,
+                    updated_ms INTEGER
+                );
+
+                PRAGMA user_version = 1;
+                """)
+        }
+        return migrator
+    }
+
+    /// The `user_version` this build writes: the number of migrations it knows.
+    static var knownVersion: Int { migrator.migrations.count }
+}

@@ -1,0 +1,85 @@
+import GRDB
+import NP6Client
+
+extension SyncDatabase {
+    /// What `addContacts` did.
+    public struct AddedContacts: Sendable, Hashable {
+        /// New rows.
+        public var added = 0
+        /// Rows that existed disabled and were enabled again.
+        public var reenabled = 0
+        /// Rows that existed enabled.
+        public var unchanged = 0
+    }
+
+    /// Adds contacts, or enables them again if they were removed; new ones are due at once.
+    public func addContacts(_ references: [ContactReference], now: Int64) async throws -> AddedContacts {
+        try await pool.write { db in
+            var result = AddedContacts()
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO contacts (kind, value, enabled, next_due_ms, added_ms) VALUES (?, ?, 1, ?, ?)
+                ON CONFLICT (kind, value) DO NOTHING
+                """)
+            let enable = try db.cachedStatement(sql: """
+                UPDATE contacts SET enabled = 1, next_due_ms = MIN(next_due_ms, ?)
+                WHERE kind = ? AND value = ? AND enabled = 0
+                """)
+            for reference in references {
+                try insert.execute(arguments: [reference.kind.rawValue, reference.value, now, now])
+                if db.changesCount > 0 {
+                    result.added += 1
+                    continue
+                }
+                try enable.execute(arguments: [now, reference.kind.rawValue, reference.value])
+                if db.changesCount > 0 { result.reenabled += 1 } else { result.unchanged += 1 }
+            }
+            return result
+        }
+    }
+
+    /// Stops polling a contact. Its row stays, so that its stored events keep their contact;
+    /// adding it again resumes from its watermark. Returns false when no such contact is enabled.
+    public func removeContact(_ reference: ContactReference) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE contacts SET enabled = 0 WHERE kind = ? AND value = ? AND enabled = 1",
+                arguments: [reference.kind.rawValue, reference.value])
+            return db.changesCount > 0
+        }
+    }
+
+    /// One contact by reference, enabled or not.
+    public func contact(_ reference: ContactReference) async throws -> StoredContact? {
+        try await pool.read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT \(StoredContact.columns) FROM contacts WHERE kind = ? AND value = ?",
+                arguments: [reference.kind.rawValue, reference.value]
+            ).flatMap(StoredContact.init(row:))
+        }
+    }
+
+    /// A page of contacts in `id` order, after `afterID`: paging keeps a million contacts out of memory.
+    public func contacts(afterID: Int64 = 0, limit: Int, enabledOnly: Bool) async throws -> [StoredContact] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(StoredContact.columns) FROM contacts
+                    WHERE id > ? AND (enabled = 1 OR ? = 0) ORDER BY id LIMIT ?
+                    """,
+                arguments: [afterID, enabledOnly, limit]
+            ).compactMap(StoredContact.init(row:))
+        }
+    }
+
+    /// Sets a contact's watermark (the operator's tool to re-sync from a point); `nil` re-reads
+    /// from `sync.initialStart`. The contact becomes due at once. Returns false for an unknown contact.
+    public func setWatermark(_ reference: ContactReference, to watermarkMs: Int64?, now: Int64) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE contacts SET watermark_ms = ?, next_due_ms = ? WHERE kind = ? AND value = ?",
+                arguments: [watermarkMs, now, reference.kind.rawValue, reference.value])
+            return db.changesCount > 0
+        }
+    }
+}

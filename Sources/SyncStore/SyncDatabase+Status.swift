@@ -1,0 +1,86 @@
+import GRDB
+import NP6Client
+
+/// A summary of the database for `np6-sync status`.
+public struct StoreStatus: Sendable, Hashable {
+    public var contacts = 0
+    public var enabledContacts = 0
+    /// Enabled contacts by `last_status`; the key `never` counts those not polled yet.
+    public var contactsByStatus: [String: Int] = [:]
+    /// The enabled contact furthest behind; `nil` when none has completed a poll.
+    public var oldestWatermarkMs: Int64?
+    public var neverSynced = 0
+    /// Enabled contacts whose last poll failed, most failures first (at most 20).
+    public var failing: [StoredContact] = []
+    public var events = 0
+    public var eventsLastDay = 0
+    public var lastEventReceivedMs: Int64?
+    public var quarantined = 0
+    public var lastRun: SyncRunSummary?
+}
+
+extension SyncDatabase {
+    /// Records the totals of a `sync` invocation or daemon cycle.
+    public func recordRun(_ run: SyncRunSummary) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO sync_runs (kind, started_ms, finished_ms, contacts_polled, contacts_failed,
+                        requests, events_new, events_duplicate, events_quarantined, error)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    run.kind, run.startedMs, run.finishedMs, run.contactsPolled, run.contactsFailed,
+                    run.requests, run.eventsNew, run.eventsDuplicate, run.eventsQuarantined, run.error,
+                ])
+        }
+    }
+
+    /// Counts for `status`; reads only, so it works while another process writes.
+    public func status(now: Int64) async throws -> StoreStatus {
+        try await pool.read { db in
+            var status = StoreStatus()
+            status.contacts = try Int.fetchOne(db, sql: "SELECT count(*) FROM contacts") ?? 0
+            for row in try Row.fetchAll(db, sql: """
+                SELECT COALESCE(last_status, 'never'), count(*) FROM contacts WHERE enabled = 1 GROUP BY 1
+                """)
+            {
+                status.contactsByStatus[row[0]] = row[1]
+                status.enabledContacts += row[1] as Int
+            }
+            let watermarks = try Row.fetchOne(db, sql: """
+                SELECT min(watermark_ms), sum(watermark_ms IS NULL) FROM contacts WHERE enabled = 1
+                """)
+            status.oldestWatermarkMs = watermarks?[0]
+            status.neverSynced = watermarks?[1] ?? 0
+            status.failing = try Row.fetchAll(db, sql: """
+                SELECT \(StoredContact.columns) FROM contacts
+                WHERE enabled = 1 AND last_status IS NOT NULL AND last_status <> 'ok'
+                ORDER BY consecutive_failures DESC, id LIMIT 20
+                """
+            ).compactMap(StoredContact.init(row:))
+            status.events = try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0
+            status.eventsLastDay = try Int.fetchOne(
+                db, sql: "SELECT count(*) FROM events WHERE timestamp_ms >= ?", arguments: [now - 86_400_000]) ?? 0
+            status.lastEventReceivedMs = try Int64.fetchOne(db, sql: "SELECT max(received_ms) FROM events")
+            status.quarantined = try Int.fetchOne(db, sql: "SELECT count(*) FROM quarantine") ?? 0
+            if let row = try Row.fetchOne(db, sql: """
+                SELECT kind, started_ms, finished_ms, contacts_polled, contacts_failed, requests,
+                       events_new, events_duplicate, events_quarantined, error
+                FROM sync_runs ORDER BY id DESC LIMIT 1
+                """)
+            {
+                var run = SyncRunSummary(kind: row[0], startedMs: row[1], finishedMs: row[2])
+                run.contactsPolled = row[3]
+                run.contactsFailed = row[4]
+                run.requests = row[5]
+                run.eventsNew = row[6]
+                run.eventsDuplicate = row[7]
+                run.eventsQuarantined = row[8]
+                run.error = row[9]
+                status.lastRun = run
+            }
+            return status
+        }
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import GRDB
+import NP6Client
+
+/// The np6-sync database: every SQL statement the product runs lives behind this façade.
+///
+/// One `DatabasePool` in WAL mode, so `sqlite3 np6-sync.sqlite 'select …'` works while np6-sync
+/// writes. Migrations run on open. Each write method keeps one invariant in one transaction; the
+/// central one is "events and watermark together" (`storeBatch` and `finishPoll`).
+public final class SyncDatabase: Sendable {
+    /// The database file's path, as given.
+    public let path: String
+    let pool: DatabasePool
+
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    ///
+    /// A new file is created readable by its owner only: stop events are personal data.
+    /// - Throws: `SyncStoreError.newerSchema` for a file written by a newer np6-sync (left
+    ///   untouched), `SyncStoreError.cannotOpen` when SQLite refuses the file.
+    public static func open(path: String) throws(SyncStoreError) -> SyncDatabase {
+        do {
+            try refuseNewerSchema(path)
+            try createPrivateFileIfMissing(path)
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(10)
+            configuration.prepareDatabase { db in
+                // NORMAL is durable across process crashes in WAL mode; only power loss can drop
+                // the last commits, which the next poll re-reads (the watermark moved with them).
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            }
+            let pool = try DatabasePool(path: path, configuration: configuration)
+            try Schema.migrator.migrate(pool)
+            return SyncDatabase(path: path, pool: pool)
+        } catch let error as SyncStoreError {
+            throw error
+        } catch let error as DatabaseError {
+            throw .cannotOpen(path: path, reason: error.message ?? error.description)
+        } catch {
+            throw .cannotOpen(path: path, reason: "\(error)")
+        }
+    }
+
+    init(path: String, pool: DatabasePool) {
+        self.path = path
+        self.pool = pool
+    }
+
+    /// The schema version of the open file (`PRAGMA user_version`).
+    public func schemaVersion() throws -> Int {
+        try pool.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 }
+    }
+
+    /// Reads the schema version of an existing file through a read-only connection, so that a
+    /// file from a newer np6-sync is refused before anything (even WAL mode) is written to it.
+    private static func refuseNewerSchema(_ path: String) throws {
+        guard let size = try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber,
+            size.intValue > 0
+        else { return }
+        var configuration = Configuration()
+        configuration.readonly = true
+        let found = try DatabaseQueue(path: path, configuration: configuration).read { db in
+            try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+        }
+        guard found <= Schema.knownVersion else {
+            throw SyncStoreError.newerSchema(path: path, found: found, known: Schema.knownVersion)
+        }
+    }
+
+    private static func createPrivateFileIfMissing(_ path: String) throws {
+        let fd = Foundation.open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw SyncStoreError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
+        }
+        close(fd)
+    }
+}

@@ -1,0 +1,17 @@
+/// Why the database could not be opened or used.
+public enum SyncStoreError: Error, CustomStringConvertible, Sendable {
+    /// The file was written by a newer np6-sync (its schema version is higher than this build knows).
+    case newerSchema(path: String, found: Int, known: Int)
+    /// SQLite refused to open or migrate the file.
+    case cannotOpen(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .newerSchema(let path, let found, let known):
+            "\(path): database schema version \(found) is newer than this np6-sync knows (\(known)); "
+                + "upgrade np6-sync, the file was left untouched"
+        case .cannotOpen(let path, let reason):
+            "\(path): cannot open the database: \(reason)"
+        }
+    }
+}

@@ -1,0 +1,188 @@
+import Foundation
+import GRDB
+import NP6Client
+import Testing
+
+@testable import SyncStore
+
+/// A database file in a fresh temporary directory, removed after the test.
+func withTemporaryDatabase<T>(_ body: (SyncDatabase) async throws -> T) async throws -> T {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("np6-store-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    return try await body(SyncDatabase.open(path: directory.appendingPathComponent("test.sqlite").path))
+}
+
+func event(_ id: String, at timestampMs: Int64) -> StopEvent {
+    let json = #"{"type":"stop","id":"\#(id)","timestamp":\#(timestampMs),"identity":{"type":"customer"},"source":{"type":"email"}}"#
+    return StopEvent(
+        id: id, timestampMs: timestampMs, type: "stop", identityType: "customer", sourceType: "email",
+        payload: Array(json.utf8))
+}
+
+@Suite struct SyncDatabaseTests {
+    let alice = ContactReference(kind: .unicity, value: "alice+news@example.com")
+    let bob = ContactReference(kind: .id, value: "000R4M0T")
+
+    @Test func newDatabaseHasTheSchemaVersionAndIsPrivate() async throws {
+        try await withTemporaryDatabase { database in
+            #expect(try database.schemaVersion() == 1)
+            let attributes = try FileManager.default.attributesOfItem(atPath: database.path)
+            let permissions = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? -1
+            #expect(permissions & 0o077 == 0, "other users must not read stop events")
+            let journal = try await database.pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+            #expect(journal == "wal")
+        }
+    }
+
+    @Test func duplicateEventIsStoredOnce() async throws {
+        try await withTemporaryDatabase { database in
+            _ = try await database.addContacts([alice, bob], now: 1)
+            let contacts = try await database.contacts(limit: 10, enabledOnly: true)
+            let first = try await database.storeBatch(
+                contactID: contacts[0].id, events: [event("e1", at: 10), event("e2", at: 20), event("e1", at: 10)],
+                malformed: [], checkpointMs: nil, now: 100)
+            #expect(first == InsertCounts(new: 2, duplicate: 1))
+            // The same event reached through another contact (the same person named another way).
+            let second = try await database.storeBatch(
+                contactID: contacts[1].id, events: [event("e2", at: 20), event("e3", at: 30)],
+                malformed: [], checkpointMs: nil, now: 100)
+            #expect(second == InsertCounts(new: 1, duplicate: 1))
+            #expect(try await database.eventIDs() == ["e1", "e2", "e3"])
+        }
+    }
+
+    @Test func payloadIsStoredVerbatim() async throws {
+        try await withTemporaryDatabase { database in
+            _ = try await database.addContacts([alice], now: 1)
+            let id = try #require(try await database.contact(alice)).id
+            let raw = #"{ "id" : "x\u00e9", "timestamp":5, "extra": {"deep": [1, 2.50, null]} , "z":"é"}"#
+            let stop = StopEvent(
+                id: "xé", timestampMs: 5, type: nil, identityType: nil, sourceType: nil, payload: Array(raw.utf8))
+            _ = try await database.storeBatch(contactID: id, events: [stop], malformed: [], checkpointMs: nil, now: 1)
+            var stored: [StoredEvent] = []
+            try database.forEachEvent { stored.append($0) }
+            #expect(stored.map(\.payload) == [raw])
+            #expect(stored.first?.contact == alice)
+        }
+    }
+
+    @Test func finishPollMovesTheWatermarkWithTheEvents() async throws {
+        try await withTemporaryDatabase { database in
+            _ = try await database.addContacts([alice], now: 1)
+            let id = try #require(try await database.contact(alice)).id
+            _ = try await database.finishPoll(
+                contactID: id, events: [event("a", at: 50)], malformed: [], watermarkMs: 1_000, nextDueMs: 5_000, now: 900)
+            var contact = try #require(try await database.contact(alice))
+            #expect(contact.watermarkMs == 1_000)
+            #expect(contact.lastStatus == .ok)
+            #expect(contact.nextDueMs == 5_000)
+            // A checkpoint never moves the watermark back.
+            _ = try await database.storeBatch(contactID: id, events: [], malformed: [], checkpointMs: 400, now: 901)
+            contact = try #require(try await database.contact(alice))
+            #expect(contact.watermarkMs == 1_000)
+        }
+    }
+
+    @Test func failureKeepsTheWatermarkAndCountsFailures() async throws {
+        try await withTemporaryDatabase { database in
+            _ = try await database.addContacts([alice], now: 1)
+            let id = try #require(try await database.contact(alice)).id
+            _ = try await database.storeBatch(contactID: id, events: [event("a", at: 50)], malformed: [], checkpointMs: 60, now: 2)
+            try await database.recordPollFailure(contactID: id, status: .failed, error: "HTTP 503", nextDueMs: 99, now: 3)
+            try await database.recordPollFailure(contactID: id, status: .failed, error: "HTTP 500", nextDueMs: 99, now: 4)
+            let contact = try #require(try await database.contact(alice))
+            #expect(contact.watermarkMs == 60)
+            #expect(contact.consecutiveFailures == 2)
+            #expect(contact.lastError == "HTTP 500")
+            #expect(contact.lastStatus == .failed)
+        }
+    }
+
+    @Test func malformedElementIsQuarantinedOnceWithItsBytes() async throws {
+        try await withTemporaryDatabase { database in
+            _ = try await database.addContacts([alice], now: 1)
+            let id = try #require(try await database.contact(alice)).id
+            let bad = MalformedElement(raw: Array(#"{"timestamp": 5}"#.utf8), reason: "missing id")
+            for _ in 0..<2 {
+                let counts = try await database.storeBatch(
+                    contactID: id, events: [event("ok", at: 5)], malformed: [bad], checkpointMs: nil, now: 1)
+                #expect(counts.quarantined == 1)
+            }
+            let rows = try database.quarantined()
+            #expect(rows.count == 1)
+            #expect(rows.first?.reason == "missing id")
+            #expect(rows.first?.raw == bad.raw)
+            #expect(try await database.eventIDs() == ["ok"])
+        }
+    }
+
+    @Test func removedContactKeepsItsRowAndComesBack() async throws {
+        try await withTemporaryDatabase { database in
+            #expect(try await database.addContacts([alice, bob, alice], now: 1).added == 2)
+            #expect(try await database.removeContact(alice))
+            #expect(try await !database.removeContact(alice))
+            #expect(try await database.contacts(limit: 10, enabledOnly: true).map(\.reference) == [bob])
+            let again = try await database.addContacts([alice, bob], now: 2)
+            #expect(again.reenabled == 1)
+            #expect(again.unchanged == 1)
+        }
+    }
+
+    @Test func contactAddedByPlainSQLGetsDefaults() async throws {
+        try await withTemporaryDatabase { database in
+            try await database.pool.write { db in
+                try db.execute(sql: "INSERT INTO contacts (kind, value) VALUES ('hash', '0441619ab4631d18548aa8835dd2c28b')")
+            }
+            let contact = try #require(try await database.contacts(limit: 10, enabledOnly: true).first)
+            #expect(contact.enabled)
+            #expect(contact.nextDueMs == 0)
+            #expect(contact.watermarkMs == nil)
+            #expect(contact.addedMs > 1_600_000_000_000)
+        }
+    }
+
+    @Test func databaseFromTheFutureIsRefusedUntouched() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("np6-store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("future.sqlite").path
+        do {
+            let queue = try DatabaseQueue(path: path)
+            try queue.write { db in
+                try db.execute(sql: "CREATE TABLE future (x); PRAGMA user_version = 99")
+            }
+        }
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        #expect {
+            _ = try SyncDatabase.open(path: path)
+        } throws: { error in
+            guard case .newerSchema(_, 99, 1) = error as? SyncStoreError else { return false }
+            return "\(error)".contains("newer")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+    }
+
+    @Test func statusSummarisesContactsEventsAndRuns() async throws {
+        try await withTemporaryDatabase { database in
+            _ = try await database.addContacts([alice, bob], now: 1)
+            let contacts = try await database.contacts(limit: 10, enabledOnly: true)
+            _ = try await database.finishPoll(
+                contactID: contacts[0].id, events: [event("a", at: 1_000)], malformed: [], watermarkMs: 2_000,
+                nextDueMs: 0, now: 2_000)
+            try await database.recordPollFailure(
+                contactID: contacts[1].id, status: .notFound, error: "HTTP 404", nextDueMs: 0, now: 2_000)
+            var run = SyncRunSummary(kind: "sync", startedMs: 1, finishedMs: 2)
+            run.eventsNew = 1
+            try await database.recordRun(run)
+            let status = try await database.status(now: 2_000)
+            #expect(status.contacts == 2)
+            #expect(status.contactsByStatus == ["ok": 1, "not_found": 1])
+            #expect(status.events == 1)
+            #expect(status.eventsLastDay == 1)
+            #expect(status.failing.map(\.reference) == [bob])
+            #expect(status.lastRun == run)
+            #expect(status.neverSynced == 1)
+        }
+    }
+}
