@@ -1,0 +1,93 @@
+/// Run-time behaviour of the fake: latency, rate limit, faults, and live event traffic.
+///
+/// Rates are fractions of responses (or of elements) in `0...1`, drawn from a generator seeded
+/// by the configuration's seed.
+public struct FakeNP6Knobs: Sendable, Hashable, Codable {
+    /// Delay before the response head of every API request, in ms.
+    public var latencyMs: Int
+    /// Requests allowed per 1-second window; `nil` turns rate limiting (and its headers) off.
+    public var rateLimitPerSecond: Int?
+    /// Fraction of API requests answered `500` or `503`.
+    public var serverErrorRate: Double
+    /// Fraction of the elements of a `200` body replaced by a bad element (missing `id`,
+    /// `timestamp` as a string, or broken JSON).
+    public var malformedElementRate: Double
+    /// Fraction of `200` responses whose body is not a JSON array (an HTML page or a JSON object).
+    public var garbageBodyRate: Double
+    /// Fraction of `200` responses cut off about half-way by closing the connection.
+    public var dropConnectionRate: Double
+    /// Live events arriving per second while the fake runs, on random existing contacts.
+    public var liveEventsPerSecond: Double
+    /// Fraction of live events that arrive late: their timestamp is in the past.
+    public var lateFraction: Double
+    /// How far in the past a late event's timestamp can be, in ms.
+    public var lateByMs: Int64
+
+    public init(
+        latencyMs: Int = 0,
+        rateLimitPerSecond: Int? = nil,
+        serverErrorRate: Double = 0,
+        malformedElementRate: Double = 0,
+        garbageBodyRate: Double = 0,
+        dropConnectionRate: Double = 0,
+        liveEventsPerSecond: Double = 0,
+        lateFraction: Double = 0,
+        lateByMs: Int64 = 600_000
+    ) {
+        self.latencyMs = latencyMs
+        self.rateLimitPerSecond = rateLimitPerSecond
+        self.serverErrorRate = serverErrorRate
+        self.malformedElementRate = malformedElementRate
+        self.garbageBodyRate = garbageBodyRate
+        self.dropConnectionRate = dropConnectionRate
+        self.liveEventsPerSecond = liveEventsPerSecond
+        self.lateFraction = lateFraction
+        self.lateByMs = lateByMs
+    }
+}
+
+extension FakeNP6Knobs {
+    /// These knobs with the fields present in a JSON object replaced (`null` clears the rate limit).
+    ///
+    /// Used by `POST /_fake/knobs`, so a benchmark driving the fake as a process can change one
+    /// knob without restating the others.
+    func patched(with object: [String: JSONScalar]) throws(KnobsPatchError) -> FakeNP6Knobs {
+        var knobs = self
+        for (key, value) in object {
+            switch (key, value) {
+            case ("latencyMs", .number(let number)): knobs.latencyMs = Int(number)
+            case ("rateLimitPerSecond", .number(let number)): knobs.rateLimitPerSecond = Int(number)
+            case ("rateLimitPerSecond", .null): knobs.rateLimitPerSecond = nil
+            case ("serverErrorRate", .number(let number)): knobs.serverErrorRate = number
+            case ("malformedElementRate", .number(let number)): knobs.malformedElementRate = number
+            case ("garbageBodyRate", .number(let number)): knobs.garbageBodyRate = number
+            case ("dropConnectionRate", .number(let number)): knobs.dropConnectionRate = number
+            case ("liveEventsPerSecond", .number(let number)): knobs.liveEventsPerSecond = number
+            case ("lateFraction", .number(let number)): knobs.lateFraction = number
+            case ("lateByMs", .number(let number)): knobs.lateByMs = Int64(number)
+            default: throw KnobsPatchError(key: key)
+            }
+        }
+        return knobs
+    }
+}
+
+/// A JSON value as a knob patch accepts it.
+enum JSONScalar: Decodable {
+    case number(Double)
+    case null
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else {
+            self = .number(try container.decode(Double.self))
+        }
+    }
+}
+
+struct KnobsPatchError: Error, CustomStringConvertible {
+    let key: String
+    var description: String { "unknown knob or bad value for '\(key)'" }
+}

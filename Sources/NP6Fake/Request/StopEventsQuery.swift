@@ -1,0 +1,76 @@
+/// The validated parameters of `GET /targets/events/responses/stop`.
+struct StopEventsQuery: Sendable, Equatable {
+    enum ContactKey: Sendable, Equatable {
+        case id(String)
+        case unicity(String)
+        case hash(String)
+    }
+
+    enum Sort: String, Sendable {
+        case asc
+        case desc
+    }
+
+    var contact: ContactKey
+    /// Inclusive lower bound on the timestamp, in ms.
+    var startMs: Int64?
+    /// Exclusive upper bound on the timestamp, in ms.
+    var endMs: Int64?
+    /// `nil`: no guaranteed order, and a different one on each request.
+    var sort: Sort?
+
+    /// Validates decoded query parameters; unknown parameters are ignored, as most APIs do.
+    init(parameters: [(name: String, value: String)]) throws(StopEventsQueryError) {
+        func single(_ name: String) throws(StopEventsQueryError) -> String? {
+            let values = parameters.filter { $0.name == name }.map(\.value)
+            guard values.count <= 1 else { throw .repeated(name) }
+            return values.first
+        }
+        let keys: [ContactKey] = try [
+            single("id").map(ContactKey.id), single("unicity").map(ContactKey.unicity),
+            single("hash").map(ContactKey.hash),
+        ].compactMap { $0 }
+        guard keys.count == 1, let key = keys.first else { throw .contactKeyCount(keys.count) }
+        switch key {
+        case .id(let value), .unicity(let value), .hash(let value):
+            guard !value.isEmpty else { throw .emptyContactKey }
+        }
+        self.contact = key
+        self.startMs = try Self.timestamp(single("start"), name: "start")
+        self.endMs = try Self.timestamp(single("end"), name: "end")
+        if let sort = try single("sort") {
+            guard let parsed = Sort(rawValue: sort) else { throw .badSort(sort) }
+            self.sort = parsed
+        } else {
+            self.sort = nil
+        }
+    }
+
+    private static func timestamp(_ value: String?, name: String) throws(StopEventsQueryError) -> Int64? {
+        guard let value else { return nil }
+        guard let milliseconds = TimestampParser.milliseconds(from: value) else { throw .badTimestamp(name, value) }
+        return milliseconds
+    }
+}
+
+/// Why a stop-events request is a `400 Bad Request`.
+enum StopEventsQueryError: Error, Equatable, CustomStringConvertible {
+    case badEncoding(String)
+    case contactKeyCount(Int)
+    case emptyContactKey
+    case repeated(String)
+    case badTimestamp(String, String)
+    case badSort(String)
+
+    var description: String {
+        switch self {
+        case .badEncoding(let detail): detail
+        case .contactKeyCount(let count): "exactly one of id, unicity, hash is required (got \(count))"
+        case .emptyContactKey: "the contact identifier is empty"
+        case .repeated(let name): "parameter '\(name)' is given more than once"
+        case .badTimestamp(let name, let value):
+            "parameter '\(name)' is neither a timestamp nor an ISO-8601 date-time: '\(value)'"
+        case .badSort(let value): "parameter 'sort' must be 'asc' or 'desc', not '\(value)'"
+        }
+    }
+}

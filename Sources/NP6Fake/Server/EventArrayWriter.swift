@@ -1,0 +1,74 @@
+import Hummingbird
+
+/// Streams a stop-events body: a JSON array written 256 elements at a time, each element rendered
+/// from its compact record as it is written, so the body never exists whole in memory.
+struct EventArrayWriter: Sendable {
+    /// Elements per body write.
+    static let elementsPerWrite = 256
+
+    /// Thrown to close the connection in the middle of a body: Hummingbird then closes the
+    /// channel without the final chunk, and the client sees a truncated chunked body.
+    struct DroppedConnection: Error {}
+
+    let plan: EventStreamPlan
+
+    func write(to writer: inout any ResponseBodyWriter) async throws {
+        let records = plan.records
+        let count = records.count
+        let permutation = Self.permutation(count: count, order: plan.order)
+        var malformed = SeededGenerator(seed: plan.malformedSeed)
+        let renderer = EventJSON(contact: plan.contact)
+        let dropAt = plan.dropHalfway ? count / 2 : nil
+        var bytes: [UInt8] = [UInt8(ascii: "[")]
+        bytes.reserveCapacity(Self.elementsPerWrite * 600)
+        for position in 0..<count {
+            let offset: Int =
+                switch plan.order {
+                case .ascending: position
+                case .descending: count - 1 - position
+                case .shuffled: Int(permutation[position])
+                }
+            let record = records[records.startIndex + offset]
+            if position > 0 { bytes.append(UInt8(ascii: ",")) }
+            let defect = malformed.chance(plan.malformedElementRate) ? Self.defect(of: record) : nil
+            if position == dropAt {
+                var element: [UInt8] = []
+                renderer.append(record, to: &element, defect: defect)
+                bytes.append(contentsOf: element.prefix(element.count / 2))
+                try await Self.drop(after: bytes, writer: &writer)
+            }
+            renderer.append(record, to: &bytes, defect: defect)
+            if (position + 1) % Self.elementsPerWrite == 0 {
+                try await writer.write(ByteBuffer(bytes: bytes))
+                bytes.removeAll(keepingCapacity: true)
+            }
+        }
+        if plan.dropHalfway {
+            try await Self.drop(after: bytes, writer: &writer)
+        }
+        bytes.append(UInt8(ascii: "]"))
+        try await writer.write(ByteBuffer(bytes: bytes))
+        try await writer.finish(nil)
+    }
+
+    /// Writes what was rendered so far, lets it reach the socket, then fails the response.
+    private static func drop(after bytes: [UInt8], writer: inout any ResponseBodyWriter) async throws -> Never {
+        try await writer.write(ByteBuffer(bytes: bytes))
+        // Closing the channel discards writes still queued in it; give them time to leave.
+        try await Task.sleep(for: .milliseconds(50))
+        throw DroppedConnection()
+    }
+
+    /// The defect of a malformed element: one of the three, fixed per event.
+    static func defect(of record: EventRecord) -> EventJSON.Defect {
+        EventJSON.Defect.allCases[Int((record.idLow >> 8) % UInt64(EventJSON.Defect.allCases.count))]
+    }
+
+    private static func permutation(count: Int, order: EventStreamPlan.Order) -> [Int32] {
+        guard case .shuffled(let seed) = order else { return [] }
+        var random = SeededGenerator(seed: seed, stream: GeneratorStream.shuffle)
+        var permutation = Array(0..<Int32(count))
+        permutation.shuffle(using: &random)
+        return permutation
+    }
+}

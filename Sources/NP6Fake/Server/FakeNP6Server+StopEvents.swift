@@ -1,0 +1,109 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+
+extension FakeNP6Server {
+    static let stopEventsPath = "/targets/events/responses/stop"
+    static let apiKeyHeader = HTTPField.Name("X-Key")!
+
+    func addStopEventsRoute(to router: Router<BasicRequestContext>) {
+        router.get(RouterPath(Self.stopEventsPath)) { [state, logger] request, _ -> Response in
+            let stopRequest = Self.stopEventsRequest(from: request)
+            let plan = await state.plan(for: stopRequest)
+            logger.debug(
+                "Fake NP6 stop-events request",
+                metadata: ["http.status": "\(plan.status)", "http.query": "\(request.uri.query ?? "")"]
+            )
+            if plan.latencyMs > 0 {
+                try await Task.sleep(for: .milliseconds(plan.latencyMs))
+            }
+            return Self.response(for: plan)
+        }
+    }
+
+    static func stopEventsRequest(from request: Request) -> StopEventsRequest {
+        let apiKey = request.headers[apiKeyHeader]
+        do {
+            let parameters = try QueryString.decode(request.uri.query)
+            var logged: [String: String] = [:]
+            for (name, value) in parameters where logged[name] == nil {
+                logged[name] = value
+            }
+            return StopEventsRequest(
+                apiKey: apiKey,
+                query: Result { () throws(StopEventsQueryError) in try StopEventsQuery(parameters: parameters) },
+                loggedQuery: logged
+            )
+        } catch {
+            return StopEventsRequest(
+                apiKey: apiKey,
+                query: .failure(.badEncoding(error.description)),
+                loggedQuery: ["": request.uri.query ?? ""]
+            )
+        }
+    }
+
+    static func response(for plan: StopEventsPlan) -> Response {
+        var headers = HTTPFields()
+        if let rateLimit = plan.rateLimit {
+            headers[HTTPField.Name("X-RateLimit-Limit")!] = "\(rateLimit.limit)"
+            headers[HTTPField.Name("X-RateLimit-Remaining")!] = "\(rateLimit.remaining)"
+            headers[HTTPField.Name("X-RateLimit-Reset")!] = "\(rateLimit.resetSeconds)"
+            if !rateLimit.allowed {
+                headers[.retryAfter] = "\(rateLimit.resetSeconds)"
+            }
+        }
+        let status = HTTPResponse.Status(code: plan.status)
+        switch plan.body {
+        case .error(let code, let message):
+            headers[.contentType] = "application/json"
+            return Response(
+                status: status,
+                headers: headers,
+                body: .init(byteBuffer: JSONBodies.error(code: code, message: message))
+            )
+        case .garbage(let garbage):
+            let (contentType, body) = JSONBodies.garbage(garbage)
+            headers[.contentType] = contentType
+            return Response(status: status, headers: headers, body: .init(byteBuffer: body))
+        case .events(let stream):
+            headers[.contentType] = "application/json"
+            let writer = EventArrayWriter(plan: stream)
+            return Response(status: status, headers: headers, body: ResponseBody { try await writer.write(to: &$0) })
+        }
+    }
+}
+
+/// The small fixed bodies the fake sends.
+enum JSONBodies {
+    static func error(code: String, message: String) -> ByteBuffer {
+        var bytes: [UInt8] = Array(#"{"error":"#.utf8)
+        EventJSON.appendString(code, to: &bytes)
+        bytes.append(contentsOf: #","message":"#.utf8)
+        EventJSON.appendString(message, to: &bytes)
+        bytes.append(UInt8(ascii: "}"))
+        return ByteBuffer(bytes: bytes)
+    }
+
+    static func garbage(_ garbage: GarbageBody) -> (contentType: String, body: ByteBuffer) {
+        switch garbage {
+        case .htmlPage:
+            return (
+                "text/html; charset=utf-8",
+                ByteBuffer(
+                    string: """
+                        <!DOCTYPE html>
+                        <html><head><title>Maintenance</title></head>
+                        <body><h1>Service en maintenance</h1><p>Merci de réessayer plus tard.</p></body></html>
+
+                        """
+                )
+            )
+        case .jsonObject:
+            return (
+                "application/json",
+                ByteBuffer(string: #"{"status":"ok","data":{"events":[]},"warning":"response wrapped by gateway"}"#)
+            )
+        }
+    }
+}
