@@ -1,0 +1,91 @@
+/// Finding the API key: never in the config file, always outside it.
+extension APIConfiguration {
+    /// The environment variable that may hold the key.
+    public static let keyEnvironmentVariable = "NP6_API_KEY"
+    /// The systemd credential (`LoadCredential=np6-api-key:/path`) that may hold the key.
+    public static let keyCredentialName = "np6-api-key"
+
+    /// The API key, from the first of these that is set: `api.keyFile`, `NP6_API_KEY`,
+    /// `$CREDENTIALS_DIRECTORY/np6-api-key`. Surrounding whitespace (the newline an editor adds) is
+    /// removed.
+    ///
+    /// Call it when a command needs the API, not when the config is loaded: `status` and
+    /// `events` work without a key.
+    ///
+    /// - Throws: when the chosen source cannot be read, is empty or holds more than a key, and
+    ///   when there is no source at all (the message lists all three). The key never appears in
+    ///   the error.
+    public func resolveKey(environment: [String: String]) throws(ConfigurationError) -> APIKey {
+        if let keyFile {
+            return try Self.readKey(atPath: keyFile, issuePath: "api.keyFile")
+        }
+        if let value = environment[Self.keyEnvironmentVariable] {
+            return try Self.validatedKey(value, issuePath: Self.keyEnvironmentVariable, source: "the variable")
+        }
+        if let directory = environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty {
+            let path = ConfigurationFiles.resolve(Self.keyCredentialName, against: directory)
+            // Absent means the unit loads no such credential: look no further, but say where we looked.
+            guard !ConfigurationFiles.isMissing(path) else {
+                throw Self.noKeyError(note: "\(path) does not exist")
+            }
+            return try Self.readKey(atPath: path, issuePath: "credential \(Self.keyCredentialName)")
+        }
+        throw Self.noKeyError(note: "CREDENTIALS_DIRECTORY is not set")
+    }
+
+    private static func noKeyError(note: String) -> ConfigurationError {
+        ConfigurationError(
+            path: "API key",
+            message: "not found; set api.keyFile in the config file, the \(Self.keyEnvironmentVariable) environment "
+                + "variable, or the systemd credential \(Self.keyCredentialName) "
+                + "(LoadCredential=\(Self.keyCredentialName):/etc/np6-sync/api-key) (\(note))"
+        )
+    }
+
+    private static func readKey(atPath path: String, issuePath: String) throws(ConfigurationError) -> APIKey {
+        let bytes: [UInt8]
+        do {
+            bytes = try ConfigurationFiles.contents(atPath: path, limit: 64 * 1024)
+        } catch {
+            throw ConfigurationError(path: issuePath, message: "cannot read \(path): \(error.reason)")
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw ConfigurationError(
+                path: issuePath,
+                message: "\(path) is not UTF-8 text; it must hold the API key alone"
+            )
+        }
+        return try validatedKey(text, issuePath: issuePath, source: path)
+    }
+
+    /// The key goes into an HTTP header: printable ASCII without spaces, once trimmed.
+    private static func validatedKey(
+        _ text: String,
+        issuePath: String,
+        source: String
+    ) throws(ConfigurationError) -> APIKey {
+        let key = text.trimmingSurroundingWhitespace()
+        guard !key.isEmpty else {
+            throw ConfigurationError(path: issuePath, message: "\(source) is empty; it must hold the API key")
+        }
+        guard key.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+            throw ConfigurationError(
+                path: issuePath,
+                message: "\(source) must hold the API key alone: it contains spaces, line breaks or characters "
+                    + "that cannot be sent in an HTTP header"
+            )
+        }
+        return APIKey(unredactedValue: key)
+    }
+}
+
+extension StringProtocol {
+    /// Without leading and trailing whitespace and line breaks.
+    func trimmingSurroundingWhitespace() -> String {
+        guard let first = firstIndex(where: { !$0.isWhitespace }), let last = lastIndex(where: { !$0.isWhitespace })
+        else {
+            return ""
+        }
+        return String(self[first...last])
+    }
+}

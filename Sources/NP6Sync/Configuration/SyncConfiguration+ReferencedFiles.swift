@@ -1,0 +1,80 @@
+import NP6Client
+
+/// Reading the files the configuration points to, when they are needed: at start-up, on SIGHUP
+/// and in `check-config`.
+extension SyncConfiguration {
+    /// The contacts of the config file followed by those of `contactsFile`, each once.
+    ///
+    /// - Throws: when `contactsFile` cannot be read, with every bad line or element in it.
+    public func loadContacts() throws(ConfigurationError) -> [ContactReference] {
+        guard let contactsFile else { return contacts }
+        let list: ContactList
+        do {
+            list = try ContactList.load(path: contactsFile)
+        } catch {
+            // Name the key that led to the file, as the other configuration errors do.
+            throw ConfigurationError(
+                issues: error.issues.map { issue in
+                    issue.path == contactsFile
+                        ? ConfigurationIssue(path: "contactsFile", message: "\(contactsFile): \(issue.message)")
+                        : issue
+                }
+            )
+        }
+        var seen = Set(contacts)
+        return contacts + list.contacts.filter { seen.insert($0).inserted }
+    }
+
+    /// Reads, without keeping anything, everything the configuration refers to outside itself:
+    /// the API key, the contacts file, the webhook secrets. What `check-config` and start-up call
+    /// to fail early with every problem at once.
+    ///
+    /// - Parameter requiringAPIKey: `false` for commands that never call the API.
+    public func checkReferencedFiles(
+        environment: [String: String],
+        requiringAPIKey: Bool = true
+    )
+        throws(ConfigurationError)
+    {
+        var issues: [ConfigurationIssue] = []
+        func collect(_ body: () throws(ConfigurationError) -> Void) {
+            do { try body() } catch { issues += error.issues }
+        }
+        if requiringAPIKey {
+            collect { () throws(ConfigurationError) in _ = try api.resolveKey(environment: environment) }
+        }
+        collect { () throws(ConfigurationError) in _ = try loadContacts() }
+        for sink in sinks {
+            collect { () throws(ConfigurationError) in _ = try sink.readSecret() }
+        }
+        if !issues.isEmpty { throw ConfigurationError(issues: issues) }
+    }
+}
+
+extension SinkConfiguration {
+    /// The webhook's HMAC secret, read now from `secretFile`, surrounding whitespace removed;
+    /// `nil` when the sink has none (or is not a webhook).
+    ///
+    /// Read it when the sink starts, so a rotated secret takes effect on restart or SIGHUP.
+    ///
+    /// - Throws: when the file cannot be read, is empty or is not UTF-8 text. The secret never
+    ///   appears in the error.
+    public func readSecret() throws(ConfigurationError) -> Secret? {
+        guard case .webhook(let webhook) = kind, let path = webhook.secretFile else { return nil }
+        let issuePath = "sinks[\(quoted(name))].secretFile"
+        let bytes: [UInt8]
+        do {
+            bytes = try ConfigurationFiles.contents(atPath: path, limit: 64 * 1024)
+        } catch {
+            throw ConfigurationError(path: issuePath, message: "cannot read \(path): \(error.reason)")
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw ConfigurationError(path: issuePath, message: "\(path) is not UTF-8 text")
+        }
+        let secret = text.trimmingSurroundingWhitespace()
+        guard !secret.isEmpty else {
+            throw ConfigurationError(path: issuePath, message: "\(path) is empty; it must hold the HMAC secret")
+        }
+        return Secret(unredactedValue: secret)
+    }
+}
