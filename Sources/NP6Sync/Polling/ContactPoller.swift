@@ -1,0 +1,139 @@
+import Logging
+import NP6Client
+import SyncStore
+
+/// Polls one contact: requests its windows from the watermark up to now and stores what comes
+/// back, keeping the watermark invariant (every event before it is stored) at every commit.
+public struct ContactPoller: Sendable {
+    public var client: NP6Client
+    public var database: SyncDatabase
+    public var windows: WindowPolicy
+    public var schedule: SchedulePolicy
+    public var pacer: RequestPacer
+    public var wallNowMs: @Sendable () -> Int64
+    public var random: @Sendable () -> Double
+
+    public init(
+        client: NP6Client,
+        database: SyncDatabase,
+        windows: WindowPolicy,
+        schedule: SchedulePolicy,
+        pacer: RequestPacer,
+        wallNowMs: @escaping @Sendable () -> Int64,
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
+    ) {
+        self.client = client
+        self.database = database
+        self.windows = windows
+        self.schedule = schedule
+        self.pacer = pacer
+        self.wallNowMs = wallNowMs
+        self.random = random
+    }
+
+    /// Polls `contact` up to now. API faults end up in the outcome (and in the contact's row);
+    /// only database errors and cancellation are thrown.
+    public func poll(_ contact: StoredContact, logger: Logger) async throws -> PollOutcome {
+        var logger = logger
+        logger[metadataKey: "contact.kind"] = "\(contact.reference.kind.rawValue)"
+        logger[metadataKey: "contact.value"] = "\(contact.reference.value)"
+        let pollNow = wallNowMs()
+        var outcome = PollOutcome(result: .caughtUp)
+        var window = SyncWindow.first(watermarkMs: contact.watermarkMs, nowMs: pollNow, policy: windows)
+        if window == nil {
+            // Watermark or initial start ahead of the clock: nothing to ask for yet.
+            outcome.counts += try await database.finishPoll(
+                contactID: contact.id, events: [], malformed: [], watermarkMs: contact.watermarkMs ?? windows.initialStartMs,
+                nextDueMs: nextDue(.caughtUp, contact), now: pollNow)
+            return outcome
+        }
+        while let current = window {
+            let next = current.next(nowMs: pollNow, policy: windows)
+            try await pacer.acquire()
+            outcome.requests += 1
+            do {
+                let summary = try await fetch(current, for: contact, isLastWindow: next == nil, into: &outcome, logger: logger)
+                await pacer.observe(summary.rateLimit, rateLimited: false)
+            } catch let error as NP6ClientError {
+                if case .rateLimited(let info) = error { await pacer.observe(info, rateLimited: true) }
+                outcome.result = PollResult(error)
+                if case .unauthorized = outcome.result {
+                    // Not this contact's fault: its row stays as it was.
+                    return outcome
+                }
+                let nextDueMs = nextDue(outcome.result, contact)
+                try await database.recordPollFailure(
+                    contactID: contact.id, status: outcome.result.contactStatus, error: error.description,
+                    nextDueMs: nextDueMs, now: wallNowMs())
+                logger.warning(
+                    outcome.result == .notFound ? "Contact not found by the API; re-checking later" : "Poll failed",
+                    metadata: [
+                        "error": "\(error)", "http.status": "\(error.httpStatus.map(String.init) ?? "none")",
+                        "window": "\(current)", "failures": "\(contact.consecutiveFailures + 1)",
+                        "next_attempt": "\(Timestamp.iso8601(milliseconds: nextDueMs))",
+                    ])
+                return outcome
+            }
+            window = next
+        }
+        logger.debug(
+            "Polled contact",
+            metadata: [
+                "events.new": "\(outcome.counts.new)", "events.duplicate": "\(outcome.counts.duplicate)",
+                "requests": "\(outcome.requests)",
+            ])
+        return outcome
+    }
+
+    /// One request: streams the window's body into the database, batch by batch.
+    private func fetch(
+        _ window: SyncWindow,
+        for contact: StoredContact,
+        isLastWindow: Bool,
+        into outcome: inout PollOutcome,
+        logger: Logger
+    ) async throws -> FetchSummary {
+        let before = outcome.counts
+        var sorted = true
+        var latestMs = Int64.min
+        var reasons: [String] = []
+        defer {
+            if !sorted { outcome.sawUnsortedBody = true }
+            let quarantined = outcome.counts.quarantined - before.quarantined
+            if quarantined > 0 {
+                logger.warning(
+                    "Quarantined malformed elements",
+                    metadata: ["count": "\(quarantined)", "reasons": "\(reasons.joined(separator: "; "))"])
+            }
+        }
+        let summary = try await client.fetchStopEvents(
+            StopEventsQuery(contact: contact.reference, startMs: window.startMs, endMs: window.endMs)
+        ) { batch, isLast in
+            for event in batch.events {
+                if event.timestampMs < latestMs { sorted = false }
+                latestMs = max(latestMs, event.timestampMs)
+            }
+            reasons += batch.malformed.prefix(3 - min(3, reasons.count)).map(\.reason)
+            let now = wallNowMs()
+            if isLast && isLastWindow {
+                outcome.counts += try await database.finishPoll(
+                    contactID: contact.id, events: batch.events, malformed: batch.malformed,
+                    watermarkMs: window.endMs, nextDueMs: nextDue(.caughtUp, contact), now: now)
+            } else {
+                // A complete window moves the watermark to its end; inside a sorted body, every
+                // event before the latest one seen is known. An unsorted body is never checkpointed.
+                let checkpoint: Int64? =
+                    isLast ? window.endMs : (sorted && latestMs > window.startMs ? min(latestMs, window.endMs) : nil)
+                outcome.counts += try await database.storeBatch(
+                    contactID: contact.id, events: batch.events, malformed: batch.malformed,
+                    checkpointMs: checkpoint, now: now)
+            }
+        }
+        return summary
+    }
+
+    private func nextDue(_ result: PollResult, _ contact: StoredContact) -> Int64 {
+        schedule.nextDueMs(
+            after: result, failuresBefore: contact.consecutiveFailures, nowMs: wallNowMs(), random: random())
+    }
+}

@@ -1,0 +1,62 @@
+import Logging
+import NP6Client
+import SyncStore
+
+/// What the commands build from a configuration: the database, and the API client and sync
+/// pass for the commands that call the API. `main` and the tests both build through here.
+public struct Runtime: Sendable {
+    public let configuration: SyncConfiguration
+    public let database: SyncDatabase
+
+    /// Opens the configured database.
+    ///
+    /// - Parameter addingConfiguredContacts: adds the config's contacts (inline and
+    ///   `contactsFile`) to the database, for the commands that poll or manage contacts.
+    public static func open(
+        configuration: SyncConfiguration,
+        addingConfiguredContacts: Bool
+    ) async throws -> Runtime {
+        let contacts = addingConfiguredContacts ? try configuration.loadContacts() : []
+        let database = try SyncDatabase.open(path: configuration.database.path)
+        if !contacts.isEmpty {
+            _ = try await database.addContacts(contacts, now: WallClock.nowMs())
+        }
+        return Runtime(configuration: configuration, database: database)
+    }
+
+    /// An API client with the configured base URL, timeout and connection limit. Shut it down when done.
+    public func makeClient(apiKey: APIKey) -> NP6Client {
+        NP6Client(
+            configuration: NP6ClientConfiguration(
+                baseURL: configuration.api.baseURL,
+                apiKey: apiKey.unredactedValue,
+                timeoutSeconds: configuration.api.timeoutSeconds,
+                maxConnections: configuration.api.maxConcurrentRequests),
+            now: WallClock.nowMs)
+    }
+
+    /// The windows and schedule of the configuration, in the milliseconds the engine counts in.
+    public var windowPolicy: WindowPolicy {
+        WindowPolicy(
+            initialStartMs: configuration.sync.initialStartMs,
+            lookbackMs: Int64(configuration.sync.lookbackSeconds) * 1000,
+            maxWindowMs: Int64(configuration.sync.maxWindowSeconds) * 1000)
+    }
+
+    public var schedulePolicy: SchedulePolicy {
+        SchedulePolicy(
+            intervalMs: Int64(configuration.schedule.intervalSeconds) * 1000,
+            jitterMs: Int64(configuration.schedule.jitterSeconds) * 1000,
+            notFoundRecheckMs: Int64(configuration.schedule.notFoundRecheckSeconds) * 1000)
+    }
+
+    /// One pass over every enabled contact, paced by `api.requestsPerSecond`.
+    public func makeSyncPass(client: NP6Client) -> SyncPass {
+        SyncPass(
+            poller: ContactPoller(
+                client: client, database: database, windows: windowPolicy, schedule: schedulePolicy,
+                pacer: RequestPacer(requestsPerSecond: configuration.api.requestsPerSecond, wallNowMs: WallClock.nowMs),
+                wallNowMs: WallClock.nowMs),
+            maxConcurrentRequests: configuration.api.maxConcurrentRequests)
+    }
+}
