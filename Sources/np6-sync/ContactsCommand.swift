@@ -1,0 +1,129 @@
+import ArgumentParser
+import Foundation
+import NP6Client
+import NP6Sync
+import SyncStore
+
+struct ContactsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "contacts",
+        abstract: "List, add, remove or import the contacts np6-sync polls.",
+        discussion: "Contacts live in the database; the config's contacts and contactsFile are added to it on sync.",
+        subcommands: [List.self, Add.self, Remove.self, Import.self]
+    )
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the contacts with their sync state.")
+
+        @OptionGroup var options: GlobalOptions
+
+        @Flag(help: "Include removed contacts.")
+        var all = false
+
+        @Flag(help: "Print one JSON object per line instead of text.")
+        var json = false
+
+        func run() async throws {
+            try await runReportingErrors {
+                let runtime = try await Runtime.open(configuration: options.loadConfiguration(), addingConfiguredContacts: true)
+                var afterID: Int64 = 0
+                while true {
+                    let page = try await runtime.database.contacts(afterID: afterID, limit: 1000, enabledOnly: !all)
+                    for contact in page { print(json ? Self.json(contact) : Self.text(contact)) }
+                    guard let last = page.last, page.count == 1000 else { break }
+                    afterID = last.id
+                }
+            }
+        }
+
+        static func text(_ contact: StoredContact) -> String {
+            let watermark = contact.watermarkMs.map { Timestamp.iso8601(milliseconds: $0) } ?? "never synced"
+            var line = "\(contact.reference)\t\(contact.lastStatus?.rawValue ?? "new")\t\(watermark)"
+            if !contact.enabled { line += "\tremoved" }
+            if let error = contact.lastError { line += "\t\(error)" }
+            return line
+        }
+
+        static func json(_ contact: StoredContact) -> String {
+            func number(_ value: Int64?) -> String { value.map(String.init) ?? "null" }
+            func string(_ value: String?) -> String { value.map(JSONText.quoted) ?? "null" }
+            return "{\"kind\":\(JSONText.quoted(contact.reference.kind.rawValue)),\"value\":\(JSONText.quoted(contact.reference.value)),"
+                + "\"enabled\":\(contact.enabled),\"status\":\(string(contact.lastStatus?.rawValue)),"
+                + "\"watermarkMs\":\(number(contact.watermarkMs)),\"nextDueMs\":\(contact.nextDueMs),"
+                + "\"consecutiveFailures\":\(contact.consecutiveFailures),\"lastError\":\(string(contact.lastError))}"
+        }
+    }
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add contacts (or enable removed ones again); they are polled on the next pass.")
+
+        @OptionGroup var options: GlobalOptions
+
+        @Argument(help: "Contacts as KIND:VALUE, e.g. unicity:jane@example.com id:000R4M0T hash:0441….")
+        var contacts: [ContactReference]
+
+        func run() async throws {
+            try await runReportingErrors {
+                let runtime = try await Runtime.open(configuration: options.loadConfiguration(), addingConfiguredContacts: false)
+                let result = try await runtime.database.addContacts(contacts, now: WallClock.nowMs())
+                print("added \(result.added), re-enabled \(result.reenabled), already present \(result.unchanged)")
+            }
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Stop polling contacts. Their stored events are kept; adding a contact again resumes it.")
+
+        @OptionGroup var options: GlobalOptions
+
+        @Argument(help: "Contacts as KIND:VALUE.")
+        var contacts: [ContactReference]
+
+        func run() async throws {
+            try await runReportingErrors {
+                let runtime = try await Runtime.open(configuration: options.loadConfiguration(), addingConfiguredContacts: false)
+                var unknown: [ContactReference] = []
+                var removed = 0
+                for contact in contacts {
+                    if try await runtime.database.removeContact(contact) { removed += 1 } else { unknown.append(contact) }
+                }
+                print("removed \(removed)")
+                guard unknown.isEmpty else {
+                    printError("not an enabled contact: " + unknown.map(\.description).joined(separator: ", "))
+                    throw ExitCode.failure
+                }
+            }
+        }
+    }
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add contacts from a file: a JSON list of {\"id\"|\"unicity\"|\"hash\": …} or one KIND:VALUE per line.",
+            discussion: "All or nothing: when a line is wrong, each bad line is reported with its number and nothing is added."
+        )
+
+        @OptionGroup var options: GlobalOptions
+
+        @Argument(help: "The file, or - for standard input.")
+        var file: String
+
+        func run() async throws {
+            try await runReportingErrors {
+                let runtime = try await Runtime.open(configuration: options.loadConfiguration(), addingConfiguredContacts: false)
+                let list: ContactList
+                do throws(ConfigurationError) {
+                    list = try ContactList.load(path: file)
+                } catch {
+                    printError("nothing imported:\n" + error.issues.map { "  \($0)" }.joined(separator: "\n"))
+                    throw ExitCode.failure
+                }
+                let result = try await runtime.database.addContacts(list.contacts, now: WallClock.nowMs())
+                print(
+                    "imported \(list.contacts.count) contacts: added \(result.added), re-enabled \(result.reenabled), "
+                        + "already present \(result.unchanged), duplicates in the file \(list.duplicateCount)")
+            }
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import Logging
+import NP6Client
+import NP6Sync
+import SyncStore
+
+struct SyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Poll every enabled contact once, store the new stop events, and exit.",
+        discussion: """
+            Exits 0 when every contact synced (contacts the API does not know are marked not_found \
+            and do not count as failures), 1 when some contact failed, 78 when the API refused \
+            the key or the configuration is wrong.
+            """
+    )
+
+    @OptionGroup var options: GlobalOptions
+
+    @Option(help: "Log level on stderr, instead of the config's logging.level.")
+    var logLevel: Logger.Level?
+
+    func run() async throws {
+        try await runReportingErrors {
+            let configuration = try options.loadConfiguration()
+            let logger = bootstrapLogging(
+                level: logLevel ?? Logger.Level(rawValue: configuration.logging.level.rawValue) ?? .info,
+                format: LineLogHandler.Format(rawValue: configuration.logging.format.rawValue) ?? .logfmt)
+            let key = try configuration.api.resolveKey(environment: options.environment)
+            let runtime = try await Runtime.open(configuration: configuration, addingConfiguredContacts: true)
+            let client = runtime.makeClient(apiKey: key)
+            let report: SyncPass.Report
+            do {
+                report = try await runtime.makeSyncPass(client: client).run(logger: logger)
+                try await client.shutdown()
+            } catch {
+                try? await client.shutdown()
+                throw error
+            }
+            let run = report.run
+            logger.info(
+                "Sync finished",
+                metadata: [
+                    "contacts.polled": "\(run.contactsPolled)", "contacts.failed": "\(run.contactsFailed)",
+                    "contacts.not_found": "\(report.notFound.count)", "requests": "\(run.requests)",
+                    "events.new": "\(run.eventsNew)", "events.duplicate": "\(run.eventsDuplicate)",
+                    "events.quarantined": "\(run.eventsQuarantined)", "duration_ms": "\(run.finishedMs - run.startedMs)",
+                ])
+            print(
+                "synced \(run.contactsPolled) contacts in \(run.requests) requests: \(run.eventsNew) new events, "
+                    + "\(run.eventsDuplicate) duplicates, \(run.eventsQuarantined) quarantined, "
+                    + "\(report.notFound.count) not found, \(run.contactsFailed) failed")
+            for failure in report.failures {
+                printError("\(failure.contact): \(failure.error)")
+            }
+            if let status = report.unauthorizedStatus {
+                printError("the API refused the key (HTTP \(status)); check api.keyFile, NP6_API_KEY or the np6-api-key credential")
+                throw ExitCode(78)
+            }
+            if !report.failures.isEmpty { throw ExitCode.failure }
+        }
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import GRDB
+import Testing
+
+/// The built binary against a `fake-api` process: what an operator runs, checked with SQL.
+@Suite(.serialized) struct SyncEndToEndTests {
+    let apiKey = "e2e-key-7d41c0b2f9a86e35"
+
+    @Test func syncStoresExactlyTheAPIsEvents() async throws {
+        try await withFakeAPIProcess(arguments: ["--contacts", "30", "--seed", "11", "--events-per-contact", "0-6"], apiKey: apiKey) { baseURL in
+            let directory = try TemporaryDirectory()
+            let contacts = try JSONSerialization.jsonObject(with: try await httpGet("\(baseURL)/_fake/contacts")) as! [[String: String]]
+            #expect(contacts.count == 30)
+            // Each contact under one of the three kinds, in a contacts file of KIND:VALUE lines.
+            let lines = contacts.enumerated().map { index, contact in
+                let kind = ["id", "unicity", "hash"][index % 3]
+                return "\(kind):\(contact[kind]!)"
+            }
+            let contactsFile = directory.file("contacts.txt", contents: "# e2e\n" + lines.joined(separator: "\n") + "\n")
+            let database = directory.path("sync.sqlite")
+            let config = directory.file("config.json", contents: """
+                {"api": {"baseURL": "\(baseURL)", "requestsPerSecond": 200, "maxConcurrentRequests": 4},
+                 "database": {"path": "\(database)"}, "contactsFile": "\(contactsFile)"}
+                """)
+
+            let first = try Binary.run(["sync", "--config", config], environment: ["NP6_API_KEY": apiKey])
+            #expect(first.status == 0, "stderr: \(first.stderr)")
+            #expect(first.stdout.contains("synced 30 contacts"))
+            let second = try Binary.run(["sync", "--config", config], environment: ["NP6_API_KEY": apiKey])
+            #expect(second.status == 0, "stderr: \(second.stderr)")
+            #expect(second.stdout.contains("0 new events"))
+
+            let published = try JSONSerialization.jsonObject(with: try await httpGet("\(baseURL)/_fake/events")) as! [[String: Any]]
+            let expected = published.compactMap { ($0["event"] as? [String: Any])?["id"] as? String }
+            #expect(!expected.isEmpty)
+            let queue = try DatabaseQueue(path: database)
+            let (ids, rows) = try await queue.read { db in
+                (try String.fetchAll(db, sql: "SELECT id FROM events"), try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0)
+            }
+            #expect(Set(ids) == Set(expected), "same ids, none missing, none extra")
+            #expect(rows == expected.count, "none stored twice")
+            let integrity = try await queue.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") }
+            #expect(integrity == "ok")
+
+            let events = try Binary.run(["events", "--config", config, "--json"])
+            #expect(events.status == 0)
+            #expect(events.stdout.split(separator: "\n").count == expected.count)
+            let status = try Binary.run(["status", "--config", config, "--json"])
+            #expect(status.status == 0)
+            #expect(status.stdout.contains("\"stored\" : \(expected.count)"))
+            for output in [first, second, events, status] {
+                #expect(!output.stdout.contains(apiKey) && !output.stderr.contains(apiKey))
+            }
+        }
+    }
+
+    @Test func refusedKeyExits78WithoutShowingTheKey() async throws {
+        try await withFakeAPIProcess(arguments: ["--contacts", "3"], apiKey: apiKey) { baseURL in
+            let directory = try TemporaryDirectory()
+            let wrongKey = "wrong-e2e-key-0c9d8e7f6a"
+            let keyFile = directory.file("key", contents: wrongKey + "\n")
+            let config = directory.file("config.json", contents: """
+                {"api": {"baseURL": "\(baseURL)", "keyFile": "\(keyFile)"}, "database": {"path": "\(directory.path("db.sqlite"))"},
+                 "contacts": [{"id": "000AAAAA"}]}
+                """)
+            let result = try Binary.run(["sync", "--config", config, "--log-level", "debug"])
+            #expect(result.status == 78)
+            #expect(result.stderr.contains("401"))
+            #expect(!result.stderr.contains(wrongKey) && !result.stdout.contains(wrongKey))
+        }
+    }
+
+    @Test func configMistakesExit78NamingTheKey() throws {
+        let directory = try TemporaryDirectory()
+        let config = directory.file("config.json", contents: #"{"schedule": {"intervalSeconds": -5}, "api": {"baseURL": 3}}"#)
+        let result = try Binary.run(["check-config", "--config", config], environment: ["NP6_API_KEY": "k"])
+        #expect(result.status == 78)
+        #expect(result.stderr.contains("schedule.intervalSeconds"))
+        #expect(result.stderr.contains("api.baseURL"))
+        let missingKey = try Binary.run(["sync", "--config", directory.file("ok.json", contents: "{}")])
+        #expect(missingKey.status == 78)
+        #expect(missingKey.stderr.contains("NP6_API_KEY"))
+        let usage = try Binary.run(["events", "--since", "yesterday-ish"])
+        #expect(usage.status == 64)
+    }
+
+    @Test func contactsCanBeImportedListedAndRemoved() throws {
+        let directory = try TemporaryDirectory()
+        let database = directory.path("contacts.sqlite")
+        let bad = try Binary.run(["contacts", "import", "--database", database, "-"], stdin: "id:000R4M0T\nemail:x@y.z\n")
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("line 2"))
+        let good = try Binary.run(
+            ["contacts", "import", "--database", database, "-"], stdin: "id:000R4M0T\nunicity:a+b@example.com\n# comment\n")
+        #expect(good.status == 0, "\(good.stderr)")
+        #expect(good.stdout.contains("added 2"))
+        #expect(try Binary.run(["contacts", "remove", "--database", database, "id:000R4M0T"]).status == 0)
+        let list = try Binary.run(["contacts", "list", "--database", database])
+        #expect(list.stdout.contains("unicity:a+b@example.com"))
+        #expect(!list.stdout.contains("000R4M0T"))
+        let permissions = try FileManager.default.attributesOfItem(atPath: database)[.posixPermissions] as? NSNumber
+        #expect((permissions?.intValue ?? 0o777) & 0o077 == 0)
+    }
+
+    @Test func demoRunsAsTheReadmeSays() throws {
+        let directory = try TemporaryDirectory()
+        let database = directory.path("demo.sqlite")
+        let result = try Binary.run(["demo", "--database", database], timeout: 120)
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(result.stdout.contains("Pass 2"))
+        #expect(result.stdout.contains("sqlite3"))
+        let queue = try DatabaseQueue(path: database)
+        let events = try queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0 }
+        #expect(events > 0)
+    }
+}
+
+/// A directory removed when the value goes away.
+final class TemporaryDirectory {
+    let url: URL
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("np6-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+
+    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+
+    func file(_ name: String, contents: String) -> String {
+        let path = path(name)
+        _ = FileManager.default.createFile(atPath: path, contents: Data(contents.utf8))
+        return path
+    }
+}
