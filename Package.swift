@@ -98,6 +98,8 @@ let package = Package(
             dependencies: [
                 "NP6Sync", "NP6Fake", "NP6Client", "SyncStore",
                 .product(name: "InMemoryLogging", package: "swift-log"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),

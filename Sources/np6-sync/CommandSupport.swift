@@ -31,11 +31,15 @@ struct GlobalOptions: ParsableArguments {
     }
 }
 
+/// The level of every log line of the process; `run` changes it on SIGHUP.
+let processLogLevel = LogLevelControl(.info)
+
 /// Sends swift-log to stderr, one line per record. Call once, first thing in `run()`.
 func bootstrapLogging(level: Logger.Level, format: LineLogHandler.Format) -> Logger {
     let timestamps = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] == nil
+    processLogLevel.level = level
     LoggingSystem.bootstrap { label in
-        LineLogHandler(label: label, level: level, format: format, timestamps: timestamps)
+        LineLogHandler(label: label, level: processLogLevel, format: format, timestamps: timestamps)
     }
     return Logger(label: "np6-sync")
 }

@@ -9,7 +9,7 @@ struct ContactsCommand: AsyncParsableCommand {
         commandName: "contacts",
         abstract: "List, add, remove or import the contacts np6-sync polls.",
         discussion: "Contacts live in the database; the config's contacts and contactsFile are added to it on sync.",
-        subcommands: [List.self, Add.self, Remove.self, Import.self]
+        subcommands: [List.self, Add.self, Remove.self, Import.self, SetWatermark.self, Reset.self]
     )
 
     struct List: AsyncParsableCommand {
@@ -125,5 +125,60 @@ struct ContactsCommand: AsyncParsableCommand {
                         + "already present \(result.unchanged), duplicates in the file \(list.duplicateCount)")
             }
         }
+    }
+
+    struct SetWatermark: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-watermark",
+            abstract: "Re-sync a contact from a point in time: its next poll asks for events since TIME minus the lookback.",
+            discussion: "Stored events stay; re-read ones are deduplicated. The contact is polled on the next pass."
+        )
+
+        @OptionGroup var options: GlobalOptions
+
+        @Argument(help: "The contact, KIND:VALUE.")
+        var contact: ContactReference
+
+        @Argument(help: "ISO-8601 (2026-11-01T00:00:00Z) or ms since the epoch.")
+        var time: String
+
+        func validate() throws {
+            guard Timestamp.parseMilliseconds(time) != nil else {
+                throw ValidationError("TIME takes ISO-8601 with an offset (2026-11-01T00:00:00Z) or ms since the epoch; got \"\(time)\"")
+            }
+        }
+
+        func run() async throws {
+            try await setWatermark(contact, to: Timestamp.parseMilliseconds(time), options: options)
+        }
+    }
+
+    struct Reset: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Re-sync a contact from sync.initialStart: its watermark is cleared.",
+            discussion: "Stored events stay; re-read ones are deduplicated. The contact is polled on the next pass."
+        )
+
+        @OptionGroup var options: GlobalOptions
+
+        @Argument(help: "The contact, KIND:VALUE.")
+        var contact: ContactReference
+
+        func run() async throws {
+            try await setWatermark(contact, to: nil, options: options)
+        }
+    }
+}
+
+/// The watermark commands' shared body: unknown contacts fail with exit 1.
+private func setWatermark(_ contact: ContactReference, to watermarkMs: Int64?, options: GlobalOptions) async throws {
+    try await runReportingErrors {
+        let runtime = try await Runtime.open(configuration: options.loadConfiguration(), addingConfiguredContacts: false)
+        guard try await runtime.database.setWatermark(contact, to: watermarkMs, now: WallClock.nowMs()) else {
+            printError("no such contact: \(contact)")
+            throw ExitCode.failure
+        }
+        let watermark = watermarkMs.map { Timestamp.iso8601(milliseconds: $0) } ?? "cleared (re-read from sync.initialStart)"
+        print("\(contact): watermark \(watermark); due now")
     }
 }

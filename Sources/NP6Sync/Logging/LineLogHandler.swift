@@ -11,7 +11,12 @@ public struct LineLogHandler: LogHandler {
         case json
     }
 
-    public var logLevel: Logger.Level
+    /// Shared by every handler of the process, so a reload changes them all.
+    public var logLevel: Logger.Level {
+        get { levelControl.level }
+        set { levelControl.level = newValue }
+    }
+    private let levelControl: LogLevelControl
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
     private let label: String
@@ -21,13 +26,13 @@ public struct LineLogHandler: LogHandler {
 
     public init(
         label: String,
-        level: Logger.Level,
+        level: LogLevelControl,
         format: Format,
         timestamps: Bool,
         write: @escaping @Sendable (String) -> Void = LineLogHandler.writeToStandardError
     ) {
         self.label = label
-        self.logLevel = level
+        self.levelControl = level
         self.format = format
         self.timestamps = timestamps
         self.write = write

@@ -55,7 +55,14 @@ public struct ContactPoller: Sendable {
                 let summary = try await fetch(current, for: contact, isLastWindow: next == nil, into: &outcome, logger: logger)
                 await pacer.observe(summary.rateLimit, rateLimited: false)
             } catch let error as NP6ClientError {
-                if case .rateLimited(let info) = error { await pacer.observe(info, rateLimited: true) }
+                // A poll abandoned at shutdown is no failure of the contact: what it stored is
+                // consistent (each batch commit keeps the watermark invariant); record nothing more.
+                if Task.isCancelled { throw CancellationError() }
+                if case .rateLimited(let info) = error {
+                    await pacer.observe(info, rateLimited: true)
+                } else {
+                    await pacer.observe(nil, rateLimited: false)
+                }
                 outcome.result = PollResult(error)
                 if case .unauthorized = outcome.result {
                     // Not this contact's fault: its row stays as it was.

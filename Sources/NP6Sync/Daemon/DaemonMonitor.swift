@@ -1,0 +1,89 @@
+import Logging
+import NP6Client
+import SyncStore
+
+/// Watches the polling loop: the per-cycle summary (info log and `sync_runs` row), the capacity
+/// check, and the one-line status for systemd.
+actor DaemonMonitor {
+    private let database: SyncDatabase
+    private let intervalMs: Int64
+    private let requestsPerSecond: Int
+    private let wallNowMs: @Sendable () -> Int64
+    private let logger: Logger
+    private var cycle: CycleTotals
+    private var pausesAtCycleStart = 0
+    /// Receives the status line (systemd's STATUS=) whenever it is refreshed.
+    private let publishStatus: @Sendable (String) -> Void
+    private var statusRefreshedMs: Int64 = 0
+
+    init(
+        database: SyncDatabase,
+        intervalMs: Int64,
+        requestsPerSecond: Int,
+        wallNowMs: @escaping @Sendable () -> Int64,
+        logger: Logger,
+        publishStatus: @escaping @Sendable (String) -> Void
+    ) {
+        self.database = database
+        self.intervalMs = intervalMs
+        self.requestsPerSecond = requestsPerSecond
+        self.wallNowMs = wallNowMs
+        self.logger = logger
+        self.publishStatus = publishStatus
+        cycle = CycleTotals(startedMs: wallNowMs())
+    }
+
+    func record(_ outcome: PollOutcome) {
+        cycle.add(outcome)
+    }
+
+    /// Called on every turn of the loop: ends the cycle when its interval is over, refreshes
+    /// the status line every few seconds.
+    func turn(pacerPauses: Int) async throws {
+        let now = wallNowMs()
+        if now - statusRefreshedMs >= 5_000 {
+            statusRefreshedMs = now
+            let snapshot = try await database.scheduleSnapshot(nowMs: now, dayStartMs: now - now % 86_400_000)
+            publishStatus(
+                "\(snapshot.enabledContacts) contacts, \(snapshot.dueContacts) due, \(snapshot.failingContacts) failing, "
+                    + "\(snapshot.eventsToday) events today")
+        }
+        guard now - cycle.run.startedMs >= intervalMs else { return }
+        try await endCycle(now: now, pacerPauses: pacerPauses)
+    }
+
+    private func endCycle(now: Int64, pacerPauses: Int) async throws {
+        var finished = cycle
+        finished.run.finishedMs = now
+        cycle = CycleTotals(startedMs: now)
+        let pauses = pacerPauses - pausesAtCycleStart
+        pausesAtCycleStart = pacerPauses
+        let run = finished.run
+        logger.info(
+            "Cycle finished",
+            metadata: [
+                "contacts.polled": "\(run.contactsPolled)", "events.new": "\(run.eventsNew)",
+                "events.duplicate": "\(run.eventsDuplicate)", "events.quarantined": "\(run.eventsQuarantined)",
+                "contacts.failed": "\(run.contactsFailed)", "contacts.not_found": "\(finished.notFound)",
+                "rate_limit.pauses": "\(pauses)", "requests": "\(run.requests)",
+                "duration_ms": "\(run.finishedMs - run.startedMs)",
+            ])
+        if finished.unsortedBodies > 0 {
+            logger.warning(
+                "The API returned bodies out of timestamp order despite sort=asc; they were not checkpointed",
+                metadata: ["bodies": "\(finished.unsortedBodies)"])
+        }
+        if run.contactsPolled > 0 { try await database.recordRun(run) }
+        let snapshot = try await database.scheduleSnapshot(nowMs: now, dayStartMs: now - now % 86_400_000)
+        let capacity = Int64(requestsPerSecond) * intervalMs / 1000
+        if Int64(snapshot.enabledContacts) > capacity {
+            logger.warning(
+                "Contacts cannot all be polled within the interval at the allowed rate",
+                metadata: [
+                    "contacts.enabled": "\(snapshot.enabledContacts)", "api.requests_per_second": "\(requestsPerSecond)",
+                    "schedule.interval_seconds": "\(intervalMs / 1000)", "polls.per_interval.max": "\(capacity)",
+                    "contacts.due": "\(snapshot.dueContacts)",
+                ])
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import Logging
+import ServiceLifecycle
+import SyncStore
+
+/// Why the daemon stopped on its own.
+public enum DaemonError: Error, CustomStringConvertible, Sendable {
+    /// 401/403: polling on would only repeat the refusal. Exit code 78.
+    case unauthorized(status: Int)
+
+    public var description: String {
+        switch self {
+        case .unauthorized(let status):
+            "the API refused the key (HTTP \(status)); check api.keyFile, NP6_API_KEY or the np6-api-key credential"
+        }
+    }
+}
+
+/// The daemon's polling loop: driven by the database (`contacts.next_due_ms`, oldest due first),
+/// at most `maxConcurrentPolls` in flight, re-reading the due contacts at least every second, so a
+/// contact added by the CLI or by plain SQL is polled without a restart and a million contacts
+/// never sit in memory.
+///
+/// On graceful shutdown it starts no new poll, lets the polls in flight finish for up to
+/// `shutdownGrace`, then cancels them: each batch they committed is consistent on its own.
+public struct PollScheduler: Sendable {
+    public typealias Poll = @Sendable (StoredContact) async throws -> PollOutcome
+
+    public var database: SyncDatabase
+    public var maxConcurrentPolls: Int
+    public var poll: Poll
+    public var wallNowMs: @Sendable () -> Int64
+    /// Longest sleep between two looks at the database.
+    public var idleCheck: Duration = .seconds(1)
+    public var shutdownGrace: Duration = .seconds(5)
+    /// Called after every poll, with the contact and its outcome (metrics).
+    public var onPoll: @Sendable (StoredContact, PollOutcome) async -> Void = { _, _ in }
+    /// Called on each turn of the loop, at least every `idleCheck` (watchdog, status line, cycle summary).
+    public var onTurn: @Sendable (_ inFlight: Int) async throws -> Void = { _ in }
+
+    public init(
+        database: SyncDatabase,
+        maxConcurrentPolls: Int,
+        wallNowMs: @escaping @Sendable () -> Int64,
+        poll: @escaping Poll
+    ) {
+        self.database = database
+        self.maxConcurrentPolls = max(1, maxConcurrentPolls)
+        self.wallNowMs = wallNowMs
+        self.poll = poll
+    }
+
+    private enum Event: Sendable {
+        case polled(StoredContact, PollOutcome)
+        case tick
+    }
+
+    /// Runs until graceful shutdown or cancellation; throws `DaemonError.unauthorized` when the
+    /// API refuses the key, and database errors.
+    public func run(logger: Logger) async throws {
+        try await withThrowingTaskGroup(of: Event.self) { group in
+            var inFlight: Set<Int64> = []
+            var tickPending = false
+            var shutdownDeadline: ContinuousClock.Instant?
+            while true {
+                if shutdownDeadline == nil, Task.isShuttingDownGracefully || Task.isCancelled {
+                    shutdownDeadline = .now + shutdownGrace
+                    logger.info("Stopping: no new polls", metadata: ["polls.in_flight": "\(inFlight.count)"])
+                }
+                if let deadline = shutdownDeadline {
+                    if inFlight.isEmpty { break }
+                    if ContinuousClock.now >= deadline {
+                        logger.warning("Abandoning polls still in flight", metadata: ["polls.in_flight": "\(inFlight.count)"])
+                        group.cancelAll()
+                        break
+                    }
+                } else if inFlight.count < maxConcurrentPolls {
+                    let due = try await database.dueContacts(
+                        nowMs: wallNowMs(), limit: maxConcurrentPolls - inFlight.count, excluding: inFlight)
+                    for contact in due {
+                        inFlight.insert(contact.id)
+                        group.addTask { .polled(contact, try await poll(contact)) }
+                    }
+                }
+                try await onTurn(inFlight.count)
+                if !tickPending {
+                    let wait = try await nextWait(inFlight: inFlight.count, shuttingDown: shutdownDeadline != nil)
+                    tickPending = true
+                    group.addTask {
+                        try? await Task.sleep(for: wait)
+                        return .tick
+                    }
+                }
+                guard let event = try await group.next() else { break }
+                switch event {
+                case .tick:
+                    tickPending = false
+                case .polled(let contact, let outcome):
+                    inFlight.remove(contact.id)
+                    await onPoll(contact, outcome)
+                    if case .unauthorized(let status) = outcome.result {
+                        throw DaemonError.unauthorized(status: status)
+                    }
+                }
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// Until the next contact falls due, but never longer than `idleCheck`.
+    private func nextWait(inFlight: Int, shuttingDown: Bool) async throws -> Duration {
+        if shuttingDown || inFlight >= maxConcurrentPolls { return min(idleCheck, .milliseconds(200)) }
+        // Contacts due now are all in flight (the loop took every due one it had room for).
+        let now = wallNowMs()
+        guard let nextDue = try await database.nextDueMs(after: now) else { return idleCheck }
+        let untilDue = Duration.milliseconds(max(10, nextDue - now))
+        return min(idleCheck, untilDue)
+    }
+}

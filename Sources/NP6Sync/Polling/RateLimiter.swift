@@ -1,0 +1,89 @@
+import NP6Client
+
+/// The pacing decisions for requests to the API, as a pure state machine over a clock's instants.
+///
+/// - A token bucket starts at most `rate` requests per second (bursts of a quarter second).
+/// - `X-RateLimit-Limit` with the reset period it implies caps the rate below the server's limit,
+///   and `X-RateLimit-Remaining: 0` pauses everyone until the reset: a 429 is avoided, not met.
+/// - A 429 pauses everyone until `Retry-After` / the reset (at least a second) and halves the
+///   rate; the rate then recovers by a twentieth of the configured rate per second.
+public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration, Instant: Sendable {
+    public enum Decision: Sendable, Equatable {
+        case proceed
+        case wait(until: Instant)
+    }
+
+    public let configuredRate: Double
+    /// The rate in force now, after 429s and the server's stated limit.
+    public private(set) var rate: Double
+    /// How many pauses the API imposed (429s and exhausted budgets).
+    public private(set) var pauses = 0
+    private var tokens: Double
+    private var refilledAt: Instant
+    private var pausedUntil: Instant?
+    /// The server's limit per reset period, as far as its headers tell.
+    private var serverLimit: Double?
+    private var longestResetSeconds: Double = 0
+    private static var recoveryPerSecond: Double { 0.05 }
+
+    public init(requestsPerSecond: Int, now: Instant) {
+        configuredRate = Double(max(1, requestsPerSecond))
+        rate = configuredRate
+        tokens = 1
+        refilledAt = now
+    }
+
+    var burst: Double { max(1, rate / 4) }
+
+    /// Whether a request may start now; if not, when to ask again.
+    public mutating func acquire(now: Instant) -> Decision {
+        if let pausedUntil, pausedUntil > now { return .wait(until: pausedUntil) }
+        let elapsed = Self.seconds(refilledAt.duration(to: now))
+        rate = min(ceiling, rate + configuredRate * Self.recoveryPerSecond * elapsed)
+        tokens = min(burst, tokens + elapsed * rate)
+        refilledAt = now
+        if tokens >= 1 {
+            tokens -= 1
+            return .proceed
+        }
+        return .wait(until: now.advanced(by: .seconds((1 - tokens) / rate)))
+    }
+
+    /// Takes in a response: its rate-limit headers, and whether it was a 429.
+    ///
+    /// - Parameter wallNowMs: the wall clock at `now`, to turn the headers' times into waits.
+    public mutating func observe(_ info: RateLimitInfo?, rateLimited: Bool, now: Instant, wallNowMs: Int64) {
+        if let info, let limit = info.limit, limit > 0, let resetAtMs = info.resetAtMs {
+            longestResetSeconds = max(longestResetSeconds, Double(max(0, resetAtMs - wallNowMs)) / 1000)
+            serverLimit = Double(limit)
+            rate = min(rate, ceiling)
+        }
+        if rateLimited {
+            rate = max(1, rate / 2)
+            tokens = min(tokens, 0)
+            let waitMs = max(1000, (info?.pauseUntilMs ?? 0) - wallNowMs)
+            pause(until: now.advanced(by: .milliseconds(min(waitMs, 3_600_000))))
+        } else if let info, info.remaining == 0, let resetAtMs = info.resetAtMs, resetAtMs > wallNowMs {
+            pause(until: now.advanced(by: .milliseconds(min(resetAtMs - wallNowMs, 3_600_000))))
+        }
+    }
+
+    /// The configured rate, or 95% of the server's limit spread over its reset period when lower.
+    private var ceiling: Double {
+        guard let serverLimit, longestResetSeconds > 0 else { return configuredRate }
+        let period = max(1, longestResetSeconds.rounded(.up))
+        return min(configuredRate, max(1, serverLimit / period * 0.95))
+    }
+
+    private mutating func pause(until instant: Instant) {
+        if pausedUntil.map({ instant > $0 }) ?? true {
+            pausedUntil = instant
+            pauses += 1
+        }
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        let (seconds, attoseconds) = duration.components
+        return max(0, Double(seconds) + Double(attoseconds) / 1e18)
+    }
+}

@@ -1,0 +1,47 @@
+import ArgumentParser
+import Logging
+import NP6Sync
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the daemon: poll contacts as they fall due until SIGTERM or SIGINT; SIGHUP reloads the configuration.",
+        discussion: """
+            Exits 0 after SIGTERM/SIGINT, 78 when the configuration is wrong or the API refuses the \
+            key (systemd's RestartPreventExitStatus=78 keeps it from restarting in a loop), 1 on a \
+            runtime failure such as an unwritable database.
+            """
+    )
+
+    @OptionGroup var options: GlobalOptions
+
+    @Option(help: "Log level on stderr, instead of the config's logging.level.")
+    var logLevel: Logger.Level?
+
+    func run() async throws {
+        try await runReportingErrors {
+            let configuration = try options.loadConfiguration()
+            let logger = bootstrapLogging(
+                level: logLevel ?? Logger.Level(rawValue: configuration.logging.level.rawValue) ?? .info,
+                format: LineLogHandler.Format(rawValue: configuration.logging.format.rawValue) ?? .logfmt)
+            try configuration.checkReferencedFiles(environment: options.environment)
+            let key = try configuration.api.resolveKey(environment: options.environment)
+            let options = options
+            let daemon = try await Daemon.make(
+                configuration: configuration, apiKey: key, logger: logger, // --log-level pins the level; otherwise SIGHUP applies the file's logging.level.
+                logLevel: logLevel == nil ? processLogLevel : nil,
+                reloadConfiguration: {
+                    let fresh = try options.loadConfiguration()
+                    try fresh.checkReferencedFiles(environment: options.environment, requiringAPIKey: false)
+                    return fresh
+                })
+            do {
+                try await daemon.run()
+            } catch let error as DaemonError {
+                logger.critical("Stopping: the API refused the key", metadata: ["error": "\(error)"])
+                printError("\(error)")
+                throw ExitCode(78)
+            }
+        }
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import GRDB
+import Testing
+
+/// `np6-sync run` as systemd runs it: signals, reloads, exit codes.
+@Suite(.serialized) struct DaemonEndToEndTests {
+    let apiKey = "daemon-key-2b8e4f61a9c3d705"
+
+    func config(in directory: TemporaryDirectory, baseURL: String, contactsFile: String, extra: String = "") -> String {
+        directory.file("config.json", contents: """
+            {"api": {"baseURL": "\(baseURL)", "requestsPerSecond": 100, "maxConcurrentRequests": 4, "timeoutSeconds": 30},
+             "database": {"path": "\(directory.path("daemon.sqlite"))"}, "contactsFile": "\(contactsFile)",
+             "schedule": {"intervalSeconds": 2, "jitterSeconds": 0}\(extra)}
+            """)
+    }
+
+    func contactLines(_ baseURL: String, count: Int) async throws -> [String] {
+        let contacts = try JSONSerialization.jsonObject(with: try await httpGet("\(baseURL)/_fake/contacts")) as! [[String: String]]
+        return contacts.prefix(count).enumerated().map { index, contact in
+            let kind = ["id", "unicity", "hash"][index % 3]
+            return "\(kind):\(contact[kind]!)"
+        }
+    }
+
+    @Test func sigtermWithSlowRequestsInFlightExitsCleanlyWithin10Seconds() async throws {
+        try await withFakeAPIProcess(
+            arguments: ["--contacts", "8", "--seed", "21", "--events-per-contact", "2-6", "--latency-ms", "4000"], apiKey: apiKey
+        ) { baseURL in
+            let directory = try TemporaryDirectory()
+            let lines = try await contactLines(baseURL, count: 8)
+            let contactsFile = directory.file("contacts.txt", contents: lines.joined(separator: "\n"))
+            let daemon = try DaemonProcess(
+                arguments: ["--config", config(in: directory, baseURL: baseURL, contactsFile: contactsFile), "--log-level", "debug"],
+                environment: ["NP6_API_KEY": apiKey])
+            #expect(await daemon.waitForLog("np6-sync started"))
+            try await Task.sleep(for: .milliseconds(1500))  // four slow requests are now in flight
+            daemon.signal(SIGTERM)
+            let exit = try #require(await daemon.waitForExit(timeout: 12))
+            #expect(exit.status == 0, "stderr: \(daemon.stderr)")
+            #expect(exit.seconds < 10)
+            #expect(!daemon.stderr.contains(apiKey))
+
+            // The database is sound, and no watermark passed an event that is not stored.
+            let queue = try DatabaseQueue(path: directory.path("daemon.sqlite"))
+            let (integrity, watermarks, stored) = try await queue.read { db in
+                (
+                    try String.fetchOne(db, sql: "PRAGMA integrity_check"),
+                    try Row.fetchAll(db, sql: "SELECT kind, value, watermark_ms FROM contacts WHERE watermark_ms IS NOT NULL"),
+                    Set(try String.fetchAll(db, sql: "SELECT id FROM events"))
+                )
+            }
+            #expect(integrity == "ok")
+            let published = try JSONSerialization.jsonObject(with: try await httpGet("\(baseURL)/_fake/events")) as! [[String: Any]]
+            let contacts = try JSONSerialization.jsonObject(with: try await httpGet("\(baseURL)/_fake/contacts")) as! [[String: String]]
+            for row in watermarks {
+                let kind: String = row[0], value: String = row[1], watermark: Int64 = row[2]
+                let contactID = try #require(contacts.first { $0[kind] == value }?["id"])
+                for entry in published where entry["contact"] as? String == contactID {
+                    let event = entry["event"] as! [String: Any]
+                    if (event["timestamp"] as! NSNumber).int64Value < watermark {
+                        #expect(stored.contains(event["id"] as! String), "event before the watermark of \(kind):\(value) is stored")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func sighupReloadsContactsAndRefusesABrokenConfig() async throws {
+        try await withFakeAPIProcess(arguments: ["--contacts", "6", "--seed", "22"], apiKey: apiKey) { baseURL in
+            let directory = try TemporaryDirectory()
+            let lines = try await contactLines(baseURL, count: 6)
+            let contactsFile = directory.file("contacts.txt", contents: lines.prefix(3).joined(separator: "\n"))
+            let configPath = config(in: directory, baseURL: baseURL, contactsFile: contactsFile)
+            let daemon = try DaemonProcess(arguments: ["--config", configPath], environment: ["NP6_API_KEY": apiKey])
+            #expect(await daemon.waitForLog("np6-sync started"))
+
+            _ = directory.file("contacts.txt", contents: lines.joined(separator: "\n"))
+            daemon.signal(SIGHUP)
+            #expect(await daemon.waitForLog("Configuration reloaded"))
+            #expect(daemon.stderr.contains("contacts.added=3"))
+            let queue = try DatabaseQueue(path: directory.path("daemon.sqlite"))
+            let deadline = Date().addingTimeInterval(10)
+            var synced = 0
+            while synced < 6, Date() < deadline {
+                synced = try await queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM contacts WHERE last_status = 'ok'") ?? 0 }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(synced == 6, "the reloaded contacts are polled without a restart")
+
+            _ = directory.file("config.json", contents: #"{"schedule": {"intervalSeconds": "soon"}}"#)
+            daemon.signal(SIGHUP)
+            #expect(await daemon.waitForLog("Configuration reload refused"))
+            #expect(daemon.stderr.contains("schedule.intervalSeconds"))
+            #expect(daemon.process.isRunning, "a bad new config keeps the old one running")
+
+            daemon.signal(SIGINT)
+            #expect(await daemon.waitForExit(timeout: 10)?.status == 0)
+        }
+    }
+
+    @Test func refusedKeyExits78() async throws {
+        try await withFakeAPIProcess(arguments: ["--contacts", "2"], apiKey: apiKey) { baseURL in
+            let directory = try TemporaryDirectory()
+            let lines = try await contactLines(baseURL, count: 2)
+            let contactsFile = directory.file("contacts.txt", contents: lines.joined(separator: "\n"))
+            let daemon = try DaemonProcess(
+                arguments: ["--config", config(in: directory, baseURL: baseURL, contactsFile: contactsFile)],
+                environment: ["NP6_API_KEY": "not-the-daemon-key"])
+            let exit = try #require(await daemon.waitForExit(timeout: 15))
+            #expect(exit.status == 78)
+            #expect(daemon.stderr.contains("401"))
+            #expect(!daemon.stderr.contains("not-the-daemon-key"))
+        }
+    }
+}

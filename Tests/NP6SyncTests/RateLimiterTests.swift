@@ -1,0 +1,63 @@
+import NP6Client
+import Testing
+
+@testable import NP6Sync
+
+@Suite struct RateLimiterTests {
+    let start = ContinuousClock.now
+    let wall: Int64 = 1_700_000_000_000
+
+    func at(_ seconds: Double) -> ContinuousClock.Instant { start.advanced(by: .seconds(seconds)) }
+
+    /// How many requests the limiter lets start during `seconds`, asking as often as it allows.
+    func started(_ limiter: inout RateLimiter<ContinuousClock.Instant>, from: Double, seconds: Double) -> Int {
+        var now = at(from)
+        var count = 0
+        while now < at(from + seconds) {
+            switch limiter.acquire(now: now) {
+            case .proceed: count += 1
+            case .wait(let until): now = until
+            }
+        }
+        return count
+    }
+
+    @Test func startsAtMostTheConfiguredRate() {
+        var limiter = RateLimiter(requestsPerSecond: 10, now: at(0))
+        let count = started(&limiter, from: 0, seconds: 10)
+        #expect((99...103).contains(count))
+    }
+
+    @Test func rateLimitedPausesEveryoneAndHalvesTheRate() {
+        var limiter = RateLimiter(requestsPerSecond: 20, now: at(0))
+        limiter.observe(RateLimitInfo(retryAtMs: wall + 3_000), rateLimited: true, now: at(0), wallNowMs: wall)
+        #expect(limiter.acquire(now: at(1)) == .wait(until: at(3)))
+        #expect(limiter.rate == 10)
+        #expect(limiter.pauses == 1)
+        // It recovers a twentieth of the configured rate per second.
+        _ = started(&limiter, from: 3, seconds: 10)
+        #expect(limiter.rate == 20)
+    }
+
+    @Test func rateLimitedWithoutHeadersPausesOneSecond() {
+        var limiter = RateLimiter(requestsPerSecond: 5, now: at(0))
+        limiter.observe(nil, rateLimited: true, now: at(0), wallNowMs: wall)
+        #expect(limiter.acquire(now: at(0.5)) == .wait(until: at(1)))
+    }
+
+    @Test func exhaustedBudgetPausesUntilTheResetWithoutA429() {
+        var limiter = RateLimiter(requestsPerSecond: 50, now: at(0))
+        let info = RateLimitInfo(limit: 100, remaining: 0, resetAtMs: wall + 2_000)
+        limiter.observe(info, rateLimited: false, now: at(0), wallNowMs: wall)
+        #expect(limiter.acquire(now: at(1)) == .wait(until: at(2)))
+    }
+
+    @Test func serverLimitCapsTheRate() {
+        var limiter = RateLimiter(requestsPerSecond: 50, now: at(0))
+        limiter.observe(RateLimitInfo(limit: 20, remaining: 15, resetAtMs: wall + 1_000), rateLimited: false, now: at(0), wallNowMs: wall)
+        #expect(limiter.rate == 19)
+        let count = started(&limiter, from: 0, seconds: 10)
+        #expect(count <= 192)
+        #expect(count >= 180)
+    }
+}
