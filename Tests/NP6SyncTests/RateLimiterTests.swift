@@ -60,4 +60,13 @@ import Testing
         #expect(count <= 192)
         #expect(count >= 180)
     }
+
+    @Test func roundedUpResetIsShortenedToTheWindowsEnd() {
+        var limiter = RateLimiter(requestsPerSecond: 50, now: at(0))
+        // The window's first answer at 0 s, its last (remaining 0) at 0.9 s with a reset rounded up to 1 s.
+        limiter.observe(RateLimitInfo(limit: 20, remaining: 19, resetAtMs: wall + 1_000), rateLimited: false, now: at(0), wallNowMs: wall)
+        limiter.observe(
+            RateLimitInfo(limit: 20, remaining: 0, resetAtMs: wall + 900 + 1_000), rateLimited: false, now: at(0.9), wallNowMs: wall + 900)
+        #expect(limiter.acquire(now: at(0.95)) == .wait(until: at(1)))
+    }
 }

@@ -24,6 +24,8 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
     /// The server's limit per reset period, as far as its headers tell.
     private var serverLimit: Double?
     private var longestResetSeconds: Double = 0
+    /// When the answer to the first request of the server's current window arrived.
+    private var windowOpenedAt: Instant?
     private static var recoveryPerSecond: Double { 0.05 }
 
     public init(requestsPerSecond: Int, now: Instant) {
@@ -64,14 +66,28 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
             let waitMs = max(1000, (info?.pauseUntilMs ?? 0) - wallNowMs)
             pause(until: now.advanced(by: .milliseconds(min(waitMs, 3_600_000))))
         } else if let info, info.remaining == 0, let resetAtMs = info.resetAtMs, resetAtMs > wallNowMs {
-            pause(until: now.advanced(by: .milliseconds(min(resetAtMs - wallNowMs, 3_600_000))))
+            var until = now.advanced(by: .milliseconds(min(resetAtMs - wallNowMs, 3_600_000)))
+            // A reset in whole seconds is rounded up: up to a second too late. When the window's
+            // first answer was seen, its end is known better: one period after that answer
+            // (never early, as the window opened before its first answer arrived).
+            if let opened = windowOpenedAt, let period = resetPeriodSeconds {
+                until = min(until, opened.advanced(by: .seconds(period)))
+            }
+            if until > now { pause(until: until) }
         }
+        if let info, let limit = info.limit, info.remaining == limit - 1 {
+            windowOpenedAt = now
+        }
+    }
+
+    /// The server's reset period, as the longest reset it announced (whole seconds).
+    private var resetPeriodSeconds: Double? {
+        longestResetSeconds > 0 ? max(1, longestResetSeconds.rounded(.up)) : nil
     }
 
     /// The configured rate, or 95% of the server's limit spread over its reset period when lower.
     private var ceiling: Double {
-        guard let serverLimit, longestResetSeconds > 0 else { return configuredRate }
-        let period = max(1, longestResetSeconds.rounded(.up))
+        guard let serverLimit, let period = resetPeriodSeconds else { return configuredRate }
         return min(configuredRate, max(1, serverLimit / period * 0.95))
     }
 
