@@ -10,6 +10,10 @@ public struct StoreStatus: Sendable, Hashable {
     /// The enabled contact furthest behind; `nil` when none has completed a poll.
     public var oldestWatermarkMs: Int64?
     public var neverSynced = 0
+    /// Watermarks of the synced enabled contacts at the median and the 95th percentile
+    /// (`now - watermark` is a contact's lag).
+    public var medianWatermarkMs: Int64?
+    public var p95LagWatermarkMs: Int64?
     /// Enabled contacts whose last poll failed, most failures first (at most 20).
     public var failing: [StoredContact] = []
     public var events = 0
@@ -53,6 +57,21 @@ extension SyncDatabase {
                 """)
             status.oldestWatermarkMs = watermarks?[0]
             status.neverSynced = watermarks?[1] ?? 0
+            let synced = status.enabledContacts - status.neverSynced
+            if synced > 0 {
+                // Ascending watermarks: the 95th percentile of lag is the 5th percentile of watermarks.
+                let watermark = { (offset: Int) in
+                    try Int64.fetchOne(
+                        db,
+                        sql: """
+                            SELECT watermark_ms FROM contacts WHERE enabled = 1 AND watermark_ms IS NOT NULL
+                            ORDER BY watermark_ms LIMIT 1 OFFSET ?
+                            """,
+                        arguments: [offset])
+                }
+                status.medianWatermarkMs = try watermark(synced / 2)
+                status.p95LagWatermarkMs = try watermark(synced / 20)
+            }
             status.failing = try Row.fetchAll(db, sql: """
                 SELECT \(StoredContact.columns) FROM contacts
                 WHERE enabled = 1 AND last_status IS NOT NULL AND last_status <> 'ok'

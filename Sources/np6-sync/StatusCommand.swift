@@ -33,9 +33,12 @@ struct StatusCommand: AsyncParsableCommand {
         var lines = ["database   \(database)"]
         let states = status.contactsByStatus.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }
         lines.append("contacts   \(status.enabledContacts) enabled (\(states.joined(separator: ", "))), \(status.contacts - status.enabledContacts) removed")
-        if let oldest = status.oldestWatermarkMs {
-            lines.append("lag        oldest watermark \(Timestamp.iso8601(milliseconds: oldest)) (\(duration(now - oldest)) behind)")
+        if let oldest = status.oldestWatermarkMs, let median = status.medianWatermarkMs, let p95 = status.p95LagWatermarkMs {
+            lines.append(
+                "lag        median \(duration(now - median)), 95th percentile \(duration(now - p95)), "
+                    + "worst \(duration(now - oldest)) (oldest watermark \(Timestamp.iso8601(milliseconds: oldest)))")
         }
+        if status.neverSynced > 0 { lines.append("           \(status.neverSynced) contacts never synced yet") }
         lines.append("events     \(status.events) stored, \(status.eventsLastDay) in the last 24 h, \(status.quarantined) quarantined")
         if let run = status.lastRun {
             lines.append(
@@ -70,9 +73,9 @@ struct StatusCommand: AsyncParsableCommand {
                 ] as [String: Any]
             },
         ]
-        if let oldest = status.oldestWatermarkMs {
+        if let oldest = status.oldestWatermarkMs, let median = status.medianWatermarkMs, let p95 = status.p95LagWatermarkMs {
             object["oldestWatermarkMs"] = oldest
-            object["lagMs"] = now - oldest
+            object["lagMs"] = ["median": now - median, "p95": now - p95, "max": now - oldest]
         }
         if let run = status.lastRun {
             object["lastRun"] = [
@@ -82,7 +85,7 @@ struct StatusCommand: AsyncParsableCommand {
                 "eventsQuarantined": run.eventsQuarantined, "error": run.error ?? NSNull(),
             ] as [String: Any]
         }
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
         return String(decoding: data, as: UTF8.self)
     }
 
