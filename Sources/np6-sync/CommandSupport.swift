@@ -31,6 +31,13 @@ struct GlobalOptions: ParsableArguments {
     }
 }
 
+/// Sends the logs where the configuration says, at `override` or the configured level.
+func bootstrapLogging(_ configuration: SyncConfiguration, override: Logger.Level?) -> Logger {
+    bootstrapLogging(
+        level: override ?? Logger.Level(rawValue: configuration.logging.level.rawValue) ?? .info,
+        format: LineLogHandler.Format(rawValue: configuration.logging.format.rawValue) ?? .logfmt)
+}
+
 /// The level of every log line of the process; `run` changes it on SIGHUP.
 let processLogLevel = LogLevelControl(.info)
 

@@ -21,9 +21,7 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReportingErrors {
             let configuration = try options.loadConfiguration()
-            let logger = bootstrapLogging(
-                level: logLevel ?? Logger.Level(rawValue: configuration.logging.level.rawValue) ?? .info,
-                format: LineLogHandler.Format(rawValue: configuration.logging.format.rawValue) ?? .logfmt)
+            let logger = bootstrapLogging(configuration, override: logLevel)
             try configuration.checkReferencedFiles(environment: options.environment)
             let key = try configuration.api.resolveKey(environment: options.environment)
             let options = options

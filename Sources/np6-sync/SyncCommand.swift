@@ -23,9 +23,7 @@ struct SyncCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReportingErrors {
             let configuration = try options.loadConfiguration()
-            let logger = bootstrapLogging(
-                level: logLevel ?? Logger.Level(rawValue: configuration.logging.level.rawValue) ?? .info,
-                format: LineLogHandler.Format(rawValue: configuration.logging.format.rawValue) ?? .logfmt)
+            let logger = bootstrapLogging(configuration, override: logLevel)
             let key = try configuration.api.resolveKey(environment: options.environment)
             let runtime = try await Runtime.open(configuration: configuration, addingConfiguredContacts: true)
             let client = runtime.makeClient(apiKey: key)
