@@ -45,6 +45,12 @@ struct FakeAPICommand: AsyncParsableCommand {
     @Option(help: "Fraction of connections dropped mid-body.")
     var dropRate = 0.0
 
+    @Option(help: "Fraction of sort=asc responses sent out of order anyway.")
+    var unsortedRate = 0.0
+
+    @Option(help: "Fraction of elements sent twice in a row.")
+    var duplicateRate = 0.0
+
     @Option(help: "New stop events arriving per second while serving.")
     var liveEventsPerSecond = 0.0
 
@@ -56,7 +62,8 @@ struct FakeAPICommand: AsyncParsableCommand {
         guard eventsRange != nil else {
             throw ValidationError("--events-per-contact takes N or MIN-MAX, e.g. 0-3 or 200")
         }
-        for (name, rate) in [("--error-rate", errorRate), ("--malformed-rate", malformedRate), ("--drop-rate", dropRate), ("--late-fraction", lateFraction)]
+        for (name, rate) in [("--error-rate", errorRate), ("--malformed-rate", malformedRate), ("--drop-rate", dropRate), ("--late-fraction", lateFraction),
+            ("--unsorted-rate", unsortedRate), ("--duplicate-rate", duplicateRate)]
         where !(0...1).contains(rate) {
             throw ValidationError("\(name) must be between 0 and 1")
         }
@@ -88,6 +95,8 @@ struct FakeAPICommand: AsyncParsableCommand {
         configuration.knobs.dropConnectionRate = dropRate
         configuration.knobs.liveEventsPerSecond = liveEventsPerSecond
         configuration.knobs.lateFraction = lateFraction
+        configuration.knobs.unsortedBodyRate = unsortedRate
+        configuration.knobs.duplicateElementRate = duplicateRate
         let server = FakeNP6Server(configuration: configuration, logger: logger)
         let host = host
         try await runReportingErrors {

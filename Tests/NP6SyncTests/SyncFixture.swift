@@ -3,7 +3,7 @@ import InMemoryLogging
 import Logging
 import NP6Client
 import NP6Fake
-import SyncStore
+@testable import SyncStore
 
 @testable import NP6Sync
 
@@ -63,6 +63,7 @@ func withSyncFixture<T: Sendable>(
     fake: FakeNP6Configuration = FakeNP6Configuration(contactCount: 12, eventsPerContact: 0...6),
     apiKey: String? = nil,
     batchSize: Int = 500,
+    timeoutSeconds: Int = 5,
     _ body: (SyncFixture) async throws -> T
 ) async throws -> T {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("np6-sync-\(UUID().uuidString)")
@@ -72,7 +73,7 @@ func withSyncFixture<T: Sendable>(
         let database = try SyncDatabase.open(path: directory.appendingPathComponent("sync.sqlite").path)
         let client = NP6Client(
             configuration: NP6ClientConfiguration(
-                baseURL: api.baseURL, apiKey: apiKey ?? fake.apiKey, timeoutSeconds: 5, batchSize: batchSize),
+                baseURL: api.baseURL, apiKey: apiKey ?? fake.apiKey, timeoutSeconds: timeoutSeconds, batchSize: batchSize),
             now: WallClock.nowMs)
         do {
             let result = try await body(SyncFixture(api: api, database: database, client: client, batchSize: batchSize))

@@ -22,6 +22,10 @@ public struct FakeNP6Knobs: Sendable, Hashable, Codable {
     public var lateFraction: Double
     /// How far in the past a late event's timestamp can be, in ms.
     public var lateByMs: Int64
+    /// Fraction of `sort=asc` responses sent in a random order anyway (an API bug to survive).
+    public var unsortedBodyRate: Double
+    /// Fraction of the elements of a `200` body sent twice in a row (the same event id twice).
+    public var duplicateElementRate: Double
 
     public init(
         latencyMs: Int = 0,
@@ -32,7 +36,9 @@ public struct FakeNP6Knobs: Sendable, Hashable, Codable {
         dropConnectionRate: Double = 0,
         liveEventsPerSecond: Double = 0,
         lateFraction: Double = 0,
-        lateByMs: Int64 = 600_000
+        lateByMs: Int64 = 600_000,
+        unsortedBodyRate: Double = 0,
+        duplicateElementRate: Double = 0
     ) {
         self.latencyMs = latencyMs
         self.rateLimitPerSecond = rateLimitPerSecond
@@ -43,6 +49,8 @@ public struct FakeNP6Knobs: Sendable, Hashable, Codable {
         self.liveEventsPerSecond = liveEventsPerSecond
         self.lateFraction = lateFraction
         self.lateByMs = lateByMs
+        self.unsortedBodyRate = unsortedBodyRate
+        self.duplicateElementRate = duplicateElementRate
     }
 }
 
@@ -65,6 +73,8 @@ extension FakeNP6Knobs {
             case ("liveEventsPerSecond", .number(let number)): knobs.liveEventsPerSecond = number
             case ("lateFraction", .number(let number)): knobs.lateFraction = number
             case ("lateByMs", .number(let number)): knobs.lateByMs = Int64(number)
+            case ("unsortedBodyRate", .number(let number)): knobs.unsortedBodyRate = number
+            case ("duplicateElementRate", .number(let number)): knobs.duplicateElementRate = number
             default: throw KnobsPatchError(key: key)
             }
         }

@@ -38,6 +38,10 @@ struct EventArrayWriter: Sendable {
                 try await Self.drop(after: bytes, writer: &writer)
             }
             renderer.append(record, to: &bytes, defect: defect)
+            if defect == nil, malformed.chance(plan.duplicateElementRate) {
+                bytes.append(UInt8(ascii: ","))
+                renderer.append(record, to: &bytes, defect: nil)
+            }
             if (position + 1) % Self.elementsPerWrite == 0 {
                 try await writer.write(ByteBuffer(bytes: bytes))
                 bytes.removeAll(keepingCapacity: true)

@@ -124,6 +124,8 @@ extension FakeNP6Server {
             #""liveEventsPerSecond":\#(knobs.liveEventsPerSecond)"#,
             #""lateFraction":\#(knobs.lateFraction)"#,
             #""lateByMs":\#(knobs.lateByMs)"#,
+            #""unsortedBodyRate":\#(knobs.unsortedBodyRate)"#,
+            #""duplicateElementRate":\#(knobs.duplicateElementRate)"#,
         ]
         return json(Array("{\(fields.joined(separator: ","))}".utf8))
     }

@@ -68,7 +68,7 @@ extension FakeNP6State {
         let upper = max(lower, query.endMs.map { firstIndex(atOrAfter: $0, in: records) } ?? records.endIndex)
         let order: EventStreamPlan.Order =
             switch query.sort {
-            case .asc: .ascending
+            case .asc: knobRandom.chance(knobs.unsortedBodyRate) ? .shuffled(seed: knobRandom.next()) : .ascending
             case .desc: .descending
             case nil: .shuffled(seed: knobRandom.next())
             }
@@ -77,6 +77,7 @@ extension FakeNP6State {
             records: records[lower..<upper],
             order: order,
             malformedElementRate: knobs.malformedElementRate,
+            duplicateElementRate: knobs.duplicateElementRate,
             malformedSeed: knobRandom.next(),
             dropHalfway: knobRandom.chance(knobs.dropConnectionRate)
         )

@@ -40,6 +40,7 @@ struct EventStreamPlan: Sendable {
     var records: ArraySlice<EventRecord>
     var order: Order
     var malformedElementRate: Double
+    var duplicateElementRate: Double
     var malformedSeed: UInt64
     /// Close the connection after about half the body.
     var dropHalfway: Bool
