@@ -98,8 +98,14 @@ let package = Package(
             dependencies: [
                 "NP6Sync", "NP6Fake", "NP6Client", "SyncStore",
                 .product(name: "InMemoryLogging", package: "swift-log"),
-                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // The metrics endpoint and the sd_notify socket: scraped and received for real.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

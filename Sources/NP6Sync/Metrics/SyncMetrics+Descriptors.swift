@@ -1,0 +1,56 @@
+import Prometheus
+
+/// Names and help texts: one place to read what `/metrics` shows. (Computed: the descriptor
+/// type is not `Sendable`, so it cannot be a static constant.)
+extension SyncMetrics {
+    static var pollsTotal: MetricNameDescriptor {
+        descriptor("polls", "total", "Polls of one contact, by outcome (ok, not_found, failed, rate_limited, unauthorized).")
+    }
+    static var requestDurationSeconds: MetricNameDescriptor {
+        descriptor(
+            "request_duration", "seconds",
+            "Duration of NP6 API requests, by HTTP status class (2xx, 4xx, 5xx; error: no response).")
+    }
+    static var eventsTotal: MetricNameDescriptor {
+        descriptor(
+            "events", "total",
+            "Events received from the API, by result: new (stored), duplicate (already stored), quarantined (malformed).")
+    }
+    static var rateLimitPausesTotal: MetricNameDescriptor {
+        descriptor("rate_limit_pauses", "total", "Pauses of every request after a 429 or an exhausted X-RateLimit-Remaining.")
+    }
+    static var watermarkLagSeconds: MetricNameDescriptor {
+        descriptor("watermark_lag", "seconds", "Now minus the oldest watermark of an enabled contact.")
+    }
+    static var contactsGauge: MetricNameDescriptor {
+        descriptor("contacts", "", "Enabled contacts.")
+    }
+    static var contactsDueGauge: MetricNameDescriptor {
+        descriptor("contacts_due", "", "Enabled contacts due for a poll.")
+    }
+    static var contactsFailingGauge: MetricNameDescriptor {
+        descriptor("contacts_failing", "", "Enabled contacts whose last poll failed, was rate limited or unauthorized.")
+    }
+    static var cycleDurationSeconds: MetricNameDescriptor {
+        descriptor("cycle_duration", "seconds", "Duration of scheduler cycles.")
+    }
+    static var lastCycleEndTimestampSeconds: MetricNameDescriptor {
+        descriptor("last_cycle_end_timestamp", "seconds", "When the last scheduler cycle ended, in seconds since the epoch.")
+    }
+    static var sinkLagEvents: MetricNameDescriptor {
+        descriptor("sink_lag", "events", "Stored events a sink has not delivered yet.")
+    }
+    static var sinkLagSeconds: MetricNameDescriptor {
+        descriptor("sink_lag", "seconds", "Age of the oldest stored event a sink has not delivered yet (0 when caught up).")
+    }
+    static var sinkDeliveredEventsTotal: MetricNameDescriptor {
+        descriptor("sink_delivered_events", "total", "Events delivered by a sink (at least once).")
+    }
+    static var sinkFailuresTotal: MetricNameDescriptor {
+        descriptor("sink_failures", "total", "Failed delivery attempts of a sink; it backs off and retries.")
+    }
+
+    private static func descriptor(_ name: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "np6sync", metricName: name, unitName: unit, helpText: help)
+    }
+}
