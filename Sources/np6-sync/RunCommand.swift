@@ -26,7 +26,8 @@ struct RunCommand: AsyncParsableCommand {
             let key = try configuration.api.resolveKey(environment: options.environment)
             let options = options
             let daemon = try await Daemon.make(
-                configuration: configuration, apiKey: key, logger: logger, // --log-level pins the level; otherwise SIGHUP applies the file's logging.level.
+                configuration: configuration, apiKey: key, environment: options.environment, logger: logger,
+                // --log-level pins the level; otherwise SIGHUP applies the file's logging.level.
                 logLevel: logLevel == nil ? processLogLevel : nil,
                 reloadConfiguration: {
                     let fresh = try options.loadConfiguration()

@@ -1,22 +1,30 @@
 import Foundation
 import Logging
 import NP6Client
+import Prometheus
 import ServiceLifecycle
 import SyncStore
 import UnixSignals
 
 /// `np6-sync run`: the long-running service, built here for both `main` and the tests.
 ///
-/// A `ServiceGroup` of the polling loop and the reload handler; SIGTERM/SIGINT shut it down
-/// gracefully (no new polls, in-flight ones finish or are abandoned, exit within 10 s), SIGHUP
-/// reloads the config file's contacts and log level, keeping the old ones when the file is bad.
+/// A `ServiceGroup` of the polling loop, the reload handler and, when `metrics.listen` is set,
+/// the metrics endpoint. SIGTERM/SIGINT shut it down gracefully (no new polls, in-flight ones
+/// finish or are abandoned, exit within 10 s); SIGHUP reloads the config file's contacts and log
+/// level, keeping the running ones when the file is bad. Under systemd it reports READY=1 once
+/// the database is open, a STATUS= line, WATCHDOG=1 from the polling loop, and STOPPING=1.
 public struct Daemon: Sendable {
     public let runtime: Runtime
+    /// What `/metrics` serves; tests read it directly.
+    public let metrics: SyncMetrics
     let client: NP6Client
     let pacer: RequestPacer
+    let notifier: SystemdNotifier?
     let logger: Logger
     let reload: @Sendable () async -> Void
     public var maximumShutdownDuration: Duration = .seconds(8)
+    /// Called with the metrics endpoint's port once it listens (tests use port 0).
+    public var onMetricsReady: @Sendable (Int) async -> Void = { _ in }
 
     /// Builds the daemon: opens the database, adds the configured contacts, makes the client.
     ///
@@ -25,18 +33,23 @@ public struct Daemon: Sendable {
     public static func make(
         configuration: SyncConfiguration,
         apiKey: APIKey,
+        environment: [String: String],
         logger: Logger,
         logLevel: LogLevelControl? = nil,
         reloadConfiguration: @escaping @Sendable () throws -> SyncConfiguration
     ) async throws -> Daemon {
         let runtime = try await Runtime.open(configuration: configuration, addingConfiguredContacts: true)
         let database = runtime.database
+        let notifier = SystemdNotifier(environment: environment)
         return Daemon(
             runtime: runtime,
+            metrics: SyncMetrics(registry: PrometheusCollectorRegistry()),
             client: runtime.makeClient(apiKey: apiKey),
             pacer: RequestPacer(requestsPerSecond: configuration.api.requestsPerSecond, wallNowMs: WallClock.nowMs),
+            notifier: notifier,
             logger: logger,
             reload: {
+                notify(notifier, logger) { try $0.reloading() }
                 do {
                     let fresh = try reloadConfiguration()
                     let contacts = try fresh.loadContacts()
@@ -51,34 +64,45 @@ public struct Daemon: Sendable {
                 } catch {
                     logger.error("Configuration reload refused; keeping the running one", metadata: ["error": "\(error)"])
                 }
+                notify(notifier, logger) { try $0.ready() }
             })
     }
 
     /// Runs until SIGTERM/SIGINT (returns) or until the API refuses the key (throws
     /// `DaemonError.unauthorized`). Closes the client either way.
     public func run() async throws {
-        let poller = ContactPoller(
+        var poller = ContactPoller(
             client: client, database: runtime.database, windows: runtime.windowPolicy,
             schedule: runtime.schedulePolicy, pacer: pacer, wallNowMs: WallClock.nowMs)
+        poller.onRequest = { [metrics] seconds, status in metrics.recordRequest(durationSeconds: seconds, status: status) }
+        let notifier = notifier
+        let logger = logger
         let monitor = DaemonMonitor(
             database: runtime.database, intervalMs: runtime.schedulePolicy.intervalMs,
             requestsPerSecond: runtime.configuration.api.requestsPerSecond, wallNowMs: WallClock.nowMs,
-            logger: logger, publishStatus: { _ in })
+            logger: logger, metrics: metrics,
+            publishStatus: { line in notify(notifier, logger) { try $0.status(line) } })
         var scheduler = PollScheduler(
             database: runtime.database, maxConcurrentPolls: runtime.configuration.api.maxConcurrentRequests,
-            wallNowMs: WallClock.nowMs, poll: { [logger] contact in try await poller.poll(contact, logger: logger) })
+            wallNowMs: WallClock.nowMs, poll: { [poller] contact in try await poller.poll(contact, logger: logger) })
         let pacer = pacer
+        let watchdog = WatchdogTimer(interval: notifier?.watchdogInterval)
         scheduler.onPoll = { _, outcome in await monitor.record(outcome) }
-        scheduler.onTurn = { _ in try await monitor.turn(pacerPauses: await pacer.pauses) }
-        let polling = PollingService(scheduler: scheduler, logger: logger)
-        let reloading = ReloadService(reload: reload, logger: logger)
-        var group = ServiceGroupConfiguration(
-            services: [
-                .init(service: polling, successTerminationBehavior: .gracefullyShutdownGroup),
-                .init(service: reloading),
-            ],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger)
+        scheduler.onTurn = { _ in
+            if await watchdog.isDue() { notify(notifier, logger) { try $0.watchdog() } }
+            try await monitor.turn(pacerPauses: await pacer.pauses)
+        }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(
+                service: PollingService(scheduler: scheduler, notifier: notifier, logger: logger),
+                successTerminationBehavior: .gracefullyShutdownGroup),
+            .init(service: ReloadService(reload: reload, logger: logger)),
+        ]
+        if let listen = runtime.configuration.metrics {
+            services.append(
+                .init(service: MetricsServer(configuration: listen, registry: metrics.registry, logger: logger, onReady: onMetricsReady)))
+        }
+        var group = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         group.maximumGracefulShutdownDuration = maximumShutdownDuration
         logger.info(
             "np6-sync started",
@@ -86,6 +110,7 @@ public struct Daemon: Sendable {
                 "database.path": "\(runtime.database.path)", "api.base_url": "\(runtime.configuration.api.baseURL)",
                 "version": "\(NP6Client.version)",
             ])
+        notify(notifier, logger) { try $0.ready() }
         do {
             try await ServiceGroup(configuration: group).run()
             try await client.shutdown()
@@ -97,13 +122,44 @@ public struct Daemon: Sendable {
     }
 }
 
-/// The polling loop as a service of the group.
+/// Sends an sd_notify message when running under systemd; a failure is logged, never fatal.
+func notify(_ notifier: SystemdNotifier?, _ logger: Logger, _ send: (SystemdNotifier) throws -> Void) {
+    guard let notifier else { return }
+    do {
+        try send(notifier)
+    } catch {
+        logger.warning("Could not notify systemd", metadata: ["error": "\(error)"])
+    }
+}
+
+/// Says when the next WATCHDOG=1 is due: every `interval` (half of WatchdogSec).
+actor WatchdogTimer {
+    private let interval: Duration?
+    private var last: ContinuousClock.Instant?
+
+    init(interval: Duration?) { self.interval = interval }
+
+    func isDue() -> Bool {
+        guard let interval else { return false }
+        let now = ContinuousClock.now
+        if let last, now - last < interval { return false }
+        last = now
+        return true
+    }
+}
+
+/// The polling loop as a service of the group; tells systemd when it starts stopping.
 struct PollingService: Service {
     let scheduler: PollScheduler
+    let notifier: SystemdNotifier?
     let logger: Logger
 
     func run() async throws {
-        try await scheduler.run(logger: logger)
+        try await withGracefulShutdownHandler {
+            try await scheduler.run(logger: logger)
+        } onGracefulShutdown: {
+            notify(notifier, logger) { try $0.stopping() }
+        }
     }
 }
 

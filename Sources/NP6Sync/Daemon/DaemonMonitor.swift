@@ -12,9 +12,11 @@ actor DaemonMonitor {
     private let logger: Logger
     private var cycle: CycleTotals
     private var pausesAtCycleStart = 0
+    private var pausesSeen = 0
     /// Receives the status line (systemd's STATUS=) whenever it is refreshed.
     private let publishStatus: @Sendable (String) -> Void
     private var statusRefreshedMs: Int64 = 0
+    private let metrics: SyncMetrics?
 
     init(
         database: SyncDatabase,
@@ -22,6 +24,7 @@ actor DaemonMonitor {
         requestsPerSecond: Int,
         wallNowMs: @escaping @Sendable () -> Int64,
         logger: Logger,
+        metrics: SyncMetrics?,
         publishStatus: @escaping @Sendable (String) -> Void
     ) {
         self.database = database
@@ -30,20 +33,28 @@ actor DaemonMonitor {
         self.wallNowMs = wallNowMs
         self.logger = logger
         self.publishStatus = publishStatus
+        self.metrics = metrics
         cycle = CycleTotals(startedMs: wallNowMs())
     }
 
     func record(_ outcome: PollOutcome) {
         cycle.add(outcome)
+        metrics?.recordPoll(outcome.result.contactStatus)
+        metrics?.recordEvents(
+            new: outcome.counts.new, duplicate: outcome.counts.duplicate, quarantined: outcome.counts.quarantined)
     }
 
     /// Called on every turn of the loop: ends the cycle when its interval is over, refreshes
     /// the status line every few seconds.
     func turn(pacerPauses: Int) async throws {
         let now = wallNowMs()
+        for _ in pausesSeen..<max(pausesSeen, pacerPauses) { metrics?.recordRateLimitPause() }
+        pausesSeen = max(pausesSeen, pacerPauses)
         if now - statusRefreshedMs >= 5_000 {
             statusRefreshedMs = now
             let snapshot = try await database.scheduleSnapshot(nowMs: now, dayStartMs: now - now % 86_400_000)
+            metrics?.setContacts(due: snapshot.dueContacts, failing: snapshot.failingContacts, total: snapshot.enabledContacts)
+            if let oldest = snapshot.oldestWatermarkMs { metrics?.setFreshness(seconds: Double(now - oldest) / 1000) }
             publishStatus(
                 "\(snapshot.enabledContacts) contacts, \(snapshot.dueContacts) due, \(snapshot.failingContacts) failing, "
                     + "\(snapshot.eventsToday) events today")
@@ -73,6 +84,7 @@ actor DaemonMonitor {
                 "The API returned bodies out of timestamp order despite sort=asc; they were not checkpointed",
                 metadata: ["bodies": "\(finished.unsortedBodies)"])
         }
+        metrics?.recordCycle(durationSeconds: Double(run.finishedMs - run.startedMs) / 1000)
         if run.contactsPolled > 0 { try await database.recordRun(run) }
         let snapshot = try await database.scheduleSnapshot(nowMs: now, dayStartMs: now - now % 86_400_000)
         let capacity = Int64(requestsPerSecond) * intervalMs / 1000

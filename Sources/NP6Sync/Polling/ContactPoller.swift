@@ -12,6 +12,8 @@ public struct ContactPoller: Sendable {
     public var pacer: RequestPacer
     public var wallNowMs: @Sendable () -> Int64
     public var random: @Sendable () -> Double
+    /// Called after each request with its duration (body included) and HTTP status (`nil`: no answer).
+    public var onRequest: @Sendable (_ seconds: Double, _ status: Int?) -> Void = { _, _ in }
 
     public init(
         client: NP6Client,
@@ -51,10 +53,13 @@ public struct ContactPoller: Sendable {
             let next = current.next(nowMs: pollNow, policy: windows)
             try await pacer.acquire()
             outcome.requests += 1
+            let started = ContinuousClock.now
             do {
                 let summary = try await fetch(current, for: contact, isLastWindow: next == nil, into: &outcome, logger: logger)
+                onRequest(Self.seconds(since: started), 200)
                 await pacer.observe(summary.rateLimit, rateLimited: false)
             } catch let error as NP6ClientError {
+                onRequest(Self.seconds(since: started), error.httpStatus)
                 // A poll abandoned at shutdown is no failure of the contact: what it stored is
                 // consistent (each batch commit keeps the watermark invariant); record nothing more.
                 if Task.isCancelled { throw CancellationError() }
@@ -137,6 +142,11 @@ public struct ContactPoller: Sendable {
             }
         }
         return summary
+    }
+
+    private static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let (seconds, attoseconds) = (ContinuousClock.now - start).components
+        return Double(seconds) + Double(attoseconds) / 1e18
     }
 
     private func nextDue(_ result: PollResult, _ contact: StoredContact) -> Int64 {

@@ -9,7 +9,7 @@ import Darwin
 /// What systemd does for `Type=notify`: a unix datagram socket bound to a path or an abstract
 /// name, read one message at a time. Receives time out after 5 s so a missing message fails the
 /// test instead of hanging it.
-final class NotifySocketListener {
+final class NotifySocketListener: Sendable {
     /// The value to put in `NOTIFY_SOCKET`.
     let notifySocket: String
     private let descriptor: Int32

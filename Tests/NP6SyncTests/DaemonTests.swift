@@ -1,0 +1,110 @@
+import AsyncHTTPClient
+import Foundation
+import InMemoryLogging
+import Logging
+import NIOCore
+import NIOHTTP1
+import NP6Client
+import NP6Fake
+import ServiceLifecycle
+import ServiceLifecycleTestKit
+import Synchronization
+import SyncStore
+import Testing
+
+@testable import NP6Sync
+
+/// The daemon as `np6-sync run` builds it, in-process against the fake API, shut down gracefully.
+@Suite(.serialized) struct DaemonTests {
+    let apiKey = "daemon-secret-key-4c1f9e07b2d8a653"
+
+    /// Builds a daemon on a temporary database for every fake contact, runs `body` while it runs,
+    /// then shuts it down gracefully and returns what `body` returned.
+    func withDaemon<T: Sendable>(
+        environment: [String: String] = [:],
+        metrics: Bool = false,
+        logs: InMemoryLogHandler = InMemoryLogHandler(),
+        _ body: @escaping @Sendable (Daemon, FakeNP6Handle, _ metricsPort: @escaping @Sendable () async -> Int?) async throws -> T
+    ) async throws -> T {
+        var fake = FakeNP6Configuration(contactCount: 9, eventsPerContact: 1...5)
+        fake.apiKey = apiKey
+        return try await withFakeNP6API(configuration: fake) { api in
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("np6-daemon-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let contacts = await api.state.contacts.map { #"{"id": "\#($0.id)"}"# }.joined(separator: ",")
+            var configuration = try SyncConfiguration.parse(
+                """
+                {"api": {"baseURL": "\(api.baseURL)", "requestsPerSecond": 100},
+                 "database": {"path": "\(directory.appendingPathComponent("d.sqlite").path)"},
+                 "schedule": {"intervalSeconds": 1, "jitterSeconds": 0}, "contacts": [\(contacts)]}
+                """, environment: [:])
+            // Port 0 (any free port) is for tests only: the config file requires a real port.
+            if metrics { configuration.metrics = MetricsConfiguration(host: "127.0.0.1", port: 0) }
+            var daemon = try await Daemon.make(
+                configuration: configuration, apiKey: APIKey(unredactedValue: apiKey), environment: environment,
+                logger: Logger(label: "daemon", factory: { _ in logs }), reloadConfiguration: { [configuration] in configuration })
+            let port = Mutex<Int?>(nil)
+            daemon.onMetricsReady = { bound in port.withLock { $0 = bound } }
+            let running = daemon
+            return try await testGracefulShutdown { trigger in
+                try await withThrowingTaskGroup(of: T?.self) { group in
+                    group.addTask {
+                        try await running.run()
+                        return nil
+                    }
+                    let result = try await body(running, api) { port.withLock { $0 } }
+                    trigger.triggerGracefulShutdown()
+                    for try await _ in group {}
+                    return result
+                }
+            }
+        }
+    }
+
+    /// Waits until `condition` holds, at most 10 s.
+    func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
+
+    @Test func systemdHearsReadyStatusWatchdogAndStopping() async throws {
+        let listener = try NotifySocketListener.bound()
+        let environment = ["NOTIFY_SOCKET": listener.notifySocket, "WATCHDOG_USEC": "400000"]
+        try await withDaemon(environment: environment) { _, _, _ in
+            #expect(try listener.receive() == "READY=1")
+            var messages: [String] = []
+            while !(messages.contains { $0.hasPrefix("STATUS=") } && messages.contains("WATCHDOG=1")) {
+                messages.append(try listener.receive())
+            }
+            let status = try #require(messages.first { $0.hasPrefix("STATUS=") })
+            #expect(status.contains("9 contacts"))
+            #expect(status.contains("failing"))
+        }
+        var last = ""
+        while last != "STOPPING=1" { last = try listener.receive() }
+    }
+
+    @Test func metricsMoveAfterASyncAndNeverShowTheKey() async throws {
+        let logs = InMemoryLogHandler()
+        let scraped = try await withDaemon(metrics: true, logs: logs) { daemon, api, metricsPort in
+            let expected = await api.state.allEvents().count
+            #expect(try await eventually { (try? await daemon.runtime.database.eventIDs().count) == expected })
+            let port = try #require(await metricsPort())
+            let response = try await HTTPClient.shared.execute(
+                HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: .seconds(10))
+            #expect(response.status == .ok)
+            return String(buffer: try await response.body.collect(upTo: 1 << 20))
+        }
+        #expect(scraped.contains(#"np6sync_polls_total{outcome="ok"}"#))
+        let newEvents = scraped.split(separator: "\n").first { $0.hasPrefix(#"np6sync_events_total{result="new"}"#) }
+        #expect(Double(newEvents?.split(separator: " ").last ?? "0") ?? 0 > 0, "\(scraped)")
+        #expect(scraped.contains("np6sync_request_duration_seconds_bucket"))
+        #expect(!scraped.contains(apiKey))
+        #expect(!logs.entries.contains { "\($0.message) \($0.metadata)".contains(apiKey) })
+    }
+}
