@@ -98,6 +98,11 @@ import Testing
             let response = try await HTTPClient.shared.execute(
                 HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: .seconds(10))
             #expect(response.status == .ok)
+            // Nor is the key in the database or its WAL.
+            for suffix in ["", "-wal"] {
+                let bytes = (try? Data(contentsOf: URL(fileURLWithPath: daemon.runtime.database.path + suffix))) ?? Data()
+                #expect(bytes.range(of: Data(apiKey.utf8)) == nil)
+            }
             return String(buffer: try await response.body.collect(upTo: 1 << 20))
         }
         #expect(scraped.contains(#"np6sync_polls_total{outcome="ok"}"#))
