@@ -19,8 +19,9 @@ public final class SyncDatabase: Sendable {
     ///   untouched), `SyncStoreError.cannotOpen` when SQLite refuses the file.
     public static func open(path: String) throws(SyncStoreError) -> SyncDatabase {
         do {
-            try refuseNewerSchema(path)
+            // Opening for writing first names the plain problems (read-only file system, permission).
             try createPrivateFileIfMissing(path)
+            try refuseNewerSchema(path)
             var configuration = Configuration()
             configuration.busyMode = .timeout(10)
             configuration.prepareDatabase { db in
