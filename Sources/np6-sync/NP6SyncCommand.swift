@@ -12,7 +12,7 @@ struct NP6SyncCommand: AsyncParsableCommand {
             """,
         version: NP6Client.version,
         subcommands: [
-            SyncCommand.self, StatusCommand.self, ContactsCommand.self, EventsCommand.self,
+            SyncCommand.self, StatusCommand.self, ContactsCommand.self, EventsCommand.self, SinksCommand.self,
             CheckConfigCommand.self, DemoCommand.self, FakeAPICommand.self,
         ]
     )
