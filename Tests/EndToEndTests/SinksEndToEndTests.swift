@@ -2,10 +2,9 @@ import Foundation
 import GRDB
 import Testing
 
-/// `sync` delivering to sinks, `sinks status` and `sinks replay`, as an operator runs them.
-@Suite(.serialized) struct SinksEndToEndTests {
-    let apiKey = "e2e-sinks-key-41c7d0e9b2"
-
+/// `sync` delivering to sinks, `sinks status` and `sinks replay`, as an operator runs them; in the
+/// serialized suite of the binary's tests, so that the processes do not all start at once.
+extension SyncEndToEndTests {
     @Test func syncDeliversToSinksAndReplayRedelivers() async throws {
         try await withFakeAPIProcess(arguments: ["--contacts", "8", "--seed", "5", "--events-per-contact", "1-4"], apiKey: apiKey) {
             baseURL in

@@ -62,65 +62,67 @@ enum SinkUnderTest: String, CaseIterable, CustomTestStringConvertible, Sendable 
     }
 }
 
-@Suite struct SinkContractTests {
-    @Test(arguments: SinkUnderTest.allCases)
-    func deliversEveryEventOnceInSeqOrder(sink: SinkUnderTest) async throws {
-        try await withSinkFixture { fixture in
-            try await fixture.storeEvents(23)
-            try await sink.withSink(in: fixture, batchSize: 5) { configuration, received in
-                let supervisor = fixture.supervisor([configuration])
-                try await testGracefulShutdown { shutdown in
-                    try await withThrowingTaskGroup(of: Void.self) { group in
-                        group.addTask { try await supervisor.run() }
-                        try await eventually("the history is delivered") { try received().seqs.count >= 23 }
-                        // New events while it runs: the sync engine wakes the loop.
-                        try await fixture.storeEvents(7)
-                        supervisor.eventsStored()
-                        try await eventually("the new events are delivered") { try received().seqs.count >= 30 }
-                        shutdown.triggerGracefulShutdown()
-                        try await group.waitForAll()
+extension SinkTests {
+    @Suite struct SinkContractTests {
+        @Test(arguments: SinkUnderTest.allCases)
+        func deliversEveryEventOnceInSeqOrder(sink: SinkUnderTest) async throws {
+            try await withSinkFixture { fixture in
+                try await fixture.storeEvents(23)
+                try await sink.withSink(in: fixture, batchSize: 5) { configuration, received in
+                    let supervisor = fixture.supervisor([configuration])
+                    try await testGracefulShutdown { shutdown in
+                        try await withThrowingTaskGroup(of: Void.self) { group in
+                            group.addTask { try await supervisor.run() }
+                            try await eventually("the history is delivered") { try received().seqs.count >= 23 }
+                            // New events while it runs: the sync engine wakes the loop.
+                            try await fixture.storeEvents(7)
+                            supervisor.eventsStored()
+                            try await eventually("the new events are delivered") { try received().seqs.count >= 30 }
+                            shutdown.triggerGracefulShutdown()
+                            try await group.waitForAll()
+                        }
                     }
+                    let (seqs, verbatim) = try received()
+                    #expect(seqs == Array(1...30), "every event once, in seq order")
+                    #expect(verbatim, "each record is recordJSON, byte for byte")
+                    let status = try #require(try await fixture.database.sinkStatuses().first)
+                    #expect(status.cursor.deliveredSeq == 30)
+                    #expect(status.cursor.state == .running)
+                    #expect(status.pendingEvents == 0)
                 }
-                let (seqs, verbatim) = try received()
-                #expect(seqs == Array(1...30), "every event once, in seq order")
-                #expect(verbatim, "each record is recordJSON, byte for byte")
-                let status = try #require(try await fixture.database.sinkStatuses().first)
-                #expect(status.cursor.deliveredSeq == 30)
-                #expect(status.cursor.state == .running)
-                #expect(status.pendingEvents == 0)
             }
         }
-    }
 
-    @Test(arguments: SinkUnderTest.allCases)
-    func drainOnceDeliversWhatIsPendingAndReturns(sink: SinkUnderTest) async throws {
-        try await withSinkFixture { fixture in
-            try await fixture.storeEvents(12)
-            try await sink.withSink(in: fixture, batchSize: 100) { configuration, received in
-                let first = await fixture.supervisor([configuration]).drainOnce()
-                #expect(first.results.map(\.delivered) == [12])
-                #expect(first.failures.isEmpty)
-                let second = await fixture.supervisor([configuration]).drainOnce()
-                #expect(second.results.map(\.delivered) == [0])
-                let (seqs, verbatim) = try received()
-                #expect(seqs == Array(1...12))
-                #expect(verbatim)
+        @Test(arguments: SinkUnderTest.allCases)
+        func drainOnceDeliversWhatIsPendingAndReturns(sink: SinkUnderTest) async throws {
+            try await withSinkFixture { fixture in
+                try await fixture.storeEvents(12)
+                try await sink.withSink(in: fixture, batchSize: 100) { configuration, received in
+                    let first = await fixture.supervisor([configuration]).drainOnce()
+                    #expect(first.results.map(\.delivered) == [12])
+                    #expect(first.failures.isEmpty)
+                    let second = await fixture.supervisor([configuration]).drainOnce()
+                    #expect(second.results.map(\.delivered) == [0])
+                    let (seqs, verbatim) = try received()
+                    #expect(seqs == Array(1...12))
+                    #expect(verbatim)
+                }
             }
         }
-    }
 
-    @Test(arguments: SinkUnderTest.allCases)
-    func newSinkFromNowSkipsTheHistory(sink: SinkUnderTest) async throws {
-        try await withSinkFixture { fixture in
-            try await fixture.storeEvents(4)
-            try await sink.withSink(in: fixture, batchSize: 10, from: .now) { configuration, received in
-                _ = await fixture.supervisor([configuration]).drainOnce()
-                let before = try received().seqs
-                #expect(before.isEmpty)
-                try await fixture.storeEvents(3)
-                _ = await fixture.supervisor([configuration]).drainOnce()
-                let after = try received().seqs
-                #expect(after == [5, 6, 7])
+        @Test(arguments: SinkUnderTest.allCases)
+        func newSinkFromNowSkipsTheHistory(sink: SinkUnderTest) async throws {
+            try await withSinkFixture { fixture in
+                try await fixture.storeEvents(4)
+                try await sink.withSink(in: fixture, batchSize: 10, from: .now) { configuration, received in
+                    _ = await fixture.supervisor([configuration]).drainOnce()
+                    let before = try received().seqs
+                    #expect(before.isEmpty)
+                    try await fixture.storeEvents(3)
+                    _ = await fixture.supervisor([configuration]).drainOnce()
+                    let after = try received().seqs
+                    #expect(after == [5, 6, 7])
+                }
             }
         }
     }
