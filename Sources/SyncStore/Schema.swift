@@ -72,6 +72,31 @@ enum Schema {
                 PRAGMA user_version = 1;
                 """)
         }
+        migrator.registerMigration("v2: sink delivery state, dead letters") { db in
+            // Each sink's delivery loop records how it is doing beside its cursor, so that
+            // `np6-sync sinks status` and plain SQL see it while the daemon runs.
+            try db.execute(sql: """
+                ALTER TABLE sink_cursors ADD COLUMN state TEXT NOT NULL DEFAULT 'running'
+                    CHECK (state IN ('running', 'failing', 'stopped'));
+                ALTER TABLE sink_cursors ADD COLUMN last_error TEXT;
+                ALTER TABLE sink_cursors ADD COLUMN last_attempt_ms INTEGER;
+                ALTER TABLE sink_cursors ADD COLUMN last_success_ms INTEGER;
+                ALTER TABLE sink_cursors ADD COLUMN consecutive_failures INTEGER NOT NULL DEFAULT 0;
+
+                CREATE TABLE dead_letters (
+                    id INTEGER PRIMARY KEY,
+                    sink TEXT NOT NULL,
+                    event_seq INTEGER NOT NULL,
+                    event_id TEXT NOT NULL,
+                    answer TEXT NOT NULL,
+                    recorded_ms INTEGER NOT NULL,
+                    resent_ms INTEGER,
+                    UNIQUE (sink, event_seq)
+                );
+
+                PRAGMA user_version = 2;
+                """)
+        }
         return migrator
     }
 

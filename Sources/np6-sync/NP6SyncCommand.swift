@@ -12,7 +12,7 @@ struct NP6SyncCommand: AsyncParsableCommand {
             """,
         version: NP6Client.version,
         subcommands: [
-            RunCommand.self, SyncCommand.self, StatusCommand.self, ContactsCommand.self, EventsCommand.self,
+            RunCommand.self, SyncCommand.self, StatusCommand.self, ContactsCommand.self, EventsCommand.self, SinksCommand.self,
             CheckConfigCommand.self, DemoCommand.self, FakeAPICommand.self,
         ]
     )

@@ -7,11 +7,13 @@ import SyncStore
 struct SyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sync",
-        abstract: "Poll every enabled contact once, store the new stop events, and exit.",
+        abstract: "Poll every enabled contact once, store the new stop events, deliver them to the sinks, and exit.",
         discussion: """
+            After the pass every configured sink is given what it has not acknowledged yet. \
             Exits 0 when every contact synced (contacts the API does not know are marked not_found \
-            and do not count as failures), 1 when some contact failed, 78 when the API refused \
-            the key or the configuration is wrong.
+            and do not count as failures) and every sink caught up, 1 when some contact or sink \
+            failed (the next run retries from the watermark and the sink's cursor), 78 when the \
+            API refused the key or the configuration is wrong.
             """
     )
 
@@ -51,11 +53,25 @@ struct SyncCommand: AsyncParsableCommand {
             for failure in report.failures {
                 printError("\(failure.contact): \(failure.error)")
             }
+            let sinks = await SinkSupervisor(database: runtime.database, sinks: configuration.sinks, logger: logger)
+                .drainOnce()
+            for result in sinks.results where result.error == nil {
+                logger.info(
+                    "Sink caught up",
+                    metadata: [
+                        "sink.name": "\(result.sink)", "events.delivered": "\(result.delivered)",
+                        "events.dead_lettered": "\(result.deadLettered)",
+                    ])
+            }
+            for failure in sinks.failures {
+                printError("sink \(failure.sink): \(failure.error ?? "failed")")
+            }
             if let status = report.unauthorizedStatus {
                 printError("the API refused the key (HTTP \(status)); check api.keyFile, NP6_API_KEY or the np6-api-key credential")
                 throw ExitCode(78)
             }
-            if !report.failures.isEmpty { throw ExitCode.failure }
+            if sinks.failures.contains(where: \.isConfigurationError) { throw ExitCode(78) }
+            if !report.failures.isEmpty || !sinks.failures.isEmpty { throw ExitCode.failure }
         }
     }
 }

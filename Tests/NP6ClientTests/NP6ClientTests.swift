@@ -18,7 +18,7 @@ import Testing
         try await withFakeNP6API(configuration: fake) { api in
             let client = NP6Client(
                 configuration: NP6ClientConfiguration(
-                    baseURL: api.baseURL, apiKey: apiKey ?? fake.apiKey, timeoutSeconds: 2, batchSize: batchSize),
+                    baseURL: api.baseURL, apiKey: apiKey ?? fake.apiKey, timeoutSeconds: 20, batchSize: batchSize),
                 now: { Self.now })
             do {
                 let result = try await body(client, api)

@@ -55,7 +55,7 @@ final class PollRecorder: Sendable {
         try await testGracefulShutdown { trigger in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await scheduler.run(logger: logger) }
-                let deadline = ContinuousClock.now + .seconds(10)
+                let deadline = ContinuousClock.now + .seconds(60)
                 while try await !until(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
                 trigger.triggerGracefulShutdown()
                 try await group.waitForAll()

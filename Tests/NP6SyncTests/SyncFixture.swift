@@ -63,7 +63,7 @@ func withSyncFixture<T: Sendable>(
     fake: FakeNP6Configuration = FakeNP6Configuration(contactCount: 12, eventsPerContact: 0...6),
     apiKey: String? = nil,
     batchSize: Int = 500,
-    timeoutSeconds: Int = 5,
+    timeoutSeconds: Int = 20,
     _ body: (SyncFixture) async throws -> T
 ) async throws -> T {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("np6-sync-\(UUID().uuidString)")

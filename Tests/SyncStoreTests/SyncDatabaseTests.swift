@@ -26,7 +26,7 @@ func event(_ id: String, at timestampMs: Int64) -> StopEvent {
 
     @Test func newDatabaseHasTheSchemaVersionAndIsPrivate() async throws {
         try await withTemporaryDatabase { database in
-            #expect(try database.schemaVersion() == 1)
+            #expect(try database.schemaVersion() == 2)
             let attributes = try FileManager.default.attributesOfItem(atPath: database.path)
             let permissions = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? -1
             #expect(permissions & 0o077 == 0, "other users must not read stop events")
@@ -157,7 +157,7 @@ func event(_ id: String, at timestampMs: Int64) -> StopEvent {
         #expect {
             _ = try SyncDatabase.open(path: path)
         } throws: { error in
-            guard case .newerSchema(_, 99, 1) = error as? SyncStoreError else { return false }
+            guard case .newerSchema(_, 99, 2) = error as? SyncStoreError else { return false }
             return "\(error)".contains("newer")
         }
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)

@@ -11,7 +11,10 @@ same semantics (README "How syncing works"):
 - the same schema shape as np6-sync: contacts and events, with the same event columns and indexes.
 
 It fetches with a ThreadPoolExecutor (one requests.Session per thread, so connections are
-reused) and writes from the main thread, one transaction per contact.
+reused; each body is read whole and parsed with r.json(), as most code does) and writes from the
+main thread, one transaction per contact. The payload is json.dumps of the parsed event (compact,
+non-ASCII kept): byte-identical to what the fake sends, which `compare` checks; with real data
+(escapes such as \u00e9, floats) it would not be, which is one thing np6-sync does better.
 
     np6_reference_sync.py import   --db DB FILE               # KIND:VALUE lines
     np6_reference_sync.py sync     --db DB --base-url URL [--concurrency N] [--lookback-seconds 900]
@@ -146,15 +149,16 @@ def sync(db, base_url, key, concurrency, initial_start, lookback_ms, timeout):
         contact_id, kind, value, watermark = contact
         start = initial_start if watermark is None else max(initial_start, watermark - lookback_ms)
         end = now_ms()
-        return contact_id, end, fetch(base_url, key, kind, value, start, end, timeout)
+        try:
+            return contact_id, end, fetch(base_url, key, kind, value, start, end, timeout), None
+        except Exception as error:  # noqa: BLE001 - one contact's failure must not stop the others
+            return contact_id, end, None, error
 
+    # map() hands the results over in order and lets go of each one once consumed.
     with concurrent.futures.ThreadPoolExecutor(max_workers=concurrency) as pool:
-        futures = [pool.submit(poll, c) for c in contacts]
-        for future in concurrent.futures.as_completed(futures):
+        for contact_id, end, events, error in pool.map(poll, contacts):
             polled += 1
-            try:
-                contact_id, end, events = future.result()
-            except Exception as error:  # noqa: BLE001 - one contact's failure must not stop the others
+            if error is not None:
                 failed += 1
                 print(f"poll failed: {error}", file=sys.stderr)
                 continue

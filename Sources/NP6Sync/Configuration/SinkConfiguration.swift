@@ -39,8 +39,10 @@ public struct SinkConfiguration: Sendable, Hashable {
     public var batchSize: Int
     /// `from`: where the sink starts the first time it runs.
     public var from: StartPosition
-    /// `deadLetter`: when `true`, a batch the sink keeps rejecting is set aside so later events
-    /// flow; when `false` (the default) the sink retries it, with backoff, until it succeeds.
+    /// `deadLetter`: when `true`, a batch the receiver rejects for good is split to set the
+    /// rejected events aside (in `dead_letters`, with the receiver's answer) so later events
+    /// flow; when `false` (the default) the sink stops there, keeping its cursor, until a reload
+    /// or `np6-sync sinks replay`. Transient failures are retried with backoff either way.
     public var deadLetter: Bool
 
     public init(

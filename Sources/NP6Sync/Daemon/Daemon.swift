@@ -17,6 +17,8 @@ public struct Daemon: Sendable {
     public let runtime: Runtime
     /// What `/metrics` serves; tests read it directly.
     public let metrics: SyncMetrics
+    /// Delivers stored events to the configured sinks.
+    public let sinks: SinkSupervisor
     let client: NP6Client
     let pacer: RequestPacer
     let notifier: SystemdNotifier?
@@ -41,9 +43,11 @@ public struct Daemon: Sendable {
         let runtime = try await Runtime.open(configuration: configuration, addingConfiguredContacts: true)
         let database = runtime.database
         let notifier = SystemdNotifier(environment: environment)
+        let sinks = SinkSupervisor(database: database, sinks: configuration.sinks, logger: logger)
         return Daemon(
             runtime: runtime,
             metrics: SyncMetrics(registry: PrometheusCollectorRegistry()),
+            sinks: sinks,
             client: runtime.makeClient(apiKey: apiKey),
             pacer: RequestPacer(requestsPerSecond: configuration.api.requestsPerSecond, wallNowMs: WallClock.nowMs),
             notifier: notifier,
@@ -54,12 +58,13 @@ public struct Daemon: Sendable {
                     let fresh = try reloadConfiguration()
                     let contacts = try fresh.loadContacts()
                     let added = try await database.addContacts(contacts, now: WallClock.nowMs())
+                    sinks.reload(fresh.sinks)
                     if let level = Logger.Level(rawValue: fresh.logging.level.rawValue) { logLevel?.level = level }
                     logger.info(
                         "Configuration reloaded",
                         metadata: [
                             "contacts.added": "\(added.added)", "contacts.reenabled": "\(added.reenabled)",
-                            "logging.level": "\(fresh.logging.level.rawValue)",
+                            "sinks": "\(fresh.sinks.count)", "logging.level": "\(fresh.logging.level.rawValue)",
                         ])
                 } catch {
                     logger.error("Configuration reload refused; keeping the running one", metadata: ["error": "\(error)"])
@@ -87,12 +92,18 @@ public struct Daemon: Sendable {
             wallNowMs: WallClock.nowMs, poll: { [poller] contact in try await poller.poll(contact, logger: logger) })
         let pacer = pacer
         let watchdog = WatchdogTimer(interval: notifier?.watchdogInterval)
-        scheduler.onPoll = { _, outcome in await monitor.record(outcome) }
+        let sinks = sinks
+        scheduler.onPoll = { _, outcome in
+            if outcome.counts.new > 0 { sinks.eventsStored() }
+            await monitor.record(outcome)
+        }
         scheduler.onTurn = { _ in
             if await watchdog.isDue() { notify(notifier, logger) { try $0.watchdog() } }
             try await monitor.turn(pacerPauses: await pacer.pauses)
         }
+        // The group shuts its services down last to first: polling stops first, sinks last.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: sinks),
             .init(
                 service: PollingService(scheduler: scheduler, notifier: notifier, logger: logger),
                 successTerminationBehavior: .gracefullyShutdownGroup),

@@ -55,6 +55,12 @@ actor DaemonMonitor {
             let snapshot = try await database.scheduleSnapshot(nowMs: now, dayStartMs: now - now % 86_400_000)
             metrics?.setContacts(due: snapshot.dueContacts, failing: snapshot.failingContacts, total: snapshot.enabledContacts)
             if let oldest = snapshot.oldestWatermarkMs { metrics?.setFreshness(seconds: Double(now - oldest) / 1000) }
+            if let metrics {
+                for sink in try await database.sinkStatuses() {
+                    metrics.setSinkLag(
+                        sink: sink.cursor.sink, events: sink.pendingEvents, seconds: Double(sink.lagMs(now: now)) / 1000)
+                }
+            }
             publishStatus(
                 "\(snapshot.enabledContacts) contacts, \(snapshot.dueContacts) due, \(snapshot.failingContacts) failing, "
                     + "\(snapshot.eventsToday) events today")

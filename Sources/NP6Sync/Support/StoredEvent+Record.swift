@@ -11,3 +11,16 @@ extension StoredEvent {
         return "{\"seq\":\(seq),\"contact\":\(contactJSON),\"event\":\(payload)}"
     }
 }
+
+extension Collection where Element == StoredEvent {
+    /// The records as JSON lines, each ending with a line feed: what the `jsonl` and `command`
+    /// sinks write.
+    public var recordLines: [UInt8] {
+        var bytes: [UInt8] = []
+        for event in self {
+            bytes += event.recordJSON.utf8
+            bytes.append(UInt8(ascii: "\n"))
+        }
+        return bytes
+    }
+}

@@ -1,3 +1,5 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -141,10 +143,9 @@ extension SystemdNotifier {
         String(text.map { $0.isNewline ? " " : $0 })
     }
 
+    /// CLOCK_MONOTONIC in µs, as systemd reads MONOTONIC_USEC (Foundation reads that clock on Linux).
     static func monotonicMicroseconds() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1_000
+        Int64(ProcessInfo.processInfo.systemUptime * 1_000_000)
     }
 
     #if canImport(Darwin)

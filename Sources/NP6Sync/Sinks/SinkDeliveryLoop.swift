@@ -1,0 +1,236 @@
+import Logging
+import ServiceLifecycle
+import SyncStore
+
+/// One sink's delivery: read the events after its cursor in batches, deliver, advance the cursor.
+///
+/// The cursor moves only after the sink acknowledged a batch (or after a rejected event was
+/// recorded as a dead letter, in the same transaction), so a crash at any point redelivers,
+/// never skips. The loop is its sink's failure boundary: whatever the sink or the database
+/// does, it backs off and goes on, or stops this sink alone.
+struct SinkDeliveryLoop: Sendable {
+    let configuration: SinkConfiguration
+    let sink: any EventSink
+    let database: SyncDatabase
+    let policy: SinkDeliveryPolicy
+    let control: SinkLoopControl
+    /// Carries `sink.name` and `sink.type`.
+    let logger: Logger
+    var nowMs: @Sendable () -> Int64 = WallClock.nowMs
+    var random: @Sendable () -> Double = { Double.random(in: 0..<1) }
+
+    var name: String { configuration.name }
+
+    /// What one step of the loop came to.
+    enum Step: Sendable {
+        case delivered(events: Int, deadLettered: Int)
+        case caughtUp
+        /// A replay moved the cursor while the batch was out: read again from the new cursor.
+        case cursorMoved
+        case failed(SinkError)
+    }
+
+    private var shouldStop: Bool {
+        control.isStopRequested || Task.isCancelled || Task.isShuttingDownGracefully
+    }
+
+    /// Delivers until asked to stop: waits for new events when caught up, backs off on transient
+    /// failures, and, when the receiver rejects a batch without `deadLetter`, records the sink
+    /// `stopped` and waits for a replay (or a reload, which replaces this loop).
+    func run() async {
+        guard await prepare() else { return }
+        logger.info("Sink started", metadata: ["sink.from": "\(configuration.from)"])
+        var failures = 0
+        while !shouldStop {
+            switch await step() {
+            case .delivered, .cursorMoved:
+                if failures > 0 {
+                    logger.info("Sink recovered", metadata: ["sink.failures": "\(failures)"])
+                    failures = 0
+                }
+            case .caughtUp:
+                await control.wait(for: policy.pollInterval, wakingOn: .events)
+            case .failed(.transient(let reason, let retryAfter)):
+                failures += 1
+                let delay = policy.retryDelay(afterFailures: failures, retryAfter: retryAfter, random: random())
+                await record(.failing, reason)
+                logger.warning(
+                    "Sink delivery failed; retrying",
+                    metadata: [
+                        "error": "\(reason)", "sink.failures": "\(failures)", "retry.delay_ms": "\(delay.milliseconds)",
+                    ])
+                await control.wait(for: delay, wakingOn: [])
+            case .failed(let error):
+                await record(.stopped, error.reason)
+                logger.error(
+                    "Sink stopped: its receiver rejected the delivery; fix it, then reload or run sinks replay",
+                    metadata: ["error": "\(error.reason)"])
+                failures = 0
+                guard await waitUntilResumed() else { return }
+                logger.info("Sink resumed")
+            }
+        }
+        logger.info("Sink stopped at a batch boundary")
+    }
+
+    /// Delivers until caught up and reports; transient failures get `policy.drainAttempts` tries.
+    func drain() async -> SinkDrainReport.Result {
+        var result = SinkDrainReport.Result(sink: name)
+        guard await prepare() else {
+            result.error = "the database could not be read"
+            return result
+        }
+        var failures = 0
+        while !Task.isCancelled {
+            switch await step() {
+            case .delivered(let events, let deadLettered):
+                result.delivered += events - deadLettered
+                result.deadLettered += deadLettered
+                failures = 0
+            case .cursorMoved:
+                continue
+            case .caughtUp:
+                return result
+            case .failed(.transient(let reason, let retryAfter)):
+                failures += 1
+                await record(.failing, reason)
+                let delay = policy.retryDelay(afterFailures: failures, retryAfter: retryAfter, random: random())
+                guard failures < policy.drainAttempts, delay <= policy.drainMaxDelay else {
+                    logger.warning("Sink delivery failed; the next run retries", metadata: ["error": "\(reason)"])
+                    result.error = reason
+                    return result
+                }
+                logger.warning(
+                    "Sink delivery failed; retrying",
+                    metadata: ["error": "\(reason)", "retry.delay_ms": "\(delay.milliseconds)"])
+                try? await Task.sleep(for: delay)
+            case .failed(let error):
+                await record(.stopped, error.reason)
+                logger.error(
+                    "Sink stopped: its receiver rejected the delivery; fix it, then run sinks replay",
+                    metadata: ["error": "\(error.reason)"])
+                result.error = error.reason
+                result.stopped = true
+                return result
+            }
+        }
+        result.error = "cancelled"
+        return result
+    }
+
+    /// Creates the cursor the first time the sink runs, and records the sink running; retries
+    /// a failing database until asked to stop. `false` when stopped first.
+    private func prepare() async -> Bool {
+        var failures = 0
+        while !shouldStop {
+            do {
+                let cursor = try await database.createSinkCursor(
+                    name, startingAfterLatest: configuration.from == .now, now: nowMs())
+                try await database.recordSinkRunning(name, now: nowMs())
+                logger.debug("Sink cursor", metadata: ["sink.cursor": "\(cursor.deliveredSeq)"])
+                return true
+            } catch {
+                failures += 1
+                logger.error("Sink cannot read its cursor", metadata: ["error": "\(error)"])
+                await control.wait(
+                    for: policy.retryDelay(afterFailures: failures, retryAfter: nil, random: random()), wakingOn: [])
+            }
+        }
+        return false
+    }
+
+    /// One batch: read it after the cursor, deliver it (isolating rejected events when
+    /// dead-lettering), advance the cursor. A database error counts as a transient failure.
+    func step() async -> Step {
+        do {
+            guard let (cursor, events) = try await database.pendingBatch(for: name, limit: configuration.batchSize)
+            else {
+                // The cursor row was deleted by hand: start again as a new sink would.
+                try await database.createSinkCursor(name, startingAfterLatest: configuration.from == .now, now: nowMs())
+                return .cursorMoved
+            }
+            guard !events.isEmpty else { return .caughtUp }
+            logger.debug(
+                "Delivering batch",
+                metadata: ["event.first_seq": "\(events[0].seq)", "event.last_seq": "\(events[events.count - 1].seq)"])
+            if configuration.deadLetter {
+                return try await deliverIsolatingRejections(events[...], after: cursor.deliveredSeq)
+            }
+            if let error = await attempt(events[...]) { return .failed(error) }
+            let moved = try await database.advanceSinkCursor(
+                name, from: cursor.deliveredSeq, to: events[events.count - 1].seq, now: nowMs())
+            return moved ? .delivered(events: events.count, deadLettered: 0) : .cursorMoved
+        } catch {
+            return .failed(.transient(reason: "database: \(error)", retryAfter: nil))
+        }
+    }
+
+    /// Delivers `batch`, the events right after `cursor`. On a permanent rejection the batch is
+    /// halved and each half delivered in turn, down to single events, which are recorded as
+    /// dead letters with the receiver's answer; the cursor advances after each acknowledged
+    /// part, so a transient failure midway resumes where it stopped.
+    private func deliverIsolatingRejections(_ batch: ArraySlice<StoredEvent>, after cursor: Int64) async throws -> Step {
+        guard let error = await attempt(batch) else {
+            let moved = try await database.advanceSinkCursor(name, from: cursor, to: batch[batch.endIndex - 1].seq, now: nowMs())
+            return moved ? .delivered(events: batch.count, deadLettered: 0) : .cursorMoved
+        }
+        guard case .permanent(let answer) = error else { return .failed(error) }
+        if batch.count == 1 {
+            let event = batch[batch.startIndex]
+            guard try await database.recordDeadLetter(name, event: event, answer: answer, advancingCursorFrom: cursor, now: nowMs())
+            else { return .cursorMoved }
+            logger.warning(
+                "Sink rejected an event; recorded as a dead letter",
+                metadata: ["event.seq": "\(event.seq)", "event.id": "\(event.id)", "error": "\(answer)"])
+            return .delivered(events: 1, deadLettered: 1)
+        }
+        let middle = batch.startIndex + batch.count / 2
+        let first = try await deliverIsolatingRejections(batch[..<middle], after: cursor)
+        guard case .delivered(let firstEvents, let firstDead) = first else { return first }
+        let second = try await deliverIsolatingRejections(batch[middle...], after: batch[middle - 1].seq)
+        guard case .delivered(let secondEvents, let secondDead) = second else {
+            // The first half is acknowledged and recorded: report it, the loop retries the rest.
+            if case .failed = second { return second }
+            return .delivered(events: firstEvents, deadLettered: firstDead)
+        }
+        return .delivered(events: firstEvents + secondEvents, deadLettered: firstDead + secondDead)
+    }
+
+    /// Hands the batch to the sink; `nil` when acknowledged. Errors other than ``SinkError`` are transient.
+    private func attempt(_ batch: ArraySlice<StoredEvent>) async -> SinkError? {
+        do {
+            try await sink.deliver(Array(batch))
+            return nil
+        } catch let error as SinkError {
+            return error
+        } catch {
+            return .transient(reason: "\(error)", retryAfter: nil)
+        }
+    }
+
+    private func record(_ state: SinkState, _ reason: String) async {
+        do {
+            try await database.recordSinkFailure(name, state: state, error: reason, now: nowMs())
+        } catch {
+            logger.error("Sink state could not be recorded", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Waits, as a `stopped` sink, until `np6-sync sinks replay` marks it running again in the
+    /// database. `false` when asked to stop first (a reload replaces the loop).
+    private func waitUntilResumed() async -> Bool {
+        while !shouldStop {
+            await control.wait(for: policy.pollInterval, wakingOn: [])
+            if let cursor = try? await database.sinkCursor(name), cursor.state != .stopped { return true }
+        }
+        return false
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, for log metadata.
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}

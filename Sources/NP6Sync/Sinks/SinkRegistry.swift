@@ -1,0 +1,51 @@
+import AsyncHTTPClient
+import Logging
+
+/// What a sink may use besides its configuration, lent by the ``SinkSupervisor`` for as long as
+/// the sink runs.
+public struct SinkContext: Sendable {
+    /// Shared by the webhook sinks; it never follows redirects.
+    public var httpClient: HTTPClient
+    /// Carries `sink.name` and `sink.type`.
+    public var logger: Logger
+
+    public init(httpClient: HTTPClient, logger: Logger) {
+        self.httpClient = httpClient
+        self.logger = logger
+    }
+}
+
+/// Builds sinks from their configuration.
+///
+/// Adding a sink type: its configuration case in `SinkConfiguration.Kind`, one file with the
+/// sink, and one line in ``builtIn``.
+public struct SinkRegistry: Sendable {
+    public typealias Factory = @Sendable (SinkConfiguration, SinkContext) throws -> any EventSink
+
+    private let factory: Factory
+
+    /// A registry of your own, e.g. to run supervisors over test sinks.
+    public init(_ factory: @escaping Factory) {
+        self.factory = factory
+    }
+
+    /// The sinks np6-sync ships: `jsonl`, `webhook`, `command`.
+    public static let builtIn = SinkRegistry { configuration, context in
+        switch configuration.kind {
+        case .jsonl(let jsonl): JSONLSink(name: configuration.name, configuration: jsonl)
+        case .webhook(let webhook):
+            try WebhookSink(
+                name: configuration.name, configuration: webhook, secret: configuration.readSecret(),
+                client: context.httpClient)
+        case .command(let command): CommandSink(name: configuration.name, configuration: command, logger: context.logger)
+        }
+    }
+
+    /// A sink for `configuration`.
+    ///
+    /// - Throws: when the sink cannot be built, e.g. `ConfigurationError` for an unreadable
+    ///   webhook secret (the secret never appears in it).
+    public func makeSink(_ configuration: SinkConfiguration, context: SinkContext) throws -> any EventSink {
+        try factory(configuration, context)
+    }
+}
