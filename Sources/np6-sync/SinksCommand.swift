@@ -81,7 +81,15 @@ struct SinksStatusCommand: AsyncParsableCommand {
     }
 
     static func json(_ rows: [Row], database: String, now: Int64) throws -> String {
-        let sinks = rows.map { row -> [String: Any] in
+        let data = try JSONSerialization.data(
+            withJSONObject: ["database": database, "sinks": objects(rows, now: now)] as [String: Any],
+            options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// One JSON object per sink, as `sinks status --json` and `status --json` print them.
+    static func objects(_ rows: [Row], now: Int64) -> [[String: Any]] {
+        rows.map { row -> [String: Any] in
             var object: [String: Any] = [
                 "name": row.name, "type": row.type ?? NSNull(), "configured": row.type != nil, "state": row.state,
             ]
@@ -97,9 +105,6 @@ struct SinksStatusCommand: AsyncParsableCommand {
             }
             return object
         }
-        let data = try JSONSerialization.data(
-            withJSONObject: ["database": database, "sinks": sinks] as [String: Any], options: [.sortedKeys, .prettyPrinted])
-        return String(decoding: data, as: UTF8.self)
     }
 }
 

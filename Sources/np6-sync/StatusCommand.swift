@@ -21,10 +21,13 @@ struct StatusCommand: AsyncParsableCommand {
             let runtime = try await Runtime.open(configuration: configuration, addingConfiguredContacts: false)
             let now = WallClock.nowMs()
             let status = try await runtime.database.status(now: now)
+            let sinks = SinksStatusCommand.rows(
+                configured: configuration.sinks, statuses: try await runtime.database.sinkStatuses())
             if json {
-                print(try Self.json(status, database: runtime.database.path, now: now))
+                print(try Self.json(status, sinks: sinks, database: runtime.database.path, now: now))
             } else {
                 print(Self.text(status, database: runtime.database.path, now: now))
+                if !sinks.isEmpty { print("sinks\n" + SinksStatusCommand.text(sinks, now: now).split(separator: "\n").map { "  \($0)" }.joined(separator: "\n")) }
             }
         }
     }
@@ -57,9 +60,10 @@ struct StatusCommand: AsyncParsableCommand {
         return lines.joined(separator: "\n")
     }
 
-    static func json(_ status: StoreStatus, database: String, now: Int64) throws -> String {
+    static func json(_ status: StoreStatus, sinks: [SinksStatusCommand.Row], database: String, now: Int64) throws -> String {
         var object: [String: Any] = [
             "database": database,
+            "sinks": SinksStatusCommand.objects(sinks, now: now),
             "contacts": [
                 "total": status.contacts, "enabled": status.enabledContacts, "byStatus": status.contactsByStatus,
                 "neverSynced": status.neverSynced,

@@ -40,12 +40,7 @@ struct SyncCommand: AsyncParsableCommand {
             let run = report.run
             logger.info(
                 "Sync finished",
-                metadata: [
-                    "contacts.polled": "\(run.contactsPolled)", "contacts.failed": "\(run.contactsFailed)",
-                    "contacts.not_found": "\(report.notFound.count)", "requests": "\(run.requests)",
-                    "events.new": "\(run.eventsNew)", "events.duplicate": "\(run.eventsDuplicate)",
-                    "events.quarantined": "\(run.eventsQuarantined)", "duration_ms": "\(run.finishedMs - run.startedMs)",
-                ])
+                metadata: run.logMetadata.merging(["contacts.not_found": "\(report.notFound.count)"]) { $1 })
             print(
                 "synced \(run.contactsPolled) contacts in \(run.requests) requests: \(run.eventsNew) new events, "
                     + "\(run.eventsDuplicate) duplicates, \(run.eventsQuarantined) quarantined, "

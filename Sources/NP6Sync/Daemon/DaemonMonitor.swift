@@ -78,13 +78,8 @@ actor DaemonMonitor {
         let run = finished.run
         logger.info(
             "Cycle finished",
-            metadata: [
-                "contacts.polled": "\(run.contactsPolled)", "events.new": "\(run.eventsNew)",
-                "events.duplicate": "\(run.eventsDuplicate)", "events.quarantined": "\(run.eventsQuarantined)",
-                "contacts.failed": "\(run.contactsFailed)", "contacts.not_found": "\(finished.notFound)",
-                "rate_limit.pauses": "\(pauses)", "requests": "\(run.requests)",
-                "duration_ms": "\(run.finishedMs - run.startedMs)",
-            ])
+            metadata: run.logMetadata.merging(
+                ["contacts.not_found": "\(finished.notFound)", "rate_limit.pauses": "\(pauses)"]) { $1 })
         if finished.unsortedBodies > 0 {
             logger.warning(
                 "The API returned bodies out of timestamp order despite sort=asc; they were not checkpointed",
