@@ -23,6 +23,7 @@ import Testing
     func withDaemon<T: Sendable>(
         environment: [String: String] = [:],
         metrics: Bool = false,
+        sinks: String = "[]",
         logs: InMemoryLogHandler = InMemoryLogHandler(),
         _ body: @escaping @Sendable (Daemon, FakeNP6Handle, _ metricsPort: @escaping @Sendable () async -> Int?) async throws -> T
     ) async throws -> T {
@@ -37,7 +38,7 @@ import Testing
                 """
                 {"api": {"baseURL": "\(api.baseURL)", "requestsPerSecond": 100},
                  "database": {"path": "\(directory.appendingPathComponent("d.sqlite").path)"},
-                 "schedule": {"intervalSeconds": 1, "jitterSeconds": 0}, "contacts": [\(contacts)]}
+                 "schedule": {"intervalSeconds": 1, "jitterSeconds": 0}, "contacts": [\(contacts)], "sinks": \(sinks)}
                 """, environment: [:])
             // Port 0 (any free port) is for tests only: the config file requires a real port.
             if metrics { configuration.metrics = MetricsConfiguration(host: "127.0.0.1", port: 0) }
@@ -111,5 +112,45 @@ import Testing
         #expect(scraped.contains("np6sync_request_duration_seconds_bucket"))
         #expect(!scraped.contains(apiKey))
         #expect(!logs.entries.contains { "\($0.message) \($0.metadata)".contains(apiKey) })
+    }
+
+    @Test func keyAndWebhookSecretAppearNowhere() async throws {
+        let secret = "webhook-secret-e83b5d0c17fa9246"
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("np6-secrets-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let secretFile = directory.appendingPathComponent("secret").path
+        let jsonl = directory.appendingPathComponent("events.jsonl").path
+        try Data((secret + "\n").utf8).write(to: URL(fileURLWithPath: secretFile))
+        let logs = InMemoryLogHandler()
+        try await withWebhookReceiver(secret: secret) { receiver in
+            let sinks = """
+                [{"name": "file", "type": "jsonl", "path": "\(jsonl)"},
+                 {"name": "hook", "type": "webhook", "url": "\(receiver.url)", "secretFile": "\(secretFile)"}]
+                """
+            let scraped = try await withDaemon(metrics: true, sinks: sinks, logs: logs) { daemon, api, metricsPort in
+                let expected = await api.state.allEvents().count
+                #expect(try await eventually { receiver.accepted.flatMap(\.ids).count >= expected })
+                for suffix in ["", "-wal"] {
+                    let bytes = (try? Data(contentsOf: URL(fileURLWithPath: daemon.runtime.database.path + suffix))) ?? Data()
+                    #expect(bytes.range(of: Data(secret.utf8)) == nil && bytes.range(of: Data(apiKey.utf8)) == nil)
+                }
+                let port = try #require(await metricsPort())
+                let response = try await HTTPClient.shared.execute(
+                    HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: .seconds(10))
+                return String(buffer: try await response.body.collect(upTo: 1 << 20))
+            }
+            #expect(receiver.requests.allSatisfy { $0.signatureIsValid == true }, "every delivery is signed")
+            let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+                .filter { $0 != "secret" }.map { directory.appendingPathComponent($0).path }
+            for haystack in [scraped] + logs.entries.map({ "\($0.message) \($0.metadata)" }) {
+                #expect(!haystack.contains(apiKey) && !haystack.contains(secret))
+            }
+            for file in files {
+                let bytes = try Data(contentsOf: URL(fileURLWithPath: file))
+                #expect(bytes.range(of: Data(apiKey.utf8)) == nil && bytes.range(of: Data(secret.utf8)) == nil, "\(file)")
+            }
+            #expect(try String(contentsOfFile: jsonl, encoding: .utf8).split(separator: "\n").count > 0)
+        }
     }
 }
