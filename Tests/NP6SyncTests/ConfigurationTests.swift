@@ -755,3 +755,18 @@ private func withTemporaryDirectory(_ body: (String) throws -> Void) throws {
     defer { try? FileManager.default.removeItem(atPath: directory) }
     try body(directory)
 }
+
+@Suite struct ConfigurationURLSecrecyTests {
+    @Test(arguments: [
+        "https://bob:pa55 word@crm.example.com/", "bob:pa55word@crm.example.com/", "https://bob:pa55word@/",
+    ])
+    func aURLWithAPasswordIsNeverEchoed(url: String) {
+        let config = #"{"sinks": [{"name": "h", "type": "webhook", "url": "\#(url)"}]}"#
+        #expect {
+            _ = try SyncConfiguration.parse(config, environment: [:])
+        } throws: { error in
+            let message = "\(error)"
+            return message.contains("sinks[0].url") && !message.contains("pa55")
+        }
+    }
+}

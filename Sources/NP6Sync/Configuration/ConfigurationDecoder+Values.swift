@@ -15,11 +15,13 @@ extension ConfigurationDecoder {
     }
 
     static func httpURLProblem(_ text: String, allowsQuery: Bool) -> String? {
+        // A URL with an `@` may carry a password in a form this check cannot parse: never echo it.
+        let shown = text.contains("@") ? "a value that is not shown (it contains an @)" : quoted(text)
         if text.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F }) {
-            return "must not contain spaces or control characters, got \(quoted(text))"
+            return "must not contain spaces or control characters, got \(shown)"
         }
         guard let separator = text.firstRange(of: "://") else {
-            return "expected an http:// or https:// URL, got \(quoted(text))"
+            return "expected an http:// or https:// URL, got \(shown)"
         }
         let scheme = text[..<separator.lowerBound].lowercased()
         guard scheme == "http" || scheme == "https" else {
@@ -33,13 +35,13 @@ extension ConfigurationDecoder {
             return "must not contain a user name or password; send credentials in a header instead"
         }
         guard let (host, port) = splitHostAndPort(authority), !host.isEmpty, isValidHost(host) else {
-            return "has no valid host, got \(quoted(text))"
+            return "has no valid host, got \(shown)"
         }
         if let port, parsePort(port) == nil {
-            return "has an invalid port (1-65535), got \(quoted(text))"
+            return "has an invalid port (1-65535), got \(shown)"
         }
         if !allowsQuery, rest[authorityEnd...].contains(where: { $0 == "?" || $0 == "#" }) {
-            return "must not have a query or fragment, got \(quoted(text))"
+            return "must not have a query or fragment, got \(shown)"
         }
         return nil
     }
