@@ -115,14 +115,16 @@ def main():
     print("\nBy layer (innermost meaningful frame):")
     for name, n in layers.most_common():
         print(f"  {100 * n / total:5.1f}%  {name}")
-    print(f"\nBy innermost np6-sync function on the stack (top {args.top}):")
-    top = project.most_common(args.top)
-    for (name, n), pretty in zip(top, demangle([t[0] for t in top])):
-        print(f"  {100 * n / total:5.1f}%  {pretty[:160]}")
-    print(f"\nSelf time, top {args.top} functions:")
-    top = leaf.most_common(args.top)
-    for (name, n), pretty in zip(top, demangle([t[0] for t in top])):
-        print(f"  {100 * n / total:5.1f}%  {pretty[:160]}")
+    for title, counter in ((f"By innermost np6-sync function on the stack (top {args.top}):", project),
+                           (f"Self time, top {args.top} functions:", leaf)):
+        # Async functions have one symbol per continuation: merge them under their demangled name.
+        names = list(counter)
+        merged = collections.Counter()
+        for name, pretty in zip(names, demangle(names)):
+            merged[pretty] += counter[name]
+        print("\n" + title)
+        for pretty, n in merged.most_common(args.top):
+            print(f"  {100 * n / total:5.1f}%  {pretty[:160]}")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 # (the fake API's ceiling measured with wrk, the sqlite3 shell's raw insert rate), one table of
 # medians and the target ratios at the end. See benchmarks/RESULTS.md.
 #
-#   benchmarks/run.sh            full run: 3 repeats, median quoted (about 15-25 minutes on 2 cores)
+#   benchmarks/run.sh            full run: 3 repeats, median quoted (about 10 minutes on 2 cores)
 #   benchmarks/run.sh --quick    tiny sizes, 1 repeat, correctness checks only (CI; under 2 minutes)
 #   benchmarks/run.sh --repeats 5 --only s1,s2 --json out.json     (options go to benchmarks/bench.py)
 #
