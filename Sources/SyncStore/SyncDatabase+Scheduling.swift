@@ -18,13 +18,11 @@ extension SyncDatabase {
     public func dueContacts(nowMs: Int64, limit: Int, excluding: Set<Int64> = []) async throws -> [StoredContact] {
         try await pool.read { db in
             var contacts: [StoredContact] = []
-            let rows = try Row.fetchCursor(
-                db,
-                sql: """
-                    SELECT \(StoredContact.columns) FROM contacts
-                    WHERE enabled = 1 AND next_due_ms <= ? ORDER BY next_due_ms, id LIMIT ?
-                    """,
-                arguments: [nowMs, limit + excluding.count])
+            let statement = try db.cachedStatement(sql: """
+                SELECT \(StoredContact.columns) FROM contacts
+                WHERE enabled = 1 AND next_due_ms <= ? ORDER BY next_due_ms, id LIMIT ?
+                """)
+            let rows = try Row.fetchCursor(statement, arguments: [nowMs, limit + excluding.count])
             while contacts.count < limit, let row = try rows.next() {
                 if let contact = StoredContact(row: row), !excluding.contains(contact.id) {
                     contacts.append(contact)

@@ -32,6 +32,8 @@ public struct PollScheduler: Sendable {
     /// Longest sleep between two looks at the database.
     public var idleCheck: Duration = .seconds(1)
     public var shutdownGrace: Duration = .seconds(5)
+    /// How many due contacts one read of the database fetches.
+    static let pageSize = 64
     /// Called after every poll, with the contact and its outcome (metrics).
     public var onPoll: @Sendable (StoredContact, PollOutcome) async -> Void = { _, _ in }
     /// Called on each turn of the loop, at least every `idleCheck` (watchdog, status line, cycle summary).
@@ -59,6 +61,8 @@ public struct PollScheduler: Sendable {
     public func run(logger: Logger) async throws {
         try await withThrowingTaskGroup(of: Event.self) { group in
             var inFlight: Set<Int64> = []
+            var queue: [StoredContact] = []  // due contacts, the next one last
+            var queueReadAt = ContinuousClock.now
             var tickPending = false
             var shutdownDeadline: ContinuousClock.Instant?
             while true {
@@ -74,9 +78,15 @@ public struct PollScheduler: Sendable {
                         break
                     }
                 } else if inFlight.count < maxConcurrentPolls {
-                    let due = try await database.dueContacts(
-                        nowMs: wallNowMs(), limit: maxConcurrentPolls - inFlight.count, excluding: inFlight)
-                    for contact in due {
+                    // Due contacts are read a page at a time, not once per poll; the page is read
+                    // again at least every `idleCheck`, so changes made meanwhile are seen.
+                    if queue.isEmpty || ContinuousClock.now - queueReadAt >= idleCheck {
+                        queue = try await database.dueContacts(
+                            nowMs: wallNowMs(), limit: max(Self.pageSize, maxConcurrentPolls), excluding: inFlight
+                        ).reversed()
+                        queueReadAt = .now
+                    }
+                    while inFlight.count < maxConcurrentPolls, let contact = queue.popLast() {
                         inFlight.insert(contact.id)
                         group.addTask { .polled(contact, try await poll(contact)) }
                     }
