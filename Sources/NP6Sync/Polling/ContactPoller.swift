@@ -56,10 +56,10 @@ public struct ContactPoller: Sendable {
             let started = ContinuousClock.now
             do {
                 let summary = try await fetch(current, for: contact, isLastWindow: next == nil, into: &outcome, logger: logger)
-                onRequest(Self.seconds(since: started), 200)
+                onRequest((ContinuousClock.now - started).seconds, 200)
                 await pacer.observe(summary.rateLimit, rateLimited: false)
             } catch let error as NP6ClientError {
-                onRequest(Self.seconds(since: started), error.httpStatus)
+                onRequest((ContinuousClock.now - started).seconds, error.httpStatus)
                 // A poll abandoned at shutdown is no failure of the contact: what it stored is
                 // consistent (each batch commit keeps the watermark invariant); record nothing more.
                 if Task.isCancelled { throw CancellationError() }
@@ -142,11 +142,6 @@ public struct ContactPoller: Sendable {
             }
         }
         return summary
-    }
-
-    private static func seconds(since start: ContinuousClock.Instant) -> Double {
-        let (seconds, attoseconds) = (ContinuousClock.now - start).components
-        return Double(seconds) + Double(attoseconds) / 1e18
     }
 
     private func nextDue(_ result: PollResult, _ contact: StoredContact) -> Int64 {

@@ -40,7 +40,7 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
     /// Whether a request may start now; if not, when to ask again.
     public mutating func acquire(now: Instant) -> Decision {
         if let pausedUntil, pausedUntil > now { return .wait(until: pausedUntil) }
-        let elapsed = Self.seconds(refilledAt.duration(to: now))
+        let elapsed = max(0, refilledAt.duration(to: now).seconds)
         rate = min(ceiling, rate + configuredRate * Self.recoveryPerSecond * elapsed)
         tokens = min(burst, tokens + elapsed * rate)
         refilledAt = now
@@ -96,10 +96,5 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
             pausedUntil = instant
             pauses += 1
         }
-    }
-
-    private static func seconds(_ duration: Duration) -> Double {
-        let (seconds, attoseconds) = duration.components
-        return max(0, Double(seconds) + Double(attoseconds) / 1e18)
     }
 }

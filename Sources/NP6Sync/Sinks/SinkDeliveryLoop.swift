@@ -226,11 +226,3 @@ struct SinkDeliveryLoop: Sendable {
         return false
     }
 }
-
-extension Duration {
-    /// Whole milliseconds, for log metadata.
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
-}
