@@ -50,13 +50,22 @@ public struct Runtime: Sendable {
             notFoundRecheckMs: Int64(configuration.schedule.notFoundRecheckSeconds) * 1000)
     }
 
+    /// The poller of the configured windows and schedule, paced by `pacer` (one per process).
+    public func makePoller(client: NP6Client, pacer: RequestPacer) -> ContactPoller {
+        ContactPoller(
+            client: client, database: database, windows: windowPolicy, schedule: schedulePolicy, pacer: pacer,
+            wallNowMs: WallClock.nowMs)
+    }
+
+    /// A pacer for `api.requestsPerSecond`.
+    public func makePacer() -> RequestPacer {
+        RequestPacer(requestsPerSecond: configuration.api.requestsPerSecond, wallNowMs: WallClock.nowMs)
+    }
+
     /// One pass over every enabled contact, paced by `api.requestsPerSecond`.
     public func makeSyncPass(client: NP6Client) -> SyncPass {
         SyncPass(
-            poller: ContactPoller(
-                client: client, database: database, windows: windowPolicy, schedule: schedulePolicy,
-                pacer: RequestPacer(requestsPerSecond: configuration.api.requestsPerSecond, wallNowMs: WallClock.nowMs),
-                wallNowMs: WallClock.nowMs),
+            poller: makePoller(client: client, pacer: makePacer()),
             maxConcurrentRequests: configuration.api.maxConcurrentRequests)
     }
 }

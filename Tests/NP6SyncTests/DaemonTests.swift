@@ -63,16 +63,6 @@ import Testing
         }
     }
 
-    /// Waits until `condition` holds, at most 10 s.
-    func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            if try await condition() { return true }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return false
-    }
-
     @Test func systemdHearsReadyStatusWatchdogAndStopping() async throws {
         let listener = try NotifySocketListener.bound()
         let environment = ["NOTIFY_SOCKET": listener.notifySocket, "WATCHDOG_USEC": "400000"]
@@ -94,7 +84,9 @@ import Testing
         let logs = InMemoryLogHandler()
         let scraped = try await withDaemon(metrics: true, logs: logs) { daemon, api, metricsPort in
             let expected = await api.state.allEvents().count
-            #expect(try await eventually { (try? await daemon.runtime.database.eventIDs().count) == expected })
+            try await eventually(timeout: .seconds(60), "every event is stored") {
+                (try? await daemon.runtime.database.eventIDs().count) == expected
+            }
             let port = try #require(await metricsPort())
             let response = try await HTTPClient.shared.execute(
                 HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: .seconds(10))
@@ -130,7 +122,9 @@ import Testing
                 """
             let scraped = try await withDaemon(metrics: true, sinks: sinks, logs: logs) { daemon, api, metricsPort in
                 let expected = await api.state.allEvents().count
-                #expect(try await eventually { receiver.accepted.flatMap(\.ids).count >= expected })
+                try await eventually(timeout: .seconds(60), "the webhook received every event") {
+                    receiver.accepted.flatMap(\.ids).count >= expected
+                }
                 for suffix in ["", "-wal"] {
                     let bytes = (try? Data(contentsOf: URL(fileURLWithPath: daemon.runtime.database.path + suffix))) ?? Data()
                     #expect(bytes.range(of: Data(secret.utf8)) == nil && bytes.range(of: Data(apiKey.utf8)) == nil)

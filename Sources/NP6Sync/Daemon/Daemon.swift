@@ -49,7 +49,7 @@ public struct Daemon: Sendable {
             metrics: SyncMetrics(registry: PrometheusCollectorRegistry()),
             sinks: sinks,
             client: runtime.makeClient(apiKey: apiKey),
-            pacer: RequestPacer(requestsPerSecond: configuration.api.requestsPerSecond, wallNowMs: WallClock.nowMs),
+            pacer: runtime.makePacer(),
             notifier: notifier,
             logger: logger,
             reload: {
@@ -76,9 +76,7 @@ public struct Daemon: Sendable {
     /// Runs until SIGTERM/SIGINT (returns) or until the API refuses the key (throws
     /// `DaemonError.unauthorized`). Closes the client either way.
     public func run() async throws {
-        var poller = ContactPoller(
-            client: client, database: runtime.database, windows: runtime.windowPolicy,
-            schedule: runtime.schedulePolicy, pacer: pacer, wallNowMs: WallClock.nowMs)
+        var poller = runtime.makePoller(client: client, pacer: pacer)
         poller.onRequest = { [metrics] seconds, status in metrics.recordRequest(durationSeconds: seconds, status: status) }
         let notifier = notifier
         let logger = logger
