@@ -3,103 +3,22 @@ import GRDB
 import NP6Client
 
 extension SyncDatabase {
-    /// Stores part of a body still streaming in: its events (deduplicated on `id`) and malformed
-    /// elements, and, when `checkpointMs` is given, moves the watermark up to it in the same
-    /// transaction. Pass a checkpoint only for a sorted body: every event before it has been seen.
-    public func storeBatch(
-        contactID: Int64,
-        events: [StopEvent],
-        malformed: [MalformedElement],
-        checkpointMs: Int64?,
-        now: Int64
-    ) async throws -> InsertCounts {
-        try await pool.write { db in
-            let counts = try Self.insert(events, malformed, contactID: contactID, now: now, db)
-            if let checkpointMs {
-                try db.cachedStatement(sql: """
-                    UPDATE contacts SET watermark_ms = MAX(COALESCE(watermark_ms, ?1), ?1) WHERE id = ?2
-                    """
-                ).execute(arguments: [checkpointMs, contactID])
-            }
-            return counts
-        }
+    /// Queues one of a poll's writes for group commit (see `PollWriteQueue`); waits only while
+    /// the queue is full. `writes.committed()` tells when it is stored.
+    public func submit(_ write: PollWrite, for writes: PollWrites) async {
+        await writeQueue.submit(write, for: writes)
     }
 
-    /// Stores the last part of a complete body, sets the watermark to the window's end and records
-    /// the successful poll: one transaction, so a crash leaves either all of it or none of it.
-    public func finishPoll(
-        contactID: Int64,
-        events: [StopEvent],
-        malformed: [MalformedElement],
-        watermarkMs: Int64,
-        nextDueMs: Int64,
-        now: Int64
-    ) async throws -> InsertCounts {
-        try await pool.write { db in
-            let counts = try Self.insert(events, malformed, contactID: contactID, now: now, db)
-            try db.cachedStatement(sql: """
-                UPDATE contacts SET watermark_ms = MAX(COALESCE(watermark_ms, ?1), ?1),
-                    last_attempt_ms = ?2, last_success_ms = ?2, last_status = 'ok', last_error = NULL,
-                    consecutive_failures = 0, next_due_ms = ?3
-                WHERE id = ?4
-                """
-            ).execute(arguments: [watermarkMs, now, nextDueMs, contactID])
-            return counts
-        }
+    /// Commits the queued writes now instead of when a transaction fills up or its delay ends, and
+    /// returns once every write submitted before the call is committed.
+    public func flushWrites() async {
+        await writeQueue.flush()
     }
 
-    /// Records a failed poll; the watermark is left where the last stored batch put it.
-    public func recordPollFailure(
-        contactID: Int64,
-        status: ContactStatus,
-        error: String,
-        nextDueMs: Int64,
-        now: Int64
-    ) async throws {
-        try await pool.write { db in
-            try db.cachedStatement(sql: """
-                UPDATE contacts SET last_attempt_ms = ?, last_status = ?, last_error = ?,
-                    consecutive_failures = consecutive_failures + 1, next_due_ms = ?
-                WHERE id = ?
-                """
-            ).execute(arguments: [now, status.rawValue, error, nextDueMs, contactID])
-        }
-    }
-
-    private static func insert(
-        _ events: [StopEvent],
-        _ malformed: [MalformedElement],
-        contactID: Int64,
-        now: Int64,
-        _ db: Database
-    ) throws -> InsertCounts {
-        var counts = InsertCounts()
-        if !events.isEmpty {
-            let statement = try db.cachedStatement(sql: """
-                INSERT INTO events (id, contact_id, type, timestamp_ms, identity_type, source_type, payload, received_ms)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (id) DO NOTHING
-                """)
-            for event in events {
-                try statement.execute(arguments: [
-                    event.id, contactID, event.type, event.timestampMs, event.identityType, event.sourceType,
-                    String(decoding: event.payload, as: UTF8.self), now,
-                ])
-                if db.changesCount > 0 { counts.new += 1 } else { counts.duplicate += 1 }
-            }
-        }
-        if !malformed.isEmpty {
-            // The same bad element re-read by an overlapping window is kept once.
-            let statement = try db.cachedStatement(sql: """
-                INSERT INTO quarantine (contact_id, reason, raw, received_ms) VALUES (?, ?, ?, ?)
-                ON CONFLICT (contact_id, raw) DO NOTHING
-                """)
-            for element in malformed {
-                try statement.execute(arguments: [contactID, element.reason, Data(element.raw), now])
-            }
-            counts.quarantined = malformed.count
-        }
-        return counts
+    /// Applies one write in a transaction of its own, bypassing the queue.
+    @discardableResult
+    public func write(_ write: PollWrite) async throws -> InsertCounts {
+        try await pool.write { db in try write.apply(db) }
     }
 
     /// Calls `body` for each stored event matching the filter, in `seq` order, without loading

@@ -6,11 +6,13 @@ import NP6Client
 ///
 /// One `DatabasePool` in WAL mode, so `sqlite3 np6-sync.sqlite 'select …'` works while np6-sync
 /// writes. Migrations run on open. Each write method keeps one invariant in one transaction; the
-/// central one is "events and watermark together" (`storeBatch` and `finishPoll`).
+/// central one is "events and watermark together" (`PollWrite`). The pollers' writes are
+/// group-committed through `PollWriteQueue`.
 public final class SyncDatabase: Sendable {
     /// The database file's path, as given.
     public let path: String
     let pool: DatabasePool
+    let writeQueue: PollWriteQueue
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     ///
@@ -44,6 +46,7 @@ public final class SyncDatabase: Sendable {
     init(path: String, pool: DatabasePool) {
         self.path = path
         self.pool = pool
+        self.writeQueue = PollWriteQueue(pool: pool)
     }
 
     /// The schema version of the open file (`PRAGMA user_version`).

@@ -37,10 +37,10 @@ final class PollRecorder: Sendable {
             recorder.begin(contact)
             defer { recorder.end() }
             try await Task.sleep(for: pollTime)
-            _ = try await database.finishPoll(
+            _ = try await database.write(.finish(
                 contactID: contact.id, events: [], malformed: [], watermarkMs: WallClock.nowMs(),
-                nextDueMs: WallClock.nowMs() + 3_600_000, now: WallClock.nowMs())
-            return PollOutcome(result: result)
+                nextDueMs: WallClock.nowMs() + 3_600_000, now: WallClock.nowMs()))
+            return PendingPoll(contact, outcome: PollOutcome(result: result), logger: logger)
         }
         scheduler.idleCheck = .milliseconds(50)
         return scheduler

@@ -13,7 +13,7 @@ import Testing
         _ = try await database.addContacts([alice], now: 1)
         let id = try #require(try await database.contact(alice)).id
         let events = (first..<(first + count)).map { event("e\($0)", at: Int64($0)) }
-        _ = try await database.storeBatch(contactID: id, events: events, malformed: [], checkpointMs: nil, now: now)
+        _ = try await database.write(.batch(contactID: id, events: events, malformed: [], checkpointMs: nil, now: now))
     }
 
     @Test func migrationToVersion2KeepsExistingCursors() async throws {

@@ -87,7 +87,7 @@ public struct Daemon: Sendable {
             publishStatus: { line in notify(notifier, logger) { try $0.status(line) } })
         var scheduler = PollScheduler(
             database: runtime.database, maxConcurrentPolls: runtime.configuration.api.maxConcurrentRequests,
-            wallNowMs: WallClock.nowMs, poll: { [poller] contact in try await poller.poll(contact, logger: logger) })
+            wallNowMs: WallClock.nowMs, poll: { [poller] contact in try await poller.fetch(contact, logger: logger) })
         let pacer = pacer
         let watchdog = WatchdogTimer(interval: notifier?.watchdogInterval)
         let sinks = sinks

@@ -16,14 +16,16 @@ public enum DaemonError: Error, CustomStringConvertible, Sendable {
 }
 
 /// The daemon's polling loop: driven by the database (`contacts.next_due_ms`, oldest due first),
-/// at most `maxConcurrentPolls` in flight, re-reading the due contacts at least every second, so a
+/// at most `maxConcurrentPolls` making requests (a poll whose writes are committing does not
+/// count, see `ContactPoller`), re-reading the due contacts at least every second, so a
 /// contact added by the CLI or by plain SQL is polled without a restart and a million contacts
 /// never sit in memory.
 ///
 /// On graceful shutdown it starts no new poll, lets the polls in flight finish for up to
 /// `shutdownGrace`, then cancels them: each batch they committed is consistent on its own.
 public struct PollScheduler: Sendable {
-    public typealias Poll = @Sendable (StoredContact) async throws -> PollOutcome
+    /// Makes a contact's requests and queues its writes (`ContactPoller.fetch`).
+    public typealias Poll = @Sendable (StoredContact) async throws -> PendingPoll
 
     public var database: SyncDatabase
     public var maxConcurrentPolls: Int
@@ -52,6 +54,7 @@ public struct PollScheduler: Sendable {
     }
 
     private enum Event: Sendable {
+        case fetched(PendingPoll)
         case polled(StoredContact, PollOutcome)
         case tick
     }
@@ -60,7 +63,8 @@ public struct PollScheduler: Sendable {
     /// API refuses the key, and database errors.
     public func run(logger: Logger) async throws {
         try await withThrowingTaskGroup(of: Event.self) { group in
-            var inFlight: Set<Int64> = []
+            var inFlight: Set<Int64> = []  // fetching or committing: not read as due again
+            var fetching = 0
             var queue: [StoredContact] = []  // due contacts, the next one last
             var queueReadAt = ContinuousClock.now
             var tickPending = false
@@ -77,7 +81,7 @@ public struct PollScheduler: Sendable {
                         group.cancelAll()
                         break
                     }
-                } else if inFlight.count < maxConcurrentPolls {
+                } else if fetching < maxConcurrentPolls {
                     // Due contacts are read a page at a time, not once per poll; the page is read
                     // again at least every `idleCheck`, so changes made meanwhile are seen.
                     if queue.isEmpty || ContinuousClock.now - queueReadAt >= idleCheck {
@@ -86,14 +90,15 @@ public struct PollScheduler: Sendable {
                         ).reversed()
                         queueReadAt = .now
                     }
-                    while inFlight.count < maxConcurrentPolls, let contact = queue.popLast() {
+                    while fetching < maxConcurrentPolls, let contact = queue.popLast() {
                         inFlight.insert(contact.id)
-                        group.addTask { .polled(contact, try await poll(contact)) }
+                        fetching += 1
+                        group.addTask { .fetched(try await poll(contact)) }
                     }
                 }
                 try await onTurn(inFlight.count)
                 if !tickPending {
-                    let wait = try await nextWait(inFlight: inFlight.count, shuttingDown: shutdownDeadline != nil)
+                    let wait = try await nextWait(fetching: fetching, shuttingDown: shutdownDeadline != nil)
                     tickPending = true
                     group.addTask {
                         try? await Task.sleep(for: wait)
@@ -104,12 +109,18 @@ public struct PollScheduler: Sendable {
                 switch event {
                 case .tick:
                     tickPending = false
+                case .fetched(let pending):
+                    fetching -= 1
+                    if case .unauthorized(let status) = pending.outcome.result {
+                        // Polls in flight are cancelled; what they queued is committed.
+                        throw DaemonError.unauthorized(status: status)
+                    }
+                    group.addTask { .polled(pending.contact, try await pending.completed()) }
+                    // Stopping: commit what the last requests brought now, not when the delay ends.
+                    if fetching == 0, shutdownDeadline != nil { await database.flushWrites() }
                 case .polled(let contact, let outcome):
                     inFlight.remove(contact.id)
                     await onPoll(contact, outcome)
-                    if case .unauthorized(let status) = outcome.result {
-                        throw DaemonError.unauthorized(status: status)
-                    }
                 }
             }
             group.cancelAll()
@@ -117,8 +128,8 @@ public struct PollScheduler: Sendable {
     }
 
     /// Until the next contact falls due, but never longer than `idleCheck`.
-    private func nextWait(inFlight: Int, shuttingDown: Bool) async throws -> Duration {
-        if shuttingDown || inFlight >= maxConcurrentPolls { return min(idleCheck, .milliseconds(200)) }
+    private func nextWait(fetching: Int, shuttingDown: Bool) async throws -> Duration {
+        if shuttingDown || fetching >= maxConcurrentPolls { return min(idleCheck, .milliseconds(200)) }
         // Contacts due now are all in flight (the loop took every due one it had room for).
         let now = wallNowMs()
         guard let nextDue = try await database.nextDueMs(after: now) else { return idleCheck }

@@ -4,6 +4,11 @@ import SyncStore
 
 /// Polls one contact: requests its windows from the watermark up to now and stores what comes
 /// back, keeping the watermark invariant (every event before it is stored) at every commit.
+///
+/// A poll has two halves. `fetch` makes the requests and queues the writes for group commit
+/// (`SyncDatabase.submit`); `PendingPoll.completed()` waits for the commit. Callers that run many
+/// polls free the request slot between the two, so the next requests overlap the commit and many
+/// polls share one transaction. `poll` does both halves at once.
 public struct ContactPoller: Sendable {
     public var client: NP6Client
     public var database: SyncDatabase
@@ -33,29 +38,37 @@ public struct ContactPoller: Sendable {
         self.random = random
     }
 
-    /// Polls `contact` up to now. API faults end up in the outcome (and in the contact's row);
-    /// only database errors and cancellation are thrown.
+    /// Polls `contact` up to now and waits until what it found is committed. API faults end up
+    /// in the outcome (and in the contact's row); only database errors and cancellation are thrown.
     public func poll(_ contact: StoredContact, logger: Logger) async throws -> PollOutcome {
+        let pending = try await fetch(contact, logger: logger)
+        await database.flushWrites()
+        return try await pending.completed()
+    }
+
+    /// Requests `contact`'s windows up to now and queues what they return for commit. The
+    /// outcome's `counts` are filled in by `PendingPoll.completed()`.
+    public func fetch(_ contact: StoredContact, logger: Logger) async throws -> PendingPoll {
         var logger = logger
         logger[metadataKey: "contact.kind"] = "\(contact.reference.kind.rawValue)"
         logger[metadataKey: "contact.value"] = "\(contact.reference.value)"
         let pollNow = wallNowMs()
-        var outcome = PollOutcome(result: .caughtUp)
+        var pending = PendingPoll(contact, database: database, logger: logger)
         var window = SyncWindow.first(watermarkMs: contact.watermarkMs, nowMs: pollNow, policy: windows)
         if window == nil {
             // Watermark or initial start ahead of the clock: nothing to ask for yet.
-            outcome.counts += try await database.finishPoll(
+            await pending.submit(.finish(
                 contactID: contact.id, events: [], malformed: [], watermarkMs: contact.watermarkMs ?? windows.initialStartMs,
-                nextDueMs: nextDue(.caughtUp, contact), now: pollNow)
-            return outcome
+                nextDueMs: nextDue(.caughtUp, contact), now: pollNow))
+            return pending
         }
         while let current = window {
             let next = current.next(nowMs: pollNow, policy: windows)
             try await pacer.acquire()
-            outcome.requests += 1
+            pending.outcome.requests += 1
             let started = ContinuousClock.now
             do {
-                let summary = try await fetch(current, for: contact, isLastWindow: next == nil, into: &outcome, logger: logger)
+                let summary = try await fetch(current, for: contact, isLastWindow: next == nil, into: &pending)
                 onRequest((ContinuousClock.now - started).seconds, 200)
                 await pacer.observe(summary.rateLimit, rateLimited: false)
             } catch let error as NP6ClientError {
@@ -68,52 +81,44 @@ public struct ContactPoller: Sendable {
                 } else {
                     await pacer.observe(nil, rateLimited: false)
                 }
-                outcome.result = PollResult(error)
-                if case .unauthorized = outcome.result {
+                pending.outcome.result = PollResult(error)
+                if case .unauthorized = pending.outcome.result {
                     // Not this contact's fault: its row stays as it was.
-                    return outcome
+                    return pending
                 }
-                let nextDueMs = nextDue(outcome.result, contact)
-                try await database.recordPollFailure(
-                    contactID: contact.id, status: outcome.result.contactStatus, error: error.description,
-                    nextDueMs: nextDueMs, now: wallNowMs())
+                let nextDueMs = nextDue(pending.outcome.result, contact)
+                await pending.submit(.failure(
+                    contactID: contact.id, status: pending.outcome.result.contactStatus, error: error.description,
+                    nextDueMs: nextDueMs, now: wallNowMs()))
                 logger.warning(
-                    outcome.result == .notFound ? "Contact not found by the API; re-checking later" : "Poll failed",
+                    pending.outcome.result == .notFound ? "Contact not found by the API; re-checking later" : "Poll failed",
                     metadata: [
                         "error": "\(error)", "http.status": "\(error.httpStatus.map(String.init) ?? "none")",
                         "window": "\(current)", "failures": "\(contact.consecutiveFailures + 1)",
                         "next_attempt": "\(Timestamp.iso8601(milliseconds: nextDueMs))",
                     ])
-                return outcome
+                return pending
             }
             window = next
         }
-        logger.debug(
-            "Polled contact",
-            metadata: [
-                "events.new": "\(outcome.counts.new)", "events.duplicate": "\(outcome.counts.duplicate)",
-                "requests": "\(outcome.requests)",
-            ])
-        return outcome
+        return pending
     }
 
-    /// One request: streams the window's body into the database, batch by batch.
+    /// One request: streams the window's body into the write queue, batch by batch.
     private func fetch(
         _ window: SyncWindow,
         for contact: StoredContact,
         isLastWindow: Bool,
-        into outcome: inout PollOutcome,
-        logger: Logger
+        into pending: inout PendingPoll
     ) async throws -> FetchSummary {
-        let before = outcome.counts
         var sorted = true
         var latestMs = Int64.min
+        var quarantined = 0
         var reasons: [String] = []
         defer {
-            if !sorted { outcome.sawUnsortedBody = true }
-            let quarantined = outcome.counts.quarantined - before.quarantined
+            if !sorted { pending.outcome.sawUnsortedBody = true }
             if quarantined > 0 {
-                logger.warning(
+                pending.logger.warning(
                     "Quarantined malformed elements",
                     metadata: ["count": "\(quarantined)", "reasons": "\(reasons.joined(separator: "; "))"])
             }
@@ -125,20 +130,21 @@ public struct ContactPoller: Sendable {
                 if event.timestampMs < latestMs { sorted = false }
                 latestMs = max(latestMs, event.timestampMs)
             }
+            quarantined += batch.malformed.count
             reasons += batch.malformed.prefix(3 - min(3, reasons.count)).map(\.reason)
             let now = wallNowMs()
             if isLast && isLastWindow {
-                outcome.counts += try await database.finishPoll(
+                await pending.submit(.finish(
                     contactID: contact.id, events: batch.events, malformed: batch.malformed,
-                    watermarkMs: window.endMs, nextDueMs: nextDue(.caughtUp, contact), now: now)
+                    watermarkMs: window.endMs, nextDueMs: nextDue(.caughtUp, contact), now: now))
             } else {
                 // A complete window moves the watermark to its end; inside a sorted body, every
                 // event before the latest one seen is known. An unsorted body is never checkpointed.
                 let checkpoint: Int64? =
                     isLast ? window.endMs : (sorted && latestMs > window.startMs ? min(latestMs, window.endMs) : nil)
-                outcome.counts += try await database.storeBatch(
+                await pending.submit(.batch(
                     contactID: contact.id, events: batch.events, malformed: batch.malformed,
-                    checkpointMs: checkpoint, now: now)
+                    checkpointMs: checkpoint, now: now))
             }
         }
         return summary

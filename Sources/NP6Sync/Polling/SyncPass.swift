@@ -30,48 +30,70 @@ public struct SyncPass: Sendable {
     public func run(logger: Logger) async throws -> Report {
         let started = poller.wallNowMs()
         var report = Report(run: SyncRunSummary(kind: "sync", startedMs: started, finishedMs: started))
-        var afterID: Int64 = 0
-        pages: while report.unauthorizedStatus == nil {
-            let page = try await poller.database.contacts(afterID: afterID, limit: Self.pageSize, enabledOnly: true)
-            guard let last = page.last else { break }
-            afterID = last.id
-            try await withThrowingTaskGroup(of: (StoredContact, PollOutcome).self) { group in
-                var pending = page[...]
-                func startNext() {
-                    guard report.unauthorizedStatus == nil, let contact = pending.popFirst() else { return }
-                    group.addTask { (contact, try await pollRetryingRateLimits(contact, logger: logger)) }
+        let database = poller.database
+        try await withThrowingTaskGroup(of: Step.self) { group in
+            var pending: ArraySlice<StoredContact> = []
+            var afterID: Int64 = 0
+            var lastPage = false
+            var fetching = 0
+            // A contact holds a request slot while it fetches, not while its writes commit: the
+            // next requests overlap the commit, and many polls share a transaction.
+            func startNext() async throws {
+                guard report.unauthorizedStatus == nil else { return }
+                if pending.isEmpty, !lastPage {
+                    let page = try await database.contacts(afterID: afterID, limit: Self.pageSize, enabledOnly: true)
+                    lastPage = page.count < Self.pageSize
+                    afterID = page.last?.id ?? afterID
+                    pending = page[...]
                 }
-                for _ in 0..<maxConcurrentRequests { startNext() }
-                while let (contact, outcome) = try await group.next() {
-                    record(outcome, of: contact.reference, in: &report)
-                    startNext()
+                guard let contact = pending.popFirst() else { return }
+                fetching += 1
+                group.addTask { .fetched(try await fetchRetryingRateLimits(contact, logger: logger)) }
+            }
+            for _ in 0..<maxConcurrentRequests { try await startNext() }
+            while let step = try await group.next() {
+                switch step {
+                case .fetched(let poll):
+                    fetching -= 1
+                    if case .unauthorized(let status) = poll.outcome.result { report.unauthorizedStatus = status }
+                    group.addTask { .completed(poll.contact.reference, try await poll.completed()) }
+                    try await startNext()
+                    // The last requests are done: commit now rather than when the delay ends.
+                    if fetching == 0 { await database.flushWrites() }
+                case .completed(let contact, let outcome):
+                    record(outcome, of: contact, in: &report)
                 }
             }
-            if page.count < Self.pageSize { break pages }
         }
         report.run.finishedMs = poller.wallNowMs()
         if let status = report.unauthorizedStatus {
             report.run.error = "HTTP \(status): the API key was refused"
         }
-        try await poller.database.recordRun(report.run)
+        try await database.recordRun(report.run)
         return report
     }
 
-    private func pollRetryingRateLimits(_ contact: StoredContact, logger: Logger) async throws -> PollOutcome {
-        var outcome = try await poller.poll(contact, logger: logger)
+    private enum Step: Sendable {
+        case fetched(PendingPoll)
+        case completed(ContactReference, PollOutcome)
+    }
+
+    private func fetchRetryingRateLimits(_ contact: StoredContact, logger: Logger) async throws -> PendingPoll {
+        var poll = try await poller.fetch(contact, logger: logger)
         var attempts = 0
-        while case .rateLimited = outcome.result, attempts < rateLimitRetries {
+        while case .rateLimited = poll.outcome.result, attempts < rateLimitRetries {
             // The pacer holds every request until the API's pause is over; go again from the
-            // watermark that the stored batches left.
+            // watermark that the stored batches left, once they are committed.
             attempts += 1
+            await poller.database.flushWrites()
+            let done = try await poll.completed()
             let current = try await poller.database.contact(contact.reference) ?? contact
-            let retry = try await poller.poll(current, logger: logger)
-            outcome.result = retry.result
-            outcome.requests += retry.requests
-            outcome.counts += retry.counts
-            outcome.sawUnsortedBody = outcome.sawUnsortedBody || retry.sawUnsortedBody
+            poll = try await poller.fetch(current, logger: logger)
+            poll.outcome.requests += done.requests
+            poll.outcome.counts += done.counts
+            poll.outcome.sawUnsortedBody = poll.outcome.sawUnsortedBody || done.sawUnsortedBody
         }
-        return outcome
+        return poll
     }
 
     private func record(_ outcome: PollOutcome, of contact: ContactReference, in report: inout Report) {

@@ -47,8 +47,8 @@ struct SinkFixture {
                 id: id, timestampMs: 1_700_000_000_000 + Int64(index), type: "stop", identityType: nil, sourceType: nil,
                 payload: Array(json.utf8))
         }
-        _ = try await database.storeBatch(
-            contactID: contactID, events: events, malformed: [], checkpointMs: nil, now: WallClock.nowMs())
+        _ = try await database.write(.batch(
+            contactID: contactID, events: events, malformed: [], checkpointMs: nil, now: WallClock.nowMs()))
         return ids
     }
 

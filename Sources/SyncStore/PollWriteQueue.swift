@@ -1,0 +1,242 @@
+import GRDB
+import Synchronization
+
+/// The writes of one poll, queued for group commit. They are applied in the order they were
+/// submitted, and once one fails the rest are refused: a later checkpoint never moves the
+/// watermark past events that were not stored.
+public final class PollWrites: Sendable {
+    private struct State {
+        var outstanding = 0
+        var counts = InsertCounts()
+        var error: (any Error)?
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    /// What the writes stored, once every write submitted so far is committed; throws the first
+    /// write's error if one failed. Waiting ignores cancellation: commits come within
+    /// `PollWriteQueue.Limits.delay`.
+    public func committed() async throws -> InsertCounts {
+        await withCheckedContinuation { continuation in
+            let ready = state.withLock { state in
+                if state.outstanding == 0 { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+        return try state.withLock { state throws -> InsertCounts in
+            if let error = state.error { throw error }
+            return state.counts
+        }
+    }
+
+    var hasFailed: Bool { state.withLock { $0.error != nil } }
+
+    func submitted() { state.withLock { $0.outstanding += 1 } }
+
+    func settle(_ result: Result<InsertCounts, any Error>) {
+        state.withLock { state in
+            state.outstanding -= 1
+            switch result {
+            case .success(let counts): state.counts += counts
+            case .failure(let error): if state.error == nil { state.error = error }
+            }
+            if state.outstanding == 0 {
+                for waiter in state.waiters { waiter.resume() }
+                state.waiters = []
+            }
+        }
+    }
+}
+
+/// Group commit for the pollers' writes: they queue here and are committed many to a
+/// transaction, by one drain task that runs while there is something to write.
+///
+/// A transaction per poll (or per batch) made SQLite rewrite the same index pages again and
+/// again; one per few thousand events writes each page once. The queue is bounded, so a slow disk
+/// slows the pollers down instead of filling memory. A transaction that fails is retried write by
+/// write, so only the polls whose writes fail see the error.
+final class PollWriteQueue: Sendable {
+    struct Limits: Sendable {
+        /// A transaction starts once the queued events' bytes reach this (about 1,000 events of
+        /// 530 bytes: 0.7× the rate of one transaction for everything, in a third of the memory)…
+        var transactionBytes = 512 * 1024
+        /// …or this many writes…
+        var transactionWrites = 1024
+        /// …or once the oldest has waited this long, or on `flush()`.
+        var delay: Duration = .milliseconds(100)
+        /// `submit` waits while this many bytes or writes are queued.
+        var queuedBytes = 1024 * 1024
+        var queuedWrites = 4096
+    }
+
+    private struct Entry {
+        var write: PollWrite
+        var writes: PollWrites
+        var sequence: Int
+    }
+
+    private struct State {
+        var queue: [Entry] = []
+        var queuedBytes = 0
+        var submitted = 0
+        var committed = 0
+        var draining = false
+        var flushRequested = false
+        var drainerWait: (id: Int, continuation: CheckedContinuation<Void, Never>)?
+        var drainerWaits = 0
+        var spaceWaiters: [CheckedContinuation<Void, Never>] = []
+        var flushWaiters: [(sequence: Int, continuation: CheckedContinuation<Void, Never>)] = []
+
+        func isFull(_ limits: Limits) -> Bool {
+            queuedBytes >= limits.queuedBytes || queue.count >= limits.queuedWrites
+        }
+
+        func isReady(_ limits: Limits) -> Bool {
+            flushRequested || queuedBytes >= limits.transactionBytes || queue.count >= limits.transactionWrites
+        }
+
+        mutating func wakeDrainer(ifWait id: Int? = nil) {
+            guard let wait = drainerWait, id == nil || id == wait.id else { return }
+            drainerWait = nil
+            wait.continuation.resume()
+        }
+    }
+
+    private let pool: DatabasePool
+    private let limits: Limits
+    private let state = Mutex(State())
+
+    init(pool: DatabasePool, limits: Limits = Limits()) {
+        self.pool = pool
+        self.limits = limits
+    }
+
+    /// Queues `write` as the next of `writes`; waits while the queue is full.
+    func submit(_ write: PollWrite, for writes: PollWrites) async {
+        writes.submitted()
+        while true {
+            let (appended, startDrainer) = state.withLock { state -> (Bool, Bool) in
+                guard !state.isFull(limits) else { return (false, false) }
+                state.submitted += 1
+                state.queue.append(Entry(write: write, writes: writes, sequence: state.submitted))
+                state.queuedBytes += write.byteCount
+                if state.isReady(limits) { state.wakeDrainer() }
+                defer { state.draining = true }
+                return (true, !state.draining)
+            }
+            if startDrainer { Task { await self.drain() } }
+            if appended { return }
+            await withCheckedContinuation { continuation in
+                let waiting = state.withLock { state in
+                    guard state.isFull(limits) else { return false }
+                    state.spaceWaiters.append(continuation)
+                    return true
+                }
+                if !waiting { continuation.resume() }
+            }
+        }
+    }
+
+    /// Returns once every write submitted before the call is committed (or has failed).
+    func flush() async {
+        await withCheckedContinuation { continuation in
+            let done = state.withLock { state in
+                guard state.committed < state.submitted else { return true }
+                state.flushRequested = true
+                state.flushWaiters.append((state.submitted, continuation))
+                state.wakeDrainer()
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+
+    private func drain() async {
+        while let batch = await nextBatch() {
+            await commit(batch)
+            state.withLock { state in
+                state.committed = batch.last!.sequence
+                let (done, waiting) = state.flushWaiters.partitioned { $0.sequence <= state.committed }
+                state.flushWaiters = waiting
+                for waiter in done { waiter.continuation.resume() }
+            }
+        }
+    }
+
+    /// Waits until a transaction is due, then takes the whole queue; `nil` when it is empty.
+    private func nextBatch() async -> [Entry]? {
+        await withCheckedContinuation { continuation in
+            let waitID = state.withLock { state -> Int? in
+                guard !state.queue.isEmpty, !state.isReady(limits) else { return nil }
+                state.drainerWaits += 1
+                state.drainerWait = (state.drainerWaits, continuation)
+                return state.drainerWaits
+            }
+            guard let waitID else { return continuation.resume() }
+            Task {
+                try? await Task.sleep(for: limits.delay)
+                state.withLock { $0.wakeDrainer(ifWait: waitID) }
+            }
+        }
+        return state.withLock { state -> [Entry]? in
+            guard !state.queue.isEmpty else {
+                state.draining = false
+                state.flushRequested = false
+                return nil
+            }
+            defer {
+                state.queue = []
+                state.queuedBytes = 0
+                state.flushRequested = false
+                for waiter in state.spaceWaiters { waiter.resume() }
+                state.spaceWaiters = []
+            }
+            return state.queue
+        }
+    }
+
+    private func commit(_ batch: [Entry]) async {
+        do {
+            let results = try await pool.write { db in
+                try batch.map { entry -> Result<InsertCounts, any Error> in
+                    entry.writes.hasFailed ? .failure(EarlierWriteFailed()) : .success(try entry.write.apply(db))
+                }
+            }
+            for (entry, result) in zip(batch, results) { entry.writes.settle(result) }
+        } catch {
+            // One write failed (a disk error, a contact deleted meanwhile): the transaction was
+            // rolled back; write each alone so that only the polls whose writes fail see it.
+            for entry in batch {
+                guard !entry.writes.hasFailed else {
+                    entry.writes.settle(.failure(EarlierWriteFailed()))
+                    continue
+                }
+                do {
+                    entry.writes.settle(.success(try await pool.write { try entry.write.apply($0) }))
+                } catch {
+                    entry.writes.settle(.failure(error))
+                }
+            }
+        }
+    }
+
+    /// Settles a write that was not applied because an earlier write of its poll failed (that
+    /// earlier error is the one the poll reports).
+    private struct EarlierWriteFailed: Error {}
+}
+
+extension Array {
+    fileprivate func partitioned(by belongsInFirst: (Element) -> Bool) -> ([Element], [Element]) {
+        var first: [Element] = []
+        var second: [Element] = []
+        for element in self {
+            if belongsInFirst(element) { first.append(element) } else { second.append(element) }
+        }
+        return (first, second)
+    }
+}
