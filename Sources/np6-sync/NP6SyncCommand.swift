@@ -1,7 +1,6 @@
 import ArgumentParser
 import NP6Client
 
-@main
 struct NP6SyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "np6-sync",
