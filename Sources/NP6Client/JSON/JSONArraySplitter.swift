@@ -307,7 +307,10 @@ public struct JSONArraySplitter: Sendable {
         } else {
             var end = buffer.count
             while end > 0 && Self.isWhitespace(buffer[end - 1]) { end -= 1 }
-            elements.append(.element(Array(buffer[0..<end])))
+            // A copy of exactly the element's bytes: `Array(buffer[...])` could adopt the buffer
+            // itself, whose capacity then went with every element (twice its size in memory) and
+            // made the `removeAll` below allocate a new buffer for each element.
+            elements.append(.element(buffer.withUnsafeBufferPointer { Array($0[0..<end]) }))
         }
         buffer.removeAll(keepingCapacity: true)
         depth = 0
