@@ -10,12 +10,42 @@ extension SyncDatabase {
         public var reenabled = 0
         /// Rows that existed enabled.
         public var unchanged = 0
+        /// References given again in the same call (each contact is counted once above).
+        public var repeated = 0
+
+        public init(added: Int = 0, reenabled: Int = 0, unchanged: Int = 0, repeated: Int = 0) {
+            self.added = added
+            self.reenabled = reenabled
+            self.unchanged = unchanged
+            self.repeated = repeated
+        }
     }
 
     /// Adds contacts, or enables them again if they were removed; new ones are due at once.
     public func addContacts(_ references: [ContactReference], now: Int64) async throws -> AddedContacts {
+        try await addContacts(now: now) { add in
+            for reference in references { try add(reference) }
+        }.added
+    }
+
+    /// Adds the contacts that `produce` hands to `add`, one by one, in a single transaction: when
+    /// `produce` throws, nothing is added. `produce` runs on the database's writer and may read a
+    /// file as it goes, so a million contacts are imported without being held in memory.
+    /// - Returns: what was added, and what `produce` returned.
+    public func addContacts<Produced: Sendable>(
+        now: Int64,
+        _ produce: @escaping @Sendable (_ add: (ContactReference) throws -> Void) throws -> Produced
+    ) async throws -> (added: AddedContacts, produced: Produced) {
         try await pool.write { db in
             var result = AddedContacts()
+            // The references seen in this call: SQLite's temporary storage, not this process's memory.
+            try db.execute(sql: """
+                CREATE TEMP TABLE IF NOT EXISTS adding (kind TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (kind, value))
+                    WITHOUT ROWID;
+                DELETE FROM temp.adding;
+                """)
+            defer { try? db.execute(sql: "DELETE FROM temp.adding") }
+            let seen = try db.cachedStatement(sql: "INSERT INTO temp.adding (kind, value) VALUES (?, ?) ON CONFLICT DO NOTHING")
             let insert = try db.cachedStatement(sql: """
                 INSERT INTO contacts (kind, value, enabled, next_due_ms, added_ms) VALUES (?, ?, 1, ?, ?)
                 ON CONFLICT (kind, value) DO NOTHING
@@ -24,16 +54,21 @@ extension SyncDatabase {
                 UPDATE contacts SET enabled = 1, next_due_ms = MIN(next_due_ms, ?)
                 WHERE kind = ? AND value = ? AND enabled = 0
                 """)
-            for reference in references {
+            let produced = try produce { reference in
+                try seen.execute(arguments: [reference.kind.rawValue, reference.value])
+                guard db.changesCount > 0 else {
+                    result.repeated += 1
+                    return
+                }
                 try insert.execute(arguments: [reference.kind.rawValue, reference.value, now, now])
                 if db.changesCount > 0 {
                     result.added += 1
-                    continue
+                    return
                 }
                 try enable.execute(arguments: [now, reference.kind.rawValue, reference.value])
                 if db.changesCount > 0 { result.reenabled += 1 } else { result.unchanged += 1 }
             }
-            return result
+            return (result, produced)
         }
     }
 

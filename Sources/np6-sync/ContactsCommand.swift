@@ -112,17 +112,21 @@ struct ContactsCommand: AsyncParsableCommand {
         func run() async throws {
             try await runReportingErrors {
                 let runtime = try await Runtime.open(configuration: options.loadConfiguration(), addingConfiguredContacts: false)
-                let list: ContactList
-                do throws(ConfigurationError) {
-                    list = try ContactList.load(path: file)
-                } catch {
+                // Read as it is stored, in one transaction: a million lines are never all in memory,
+                // and a bad line anywhere leaves the database as it was.
+                let (result, droppedRepeats): (SyncDatabase.AddedContacts, Int)
+                do {
+                    (result, droppedRepeats) = try await runtime.database.addContacts(now: WallClock.nowMs()) { [file] add in
+                        try ContactList.forEachContact(inFile: file, add)
+                    }
+                } catch let error as ConfigurationError {
                     printError("nothing imported:\n" + error.issues.map { "  \($0)" }.joined(separator: "\n"))
                     throw ExitCode.failure
                 }
-                let result = try await runtime.database.addContacts(list.contacts, now: WallClock.nowMs())
+                let repeats = result.repeated + droppedRepeats
                 print(
-                    "imported \(list.contacts.count) contacts: added \(result.added), re-enabled \(result.reenabled), "
-                        + "already present \(result.unchanged), duplicates in the file \(list.duplicateCount)")
+                    "imported \(result.added + result.reenabled + result.unchanged) contacts: added \(result.added), "
+                        + "re-enabled \(result.reenabled), already present \(result.unchanged), duplicates in the file \(repeats)")
             }
         }
     }

@@ -20,27 +20,82 @@ enum ConfigurationFiles {
     ///
     /// - Parameter limit: the largest size accepted, to catch a secret path pointing at the wrong file.
     static func contents(atPath path: String, limit: Int = .max) throws(ReadError) -> [UInt8] {
-        let fd: Int32
-        if path == "-" {
-            fd = STDIN_FILENO
-        } else {
-            fd = open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { throw ReadError(code: errno, reason: systemReason(errno)) }
-        }
-        defer { if fd != STDIN_FILENO { close(fd) } }
+        try LineReader(path: path).rest(limit: limit)
+    }
 
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count == 0 { return bytes }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw ReadError(code: errno, reason: systemReason(errno))
+    /// Reads a file (or standard input, `"-"`) 64 KiB at a time: line by line, or the rest whole.
+    final class LineReader {
+        private let fd: Int32
+        private var buffer: [UInt8] = []
+        private var start = 0
+        private var atEnd = false
+
+        init(path: String) throws(ReadError) {
+            if path == "-" {
+                fd = STDIN_FILENO
+            } else {
+                fd = open(path, O_RDONLY | O_CLOEXEC)
+                guard fd >= 0 else { throw ReadError(code: errno, reason: ConfigurationFiles.systemReason(errno)) }
             }
-            bytes.append(contentsOf: chunk[..<count])
-            if bytes.count > limit {
-                throw ReadError(code: 0, reason: "larger than \(limit / 1024) KiB; is it the right file?")
+        }
+
+        deinit { if fd != STDIN_FILENO { close(fd) } }
+
+        /// The next line, without its `\n`; `nil` at the end.
+        func nextLine() throws(ReadError) -> ArraySlice<UInt8>? {
+            while true {
+                if let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
+                    defer { start = newline + 1 }
+                    return buffer[start..<newline]
+                }
+                if atEnd {
+                    guard start < buffer.count else { return nil }
+                    defer { start = buffer.count }
+                    return buffer[start...]
+                }
+                buffer.removeFirst(start)
+                start = 0
+                try readChunk()
+            }
+        }
+
+        /// The first byte that is not blank, without consuming it; a byte-order mark is skipped.
+        func firstNonBlankByte() throws(ReadError) -> UInt8? {
+            while buffer.count < 3, !atEnd { try readChunk() }
+            if start == 0, buffer.starts(with: [0xEF, 0xBB, 0xBF]) { start = 3 }
+            while true {
+                if let byte = buffer[start...].first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) { return byte }
+                if atEnd { return nil }
+                try readChunk()
+            }
+        }
+
+        /// Everything not read yet.
+        func rest(limit: Int = .max) throws(ReadError) -> [UInt8] {
+            while !atEnd {
+                try readChunk()
+                if buffer.count - start > limit {
+                    throw ReadError(code: 0, reason: "larger than \(limit / 1024) KiB; is it the right file?")
+                }
+            }
+            defer { start = buffer.count }
+            return Array(buffer[start...])
+        }
+
+        private func readChunk() throws(ReadError) {
+            let chunkSize = 64 * 1024
+            let old = buffer.count
+            buffer.append(contentsOf: repeatElement(0, count: chunkSize))
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + old, chunkSize) }
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    buffer.removeLast(chunkSize)
+                    throw ReadError(code: errno, reason: ConfigurationFiles.systemReason(errno))
+                }
+                buffer.removeLast(chunkSize - count)
+                atEnd = count == 0
+                return
             }
         }
     }

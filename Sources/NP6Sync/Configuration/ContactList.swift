@@ -82,25 +82,78 @@ public struct ContactList: Sendable, Hashable {
         var contacts: [ContactReference] = []
         var seen: Set<ContactReference> = []
         var duplicateCount = 0
-        var issues: [ConfigurationIssue] = []
-        let lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-        for (index, line) in lines.enumerated() {
-            let where_ = source.map { "\($0): line \(index + 1)" } ?? "line \(index + 1)"
-            switch parseLine(line) {
-            case .skip:
-                continue
-            case .failure(let message):
-                issues.append(ConfigurationIssue(path: where_, message: message))
-            case .contact(let contact):
-                if seen.insert(contact).inserted {
-                    contacts.append(contact)
-                } else {
-                    duplicateCount += 1
-                }
+        var start = bytes.startIndex
+        let issues = scanLines(source: source) {
+            guard start < bytes.endIndex else { return nil }
+            let end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.endIndex
+            defer { start = end + 1 }
+            return bytes[start..<end]
+        } contact: { contact in
+            if seen.insert(contact).inserted {
+                contacts.append(contact)
+            } else {
+                duplicateCount += 1
             }
         }
         guard issues.isEmpty else { throw ConfigurationError(issues: issues) }
         return ContactList(contacts: contacts, duplicateCount: duplicateCount)
+    }
+
+    /// Reads a contacts file entry by entry and hands each contact to `body` as it is read, so
+    /// that a list of a million lines is never held in memory. Repeated entries are handed over
+    /// again. Bad lines are all reported at the end, after `body` has seen the good ones: the
+    /// caller undoes what it did with them (`SyncDatabase.addContacts(now:_:)` runs in one
+    /// transaction). A JSON list is read whole, then handed over.
+    ///
+    /// - Returns: the repeated entries that were dropped before `body` (a JSON list's).
+    /// - Throws: `ConfigurationError` with every bad line or element; `body`'s errors.
+    @discardableResult
+    public static func forEachContact(inFile path: String, _ body: (ContactReference) throws -> Void) throws -> Int {
+        let source = path == "-" ? "standard input" : path
+        func readError(_ error: ConfigurationFiles.ReadError) -> ConfigurationError {
+            ConfigurationError(path: source, message: "cannot read the contacts: \(error.reason)")
+        }
+        do {
+            let reader = try ConfigurationFiles.LineReader(path: path)
+            let first = try reader.firstNonBlankByte()
+            if first == UInt8(ascii: "[") || first == UInt8(ascii: "{") {
+                let list = try parse(reader.rest(), source: source)
+                for contact in list.contacts { try body(contact) }
+                return list.duplicateCount
+            }
+            var bodyError: (any Error)?
+            let issues = try scanLines(source: source, next: reader.nextLine) { contact in
+                guard bodyError == nil else { return }
+                do { try body(contact) } catch { bodyError = error }
+            }
+            if let bodyError { throw bodyError }
+            guard issues.isEmpty else { throw ConfigurationError(issues: issues) }
+            return 0
+        } catch let error as ConfigurationFiles.ReadError {
+            throw readError(error)
+        }
+    }
+
+    /// Parses lines until `next` returns `nil`, handing each contact over; returns the bad lines.
+    private static func scanLines<Failure: Error>(
+        source: String?,
+        next: () throws(Failure) -> ArraySlice<UInt8>?,
+        contact: (ContactReference) -> Void
+    ) throws(Failure) -> [ConfigurationIssue] {
+        var issues: [ConfigurationIssue] = []
+        var number = 0
+        while let line = try next() {
+            number += 1
+            switch parseLine(line) {
+            case .skip:
+                continue
+            case .failure(let message):
+                issues.append(ConfigurationIssue(path: source.map { "\($0): line \(number)" } ?? "line \(number)", message: message))
+            case .contact(let reference):
+                contact(reference)
+            }
+        }
+        return issues
     }
 
     private enum LineResult {
