@@ -31,7 +31,17 @@ public struct SyncPass: Sendable {
         let started = poller.wallNowMs()
         var report = Report(run: SyncRunSummary(kind: "sync", startedMs: started, finishedMs: started))
         let database = poller.database
+        // Fetched polls go to one task that waits for their commits, in the order they were
+        // fetched (the order they commit in), rather than to a task each.
+        let (fetched, settle) = AsyncStream.makeStream(of: PendingPoll.self)
         try await withThrowingTaskGroup(of: Step.self) { group in
+            group.addTask { [report] in
+                var settled = report
+                for await poll in fetched {
+                    record(try await poll.completed(), of: poll.contact.reference, in: &settled)
+                }
+                return .settled(settled)
+            }
             var pending: ArraySlice<StoredContact> = []
             var afterID: Int64 = 0
             var lastPage = false
@@ -51,17 +61,21 @@ public struct SyncPass: Sendable {
                 group.addTask { .fetched(try await fetchRetryingRateLimits(contact, logger: logger)) }
             }
             for _ in 0..<maxConcurrentRequests { try await startNext() }
+            if fetching == 0 { settle.finish() }
             while let step = try await group.next() {
                 switch step {
                 case .fetched(let poll):
                     fetching -= 1
                     if case .unauthorized(let status) = poll.outcome.result { report.unauthorizedStatus = status }
-                    group.addTask { .completed(poll.contact.reference, try await poll.completed()) }
+                    settle.yield(poll)
                     try await startNext()
-                    // The last requests are done: commit now rather than when the delay ends.
-                    if fetching == 0 { await database.flushWrites() }
-                case .completed(let contact, let outcome):
-                    record(outcome, of: contact, in: &report)
+                    if fetching == 0 {
+                        // The last requests are done: commit now rather than when the delay ends.
+                        settle.finish()
+                        await database.flushWrites()
+                    }
+                case .settled(let settled):
+                    report = settled
                 }
             }
         }
@@ -75,7 +89,7 @@ public struct SyncPass: Sendable {
 
     private enum Step: Sendable {
         case fetched(PendingPoll)
-        case completed(ContactReference, PollOutcome)
+        case settled(Report)
     }
 
     private func fetchRetryingRateLimits(_ contact: StoredContact, logger: Logger) async throws -> PendingPoll {
