@@ -12,6 +12,7 @@ import Testing
 extension SinkTests {
     @Suite struct WebhookSinkTests {
         /// A webhook sink pointed at `url`, with a client that follows no redirect, as the supervisor builds it.
+        @discardableResult
         func withWebhookSink<T: Sendable>(
             _ fixture: SinkFixture,
             url: String,
