@@ -58,8 +58,9 @@ public final class PollWrites: Sendable {
 ///
 /// A transaction per poll (or per batch) made SQLite rewrite the same index pages again and
 /// again; one per few thousand events writes each page once. The queue is bounded, so a slow disk
-/// slows the pollers down instead of filling memory. A transaction that fails is retried write by
-/// write, so only the polls whose writes fail see the error.
+/// slows the pollers down instead of filling memory. A transaction that breaks a constraint is
+/// retried write by write, so only the polls whose writes fail see the error; any other failure
+/// (disk full, locked) fails every write in it.
 final class PollWriteQueue: Sendable {
     struct Limits: Sendable {
         /// A transaction starts once the queued events' bytes reach this (about 1,000 events of
@@ -208,9 +209,10 @@ final class PollWriteQueue: Sendable {
                 }
             }
             for (entry, result) in zip(batch, results) { entry.writes.settle(result) }
-        } catch {
-            // One write failed (a disk error, a contact deleted meanwhile): the transaction was
-            // rolled back; write each alone so that only the polls whose writes fail see it.
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+            // One write broke a constraint (a contact deleted meanwhile, a trigger): the
+            // transaction was rolled back; write each alone so that only the polls whose writes
+            // fail see it.
             for entry in batch {
                 guard !entry.writes.hasFailed else {
                     entry.writes.settle(.failure(EarlierWriteFailed()))
@@ -222,6 +224,10 @@ final class PollWriteQueue: Sendable {
                     entry.writes.settle(.failure(error))
                 }
             }
+        } catch {
+            // The database as a whole refused (disk full, read-only, locked by another process
+            // past the busy timeout): every write would fail the same way, one busy timeout each.
+            for entry in batch { entry.writes.settle(.failure(error)) }
         }
     }
 

@@ -86,6 +86,28 @@ final class CommitCounter: TransactionObserver, Sendable {
         }
     }
 
+    @Test func anErrorThatIsNotAConstraintFailsTheWholeTransactionWithoutRetries() async throws {
+        try await withTemporaryDatabase { database in
+            let ids = try await contactIDs(database, 2)
+            // Not a constraint (SQLITE_ERROR), like a full disk or a lock held past the busy
+            // timeout: retrying each write would only repeat it, one timeout each.
+            try await database.pool.write { db in
+                try db.execute(sql: """
+                    CREATE TRIGGER broken BEFORE INSERT ON events WHEN NEW.id = 'broken'
+                    BEGIN SELECT json('{'); END
+                    """)
+            }
+            let (first, second) = (PollWrites(), PollWrites())
+            await database.submit(finish(ids[0], [event("broken", at: 10)]), for: first)
+            await database.submit(finish(ids[1], [event("fine", at: 10)]), for: second)
+            await database.flushWrites()
+            await #expect(throws: DatabaseError.self) { try await first.committed() }
+            await #expect(throws: DatabaseError.self) { try await second.committed() }
+            #expect(try await database.eventIDs().isEmpty)
+            #expect(try await watermark(database, ids[1]) == nil)
+        }
+    }
+
     @Test func submitWaitsWhileTheQueueIsFullAndEverythingIsStored() async throws {
         try await withTemporaryDatabase { database in
             let id = try await contactIDs(database, 1)[0]
