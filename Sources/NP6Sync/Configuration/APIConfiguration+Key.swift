@@ -43,18 +43,7 @@ extension APIConfiguration {
     }
 
     private static func readKey(atPath path: String, issuePath: String) throws(ConfigurationError) -> APIKey {
-        let bytes: [UInt8]
-        do {
-            bytes = try ConfigurationFiles.contents(atPath: path, limit: 64 * 1024)
-        } catch {
-            throw ConfigurationError(path: issuePath, message: "cannot read \(path): \(error.reason)")
-        }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw ConfigurationError(
-                path: issuePath,
-                message: "\(path) is not UTF-8 text; it must hold the API key alone"
-            )
-        }
+        let text = try ConfigurationFiles.secretText(atPath: path, issuePath: issuePath, holding: "the API key alone")
         return try validatedKey(text, issuePath: issuePath, source: path)
     }
 

@@ -23,6 +23,21 @@ enum ConfigurationFiles {
         try LineReader(path: path).rest(limit: limit)
     }
 
+    /// Reads a small file that holds one secret (the API key, a webhook secret) as UTF-8 text.
+    /// Errors name `issuePath` and the file, never what it holds.
+    static func secretText(atPath path: String, issuePath: String, holding what: String) throws(ConfigurationError) -> String {
+        let bytes: [UInt8]
+        do {
+            bytes = try contents(atPath: path, limit: 64 * 1024)
+        } catch {
+            throw ConfigurationError(path: issuePath, message: "cannot read \(path): \(error.reason)")
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw ConfigurationError(path: issuePath, message: "\(path) is not UTF-8 text; it must hold \(what)")
+        }
+        return text
+    }
+
     /// Reads a file (or standard input, `"-"`) 64 KiB at a time: line by line, or the rest whole.
     final class LineReader {
         private let fd: Int32

@@ -62,15 +62,7 @@ extension SinkConfiguration {
     public func readSecret() throws(ConfigurationError) -> Secret? {
         guard case .webhook(let webhook) = kind, let path = webhook.secretFile else { return nil }
         let issuePath = "sinks[\(quoted(name))].secretFile"
-        let bytes: [UInt8]
-        do {
-            bytes = try ConfigurationFiles.contents(atPath: path, limit: 64 * 1024)
-        } catch {
-            throw ConfigurationError(path: issuePath, message: "cannot read \(path): \(error.reason)")
-        }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw ConfigurationError(path: issuePath, message: "\(path) is not UTF-8 text")
-        }
+        let text = try ConfigurationFiles.secretText(atPath: path, issuePath: issuePath, holding: "the HMAC secret")
         let secret = text.trimmingSurroundingWhitespace()
         guard !secret.isEmpty else {
             throw ConfigurationError(path: issuePath, message: "\(path) is empty; it must hold the HMAC secret")
