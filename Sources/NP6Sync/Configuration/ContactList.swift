@@ -121,12 +121,8 @@ public struct ContactList: Sendable, Hashable {
                 for contact in list.contacts { try body(contact) }
                 return list.duplicateCount
             }
-            var bodyError: (any Error)?
-            let issues = try scanLines(source: source, next: reader.nextLine) { contact in
-                guard bodyError == nil else { return }
-                do { try body(contact) } catch { bodyError = error }
-            }
-            if let bodyError { throw bodyError }
+            let issues = try scanLines(
+                source: source, next: { () throws(any Error) in try reader.nextLine() }, contact: body)
             guard issues.isEmpty else { throw ConfigurationError(issues: issues) }
             return 0
         } catch let error as ConfigurationFiles.ReadError {
@@ -138,7 +134,7 @@ public struct ContactList: Sendable, Hashable {
     private static func scanLines<Failure: Error>(
         source: String?,
         next: () throws(Failure) -> ArraySlice<UInt8>?,
-        contact: (ContactReference) -> Void
+        contact: (ContactReference) throws(Failure) -> Void
     ) throws(Failure) -> [ConfigurationIssue] {
         var issues: [ConfigurationIssue] = []
         var number = 0
@@ -150,7 +146,7 @@ public struct ContactList: Sendable, Hashable {
             case .failure(let message):
                 issues.append(ConfigurationIssue(path: source.map { "\($0): line \(number)" } ?? "line \(number)", message: message))
             case .contact(let reference):
-                contact(reference)
+                try contact(reference)
             }
         }
         return issues
