@@ -15,10 +15,13 @@ extension SyncDatabase {
         await writeQueue.flush()
     }
 
-    /// Applies one write in a transaction of its own, bypassing the queue.
+    /// Submits one write and waits until it is committed: the pollers' path, for a single write.
     @discardableResult
     public func write(_ write: PollWrite) async throws -> InsertCounts {
-        try await pool.write { db in try write.apply(db) }
+        let writes = PollWrites()
+        await submit(write, for: writes)
+        await flushWrites()
+        return try await writes.committed()
     }
 
     /// Calls `body` for each stored event matching the filter, in `seq` order, without loading
