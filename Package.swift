@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "np6-sync", targets: ["np6-sync"]),
         .library(name: "NP6Sync", targets: ["NP6Sync"]),
+        .library(name: "SQLiteStore", targets: ["SQLiteStore"]),
         .library(name: "NP6Fake", targets: ["NP6Fake"]),
     ],
     dependencies: [
@@ -23,51 +24,89 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
-        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
-        // The NP6 API: model, streaming JSON splitting and decoding, the HTTP client.
+        // The NP6 model and the streaming JSON code: stop events, contact references, timestamps,
+        // the array splitter, scanner and decoder. No dependencies: the client, the store and the
+        // fuzzers build on it.
+        .target(name: "NP6Model", swiftSettings: swiftSettings),
+        // The HTTP client for the stop-events endpoint.
         .target(
             name: "NP6Client",
             dependencies: [
+                "NP6Model",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
-        // The SQLite database: schema, migrations, every SQL statement.
+        // The store protocol (`EventStore`) and the values that cross it. No database code here.
+        .target(name: "SyncStore", dependencies: ["NP6Model"], swiftSettings: swiftSettings),
+        // The SQLite implementation of the store: schema, migrations, every SQL statement.
         .target(
-            name: "SyncStore",
+            name: "SQLiteStore",
             dependencies: [
-                "NP6Client",
+                "NP6Model",
+                "SyncStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),
-        // Configuration, sync semantics, the demo: what the CLI calls.
+        // The configuration file: keys, defaults, validation with key paths, secrets, contact lists.
+        // Only NP6Model below it, so the config fuzzer builds it as it is.
         .target(
-            name: "NP6Sync",
+            name: "Config",
+            dependencies: ["NP6Model"],
+            swiftSettings: swiftSettings
+        ),
+        // The sinks (jsonl, webhook, command) and their durable, at-least-once delivery loops.
+        .target(
+            name: "Sinks",
             dependencies: [
-                "NP6Client",
+                "NP6Model",
                 "SyncStore",
-                "NP6Fake",
+                "Config",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
-        // A fake NP6 API server for tests, the demo and benchmarks.
+        // The sync engine: windows and watermarks, polling, scheduling, rate limits, the daemon,
+        // metrics, systemd. It sees the store only through `EventStore`.
+        .target(
+            name: "NP6Sync",
+            dependencies: [
+                "NP6Model",
+                "NP6Client",
+                "SyncStore",
+                "Config",
+                "Sinks",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // `np6-sync demo`: the fake API, a real sync, a real SQLite file.
+        .target(
+            name: "NP6Demo",
+            dependencies: [
+                "NP6Model", "NP6Client", "SyncStore", "SQLiteStore", "Config", "NP6Sync", "NP6Fake",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // A fake NP6 API server for tests, the demo and benchmarks. Independent of the client on
+        // purpose: it is a second reading of the API's documentation.
         .target(
             name: "NP6Fake",
             dependencies: [
@@ -77,12 +116,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The CLI: parses arguments, loads the configuration, opens the store, runs the engine.
         .executableTarget(
             name: "np6-sync",
             dependencies: [
+                "NP6Model",
                 "NP6Client",
                 "SyncStore",
+                "SQLiteStore",
+                "Config",
+                "Sinks",
                 "NP6Sync",
+                "NP6Demo",
                 "NP6Fake",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -91,16 +136,32 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "NP6ModelTests", dependencies: ["NP6Model"], swiftSettings: swiftSettings),
         .testTarget(
             name: "NP6ClientTests",
-            dependencies: ["NP6Client", "NP6Fake", .product(name: "NIOHTTP1", package: "swift-nio")],
+            dependencies: ["NP6Client", "NP6Model", "NP6Fake", .product(name: "NIOHTTP1", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "SyncStoreTests", dependencies: ["SyncStore"], swiftSettings: swiftSettings),
+        // The store contract: one suite that every `EventStore` implementation must pass.
+        .testTarget(
+            name: "SyncStoreTests",
+            dependencies: ["SyncStore", "SQLiteStore", "NP6Model", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SQLiteStoreTests",
+            dependencies: ["SQLiteStore", "SyncStore", "NP6Model", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ConfigTests",
+            dependencies: ["Config", "NP6Model"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "NP6SyncTests",
             dependencies: [
-                "NP6Sync", "NP6Fake", "NP6Client", "SyncStore",
+                "NP6Sync", "NP6Fake", "NP6Client", "NP6Model", "SyncStore", "SQLiteStore", "Config", "Sinks",
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),

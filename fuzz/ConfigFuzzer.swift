@@ -1,7 +1,6 @@
 // libFuzzer target: config files and contact lists through the strict loader.
 //
-// Built by fuzz/build.sh into the module NP6Sync, with the Configuration sources and NP6Client's
-// JSON and Model sources. Every input goes to `SyncConfiguration.parse(_:source:baseDirectory:
+// Built by fuzz/build.sh against the package's Config and NP6Model modules. Every input goes to `SyncConfiguration.parse(_:source:baseDirectory:
 // environment:)` and to `ContactList.parse(_:source:)`. A thrown `ConfigurationError` is fine; a
 // crash or a hang is not, and these must hold:
 //
@@ -19,7 +18,9 @@
 //   normalized, URLs valid, sink names and outputs unique, contacts unique and trimmed.
 // - A contact list that loads has unique, trimmed contacts that round-trip through `KIND:VALUE`.
 
-import NP6Client
+import NP6Model
+
+@testable import Config
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {

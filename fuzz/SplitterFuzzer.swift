@@ -16,7 +16,7 @@
 //   decoder's documented rules give on the element's `JSONValue` tree.
 // - The splitter agrees with `JSONValue.parse` on the whole body, and `jsonText` round-trips.
 
-import NP6Client
+import NP6Model
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {

@@ -1,4 +1,4 @@
-import NP6Client
+import NP6Model
 
 /// How to reach the NP6 API and how hard to push it: the `api` object of the config file.
 ///

@@ -1,4 +1,4 @@
-import NP6Client
+import NP6Model
 
 /// Readers for values with a structure of their own: URLs, listen addresses, contacts.
 extension ConfigurationDecoder {

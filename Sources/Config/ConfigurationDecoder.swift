@@ -1,4 +1,4 @@
-import NP6Client
+import NP6Model
 
 /// Walks a parsed JSON tree into configuration values, recording every problem with its key path
 /// instead of stopping at the first, so one `check-config` run shows all of them.
@@ -179,52 +179,6 @@ final class ConfigurationDecoder {
     func filePath(_ value: JSONValue, at path: ConfigurationKeyPath) -> String? {
         guard let text = nonEmptyString(value, at: path) else { return nil }
         return ConfigurationFiles.resolve(text, against: baseDirectory)
-    }
-}
-
-/// The members of one JSON object, duplicates and unknown keys already reported and dropped.
-struct ObjectFields {
-    let path: ConfigurationKeyPath
-    let members: [JSONMember]
-
-    subscript(key: String) -> JSONValue? {
-        members.first(where: { $0.key == key })?.value
-    }
-}
-
-/// Where a value sits in a document, printed as users write it: `sinks[1].headers.X-Token`.
-struct ConfigurationKeyPath: CustomStringConvertible {
-    /// Printed before the path, e.g. the file of a contacts list: `contacts.json: [3].hash`.
-    private let prefix: String?
-    private let text: String
-
-    init(prefix: String? = nil) {
-        self.prefix = prefix
-        self.text = ""
-    }
-
-    private init(prefix: String?, text: String) {
-        self.prefix = prefix
-        self.text = text
-    }
-
-    func appending(_ key: String) -> Self {
-        let isPlain = !key.isEmpty && key.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_-".contains($0)) }
-        if !isPlain { return Self(prefix: prefix, text: text + "[\(quoted(key))]") }
-        return Self(prefix: prefix, text: text.isEmpty ? key : text + "." + key)
-    }
-
-    func appending(index: Int) -> Self {
-        Self(prefix: prefix, text: text + "[\(index)]")
-    }
-
-    var description: String {
-        switch (prefix, text.isEmpty) {
-        case (nil, true): "(top level)"
-        case (nil, false): text
-        case (let prefix?, true): prefix
-        case (let prefix?, false): "\(prefix): \(text)"
-        }
     }
 }
 

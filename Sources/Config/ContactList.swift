@@ -1,4 +1,4 @@
-import NP6Client
+import NP6Model
 
 /// Contacts read from a file or standard input, for `contactsFile` and `contacts import`.
 ///
@@ -102,7 +102,7 @@ public struct ContactList: Sendable, Hashable {
     /// Reads a contacts file entry by entry and hands each contact to `body` as it is read, so
     /// that a list of a million lines is never held in memory. Repeated entries are handed over
     /// again. Bad lines are all reported at the end, after `body` has seen the good ones: the
-    /// caller undoes what it did with them (`SyncDatabase.addContacts(now:_:)` runs in one
+    /// caller undoes what it did with them (`SQLiteEventStore.addContacts(now:_:)` runs in one
     /// transaction). A JSON list is read whole, then handed over.
     ///
     /// - Returns: the repeated entries that were dropped before `body` (a JSON list's).

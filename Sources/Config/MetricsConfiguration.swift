@@ -1,4 +1,4 @@
-import NP6Client
+import NP6Model
 
 /// The Prometheus endpoint: the `metrics` object of the config file. Absent means no endpoint.
 public struct MetricsConfiguration: Sendable, Hashable {

@@ -1,4 +1,4 @@
-import NP6Client
+import NP6Model
 
 /// How often each contact is polled: the `schedule` object of the config file.
 public struct ScheduleConfiguration: Sendable, Hashable {

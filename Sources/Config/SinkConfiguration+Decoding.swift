@@ -1,4 +1,4 @@
-import NP6Client
+import NP6Model
 
 extension SinkConfiguration {
     static let commonKeys = ["name", "type", "batchSize", "from", "deadLetter"]

@@ -1,4 +1,4 @@
-import NP6Client
+import NP6Model
 
 /// One entry of the `sinks` list: where stored events are delivered, in batches, at least once.
 ///
@@ -58,76 +58,4 @@ public struct SinkConfiguration: Sendable, Hashable {
         self.from = from
         self.deadLetter = deadLetter
     }
-}
-
-/// `"type": "jsonl"`: one record per line, appended to a file or written to standard output.
-public struct JSONLSinkConfiguration: Sendable, Hashable {
-    public enum Destination: Sendable, Hashable {
-        /// `"path": "-"`.
-        case standardOutput
-        /// An absolute path.
-        case file(String)
-    }
-
-    /// `path`.
-    public var destination: Destination
-
-    public init(destination: Destination) {
-        self.destination = destination
-    }
-}
-
-/// `"type": "webhook"`: each batch is POSTed as one JSON document.
-///
-/// Printing or dumping it shows the header names but not their values, which are often credentials.
-public struct WebhookSinkConfiguration: Sendable, Hashable, CustomReflectable {
-    /// `url`: `http` or `https`, with a host, without credentials.
-    public var url: String
-    /// `secretFile`: an absolute path to the HMAC-SHA256 key, read by
-    /// ``SinkConfiguration/readSecret()``; `nil` sends unsigned requests.
-    public var secretFile: String?
-    /// `timeoutSeconds`: the longest one POST may take.
-    public var timeoutSeconds: Int
-    /// `headers`: extra request headers, e.g. a static `Authorization`. Values may be secret:
-    /// never log them.
-    public var headers: [String: String]
-
-    public init(url: String, secretFile: String? = nil, timeoutSeconds: Int = 10, headers: [String: String] = [:]) {
-        self.url = url
-        self.secretFile = secretFile
-        self.timeoutSeconds = timeoutSeconds
-        self.headers = headers
-    }
-
-    public var timeout: Duration { .seconds(timeoutSeconds) }
-
-    public var customMirror: Mirror {
-        Mirror(
-            self,
-            children: [
-                "url": url,
-                "secretFile": secretFile as Any,
-                "timeoutSeconds": timeoutSeconds,
-                "headers": headers.keys.sorted().map { "\($0): <redacted>" },
-            ],
-            displayStyle: .struct
-        )
-    }
-}
-
-/// `"type": "command"`: a program run once per batch, the records as JSON lines on its standard
-/// input; exit status 0 acknowledges the batch.
-public struct CommandSinkConfiguration: Sendable, Hashable {
-    /// `argv`: the program and its arguments, run without a shell. A program without a `/` is
-    /// looked up in `PATH`.
-    public var arguments: [String]
-    /// `timeoutSeconds`: after this the program is killed and the batch retried.
-    public var timeoutSeconds: Int
-
-    public init(arguments: [String], timeoutSeconds: Int = 30) {
-        self.arguments = arguments
-        self.timeoutSeconds = timeoutSeconds
-    }
-
-    public var timeout: Duration { .seconds(timeoutSeconds) }
 }

@@ -1,4 +1,4 @@
-import NP6Client
+import NP6Model
 
 extension SyncConfiguration {
     static let keys = [

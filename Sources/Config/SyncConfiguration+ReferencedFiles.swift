@@ -1,4 +1,4 @@
-import NP6Client
+import NP6Model
 
 /// Reading the files the configuration points to, when they are needed: at start-up, on SIGHUP
 /// and in `check-config`.

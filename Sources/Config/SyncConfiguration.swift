@@ -1,4 +1,4 @@
-import NP6Client
+import NP6Model
 
 /// Everything the config file says, validated, with defaults filled in and paths made absolute.
 ///

@@ -1,4 +1,4 @@
-import NP6Client
+import NP6Model
 
 /// Which time ranges a poll requests: the `sync` object of the config file.
 public struct SyncWindowConfiguration: Sendable, Hashable {

@@ -1,7 +1,10 @@
 import Foundation
 import Logging
 import NP6Client
+import NP6Model
 import NP6Fake
+import NP6Sync
+import SQLiteStore
 import SyncStore
 
 /// `np6-sync demo`: the product end to end on its embedded default. It starts the fake NP6 API
@@ -28,7 +31,7 @@ public struct Demo: Sendable {
         fake.contactCount = contactCount
         fake.eventsPerContact = 0...4
         try await withFakeNP6API(configuration: fake) { api in
-            let database = try SyncDatabase.open(path: databasePath)
+            let database = try SQLiteEventStore.open(path: databasePath)
             let client = NP6Client(
                 configuration: NP6ClientConfiguration(baseURL: api.baseURL, apiKey: fake.apiKey),
                 now: WallClock.nowMs)

@@ -1,23 +1,36 @@
 import Logging
-import NP6Client
+import NP6Model
 import SyncStore
 
 /// What the commands build from a configuration: the database, and the API client and sync
 /// pass for the commands that call the API. `main` and the tests both build through here.
 public struct Runtime: Sendable {
+    /// Opens the store a configuration names. The engine knows stores only as `EventStore`; the
+    /// CLI (and the tests) say which implementation serves which configuration.
+    public typealias StoreOpener = @Sendable (DatabaseConfiguration) async throws -> any EventStore
+
     public let configuration: SyncConfiguration
-    public let database: SyncDatabase
+    public let database: any EventStore
+
+    public init(configuration: SyncConfiguration, database: any EventStore) {
+        self.configuration = configuration
+        self.database = database
+    }
 
     /// Opens the configured database.
     ///
-    /// - Parameter addingConfiguredContacts: adds the config's contacts (inline and
-    ///   `contactsFile`) to the database, for the commands that poll or manage contacts.
+    /// - Parameters:
+    ///   - addingConfiguredContacts: adds the config's contacts (inline and `contactsFile`) to the
+    ///     database, for the commands that poll or manage contacts. They are read before the
+    ///     database is opened, so a bad contacts file leaves no database behind.
+    ///   - openStore: opens the store `configuration.database` names.
     public static func open(
         configuration: SyncConfiguration,
-        addingConfiguredContacts: Bool
+        addingConfiguredContacts: Bool,
+        openStore: StoreOpener
     ) async throws -> Runtime {
         let contacts = addingConfiguredContacts ? try configuration.loadContacts() : []
-        let database = try SyncDatabase.open(path: configuration.database.path)
+        let database = try await openStore(configuration.database)
         if !contacts.isEmpty {
             _ = try await database.addContacts(contacts, now: WallClock.nowMs())
         }

@@ -1,57 +1,6 @@
 import GRDB
+import SyncStore
 import Synchronization
-
-/// The writes of one poll, queued for group commit. They are applied in the order they were
-/// submitted, and once one fails the rest are refused: a later checkpoint never moves the
-/// watermark past events that were not stored.
-public final class PollWrites: Sendable {
-    private struct State {
-        var outstanding = 0
-        var counts = InsertCounts()
-        var error: (any Error)?
-        var waiters: [CheckedContinuation<Void, Never>] = []
-    }
-
-    private let state = Mutex(State())
-
-    public init() {}
-
-    /// What the writes stored, once every write submitted so far is committed; throws the first
-    /// write's error if one failed. Waiting ignores cancellation: commits come within
-    /// `PollWriteQueue.Limits.delay`.
-    public func committed() async throws -> InsertCounts {
-        await withCheckedContinuation { continuation in
-            let ready = state.withLock { state in
-                if state.outstanding == 0 { return true }
-                state.waiters.append(continuation)
-                return false
-            }
-            if ready { continuation.resume() }
-        }
-        return try state.withLock { state throws -> InsertCounts in
-            if let error = state.error { throw error }
-            return state.counts
-        }
-    }
-
-    var hasFailed: Bool { state.withLock { $0.error != nil } }
-
-    func submitted() { state.withLock { $0.outstanding += 1 } }
-
-    func settle(_ result: Result<InsertCounts, any Error>) {
-        state.withLock { state in
-            state.outstanding -= 1
-            switch result {
-            case .success(let counts): state.counts += counts
-            case .failure(let error): if state.error == nil { state.error = error }
-            }
-            if state.outstanding == 0 {
-                for waiter in state.waiters { waiter.resume() }
-                state.waiters = []
-            }
-        }
-    }
-}
 
 /// Group commit for the pollers' writes: they queue here and are committed many to a
 /// transaction, by one drain task that runs while there is something to write.
@@ -77,7 +26,7 @@ final class PollWriteQueue: Sendable {
 
     private struct Entry {
         var write: PollWrite
-        var writes: PollWrites
+        var group: PollWriteGroup
         var sequence: Int
     }
 
@@ -117,14 +66,14 @@ final class PollWriteQueue: Sendable {
         self.limits = limits
     }
 
-    /// Queues `write` as the next of `writes`; waits while the queue is full.
-    func submit(_ write: PollWrite, for writes: PollWrites) async {
-        writes.submitted()
+    /// Queues `write` as the next of `group`; waits while the queue is full.
+    func submit(_ write: PollWrite, for group: PollWriteGroup) async {
+        group.submitted()
         while true {
             let (appended, startDrainer) = state.withLock { state -> (Bool, Bool) in
                 guard !state.isFull(limits) else { return (false, false) }
                 state.submitted += 1
-                state.queue.append(Entry(write: write, writes: writes, sequence: state.submitted))
+                state.queue.append(Entry(write: write, group: group, sequence: state.submitted))
                 state.queuedBytes += write.byteCount
                 if state.isReady(limits) { state.wakeDrainer() }
                 defer { state.draining = true }
@@ -205,29 +154,29 @@ final class PollWriteQueue: Sendable {
         do {
             let results = try await pool.write { db in
                 try batch.map { entry -> Result<InsertCounts, any Error> in
-                    entry.writes.hasFailed ? .failure(EarlierWriteFailed()) : .success(try entry.write.apply(db))
+                    entry.group.hasFailed ? .failure(EarlierWriteFailed()) : .success(try entry.write.apply(db))
                 }
             }
-            for (entry, result) in zip(batch, results) { entry.writes.settle(result) }
+            for (entry, result) in zip(batch, results) { entry.group.settle(result) }
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
             // One write broke a constraint (a contact deleted meanwhile, a trigger): the
             // transaction was rolled back; write each alone so that only the polls whose writes
             // fail see it.
             for entry in batch {
-                guard !entry.writes.hasFailed else {
-                    entry.writes.settle(.failure(EarlierWriteFailed()))
+                guard !entry.group.hasFailed else {
+                    entry.group.settle(.failure(EarlierWriteFailed()))
                     continue
                 }
                 do {
-                    entry.writes.settle(.success(try await pool.write { try entry.write.apply($0) }))
+                    entry.group.settle(.success(try await pool.write { try entry.write.apply($0) }))
                 } catch {
-                    entry.writes.settle(.failure(error))
+                    entry.group.settle(.failure(error))
                 }
             }
         } catch {
             // The database as a whole refused (disk full, read-only, locked by another process
             // past the busy timeout): every write would fail the same way, one busy timeout each.
-            for entry in batch { entry.writes.settle(.failure(error)) }
+            for entry in batch { entry.group.settle(.failure(error)) }
         }
     }
 

@@ -1,33 +1,8 @@
 import GRDB
-import NP6Client
+import SyncStore
+import NP6Model
 
-extension SyncDatabase {
-    /// What `addContacts` did.
-    public struct AddedContacts: Sendable, Hashable {
-        /// New rows.
-        public var added = 0
-        /// Rows that existed disabled and were enabled again.
-        public var reenabled = 0
-        /// Rows that existed enabled.
-        public var unchanged = 0
-        /// References given again in the same call (each contact is counted once above).
-        public var repeated = 0
-
-        public init(added: Int = 0, reenabled: Int = 0, unchanged: Int = 0, repeated: Int = 0) {
-            self.added = added
-            self.reenabled = reenabled
-            self.unchanged = unchanged
-            self.repeated = repeated
-        }
-    }
-
-    /// Adds contacts, or enables them again if they were removed; new ones are due at once.
-    public func addContacts(_ references: [ContactReference], now: Int64) async throws -> AddedContacts {
-        try await addContacts(now: now) { add in
-            for reference in references { try add(reference) }
-        }.added
-    }
-
+extension SQLiteEventStore {
     /// Adds the contacts that `produce` hands to `add`, one by one, in a single transaction: when
     /// `produce` throws, nothing is added. `produce` runs on the database's writer and may read a
     /// file as it goes, so a million contacts are imported without being held in memory.
@@ -86,24 +61,24 @@ extension SyncDatabase {
     /// One contact by reference, enabled or not.
     public func contact(_ reference: ContactReference) async throws -> StoredContact? {
         try await pool.read { db in
-            try Row.fetchOne(
-                db, sql: "SELECT \(StoredContact.columns) FROM contacts WHERE kind = ? AND value = ?",
+            try ContactRecord.fetchOne(
+                db, sql: "SELECT \(ContactRecord.columns) FROM contacts WHERE kind = ? AND value = ?",
                 arguments: [reference.kind.rawValue, reference.value]
-            ).flatMap(StoredContact.init(row:))
+            ).flatMap(\.contact)
         }
     }
 
     /// A page of contacts in `id` order, after `afterID`: paging keeps a million contacts out of memory.
-    public func contacts(afterID: Int64 = 0, limit: Int, enabledOnly: Bool) async throws -> [StoredContact] {
+    public func contacts(afterID: Int64, limit: Int, enabledOnly: Bool) async throws -> [StoredContact] {
         try await pool.read { db in
-            try Row.fetchAll(
+            try ContactRecord.fetchAll(
                 db,
                 sql: """
-                    SELECT \(StoredContact.columns) FROM contacts
+                    SELECT \(ContactRecord.columns) FROM contacts
                     WHERE id > ? AND (enabled = 1 OR ? = 0) ORDER BY id LIMIT ?
                     """,
                 arguments: [afterID, enabledOnly, limit]
-            ).compactMap(StoredContact.init(row:))
+            ).compactMap(\.contact)
         }
     }
 

@@ -1,12 +1,13 @@
 import Foundation
 import GRDB
-import NP6Client
+import SyncStore
+import NP6Model
 
-extension SyncDatabase {
+extension SQLiteEventStore {
     /// Queues one of a poll's writes for group commit (see `PollWriteQueue`); waits only while
     /// the queue is full. `writes.committed()` tells when it is stored.
-    public func submit(_ write: PollWrite, for writes: PollWrites) async {
-        await writeQueue.submit(write, for: writes)
+    public func submit(_ write: PollWrite, for group: PollWriteGroup) async {
+        await writeQueue.submit(write, for: group)
     }
 
     /// Commits the queued writes now instead of when a transaction fills up or its delay ends, and
@@ -15,23 +16,14 @@ extension SyncDatabase {
         await writeQueue.flush()
     }
 
-    /// Submits one write and waits until it is committed: the pollers' path, for a single write.
-    @discardableResult
-    public func write(_ write: PollWrite) async throws -> InsertCounts {
-        let writes = PollWrites()
-        await submit(write, for: writes)
-        await flushWrites()
-        return try await writes.committed()
-    }
-
     /// Calls `body` for each stored event matching the filter, in `seq` order, without loading
     /// them all: the CLI prints millions this way.
     public func forEachEvent(
-        contact: ContactReference? = nil,
-        sinceMs: Int64? = nil,
-        limit: Int? = nil,
+        contact: ContactReference?,
+        sinceMs: Int64?,
+        limit: Int?,
         _ body: (StoredEvent) throws -> Void
-    ) throws {
+    ) async throws {
         var conditions: [String] = []
         var arguments: StatementArguments = []
         if let contact {
@@ -42,17 +34,19 @@ extension SyncDatabase {
             conditions.append("e.timestamp_ms >= ?")
             arguments += [sinceMs]
         }
-        var sql = StoredEvent.selection
+        var sql = EventRecord.selection
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
         sql += " ORDER BY e.seq"
         if let limit {
             sql += " LIMIT ?"
             arguments += [limit]
         }
+        // A synchronous read on this thread: `body` is not escaping, and the CLI's printing is
+        // what it waits for.
         try pool.read { db in
-            let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
-            while let row = try rows.next() {
-                try body(StoredEvent(row: row))
+            let records = try EventRecord.fetchCursor(db, sql: sql, arguments: arguments)
+            while let record = try records.next() {
+                try body(record.event)
             }
         }
     }
@@ -62,11 +56,10 @@ extension SyncDatabase {
         try await pool.read { db in try Set(String.fetchCursor(db, sql: "SELECT id FROM events")) }
     }
 
-    /// The quarantined elements' reasons and bytes, oldest first.
-    public func quarantined() throws -> [(contactID: Int64?, reason: String, raw: [UInt8])] {
-        try pool.read { db in
+    public func quarantinedElements() async throws -> [QuarantinedElement] {
+        try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT contact_id, reason, raw FROM quarantine ORDER BY id").map { row in
-                (row[0], row[1], [UInt8](row[2] as Data))
+                QuarantinedElement(contactID: row["contact_id"], reason: row["reason"], raw: [UInt8](row["raw"] as Data))
             }
         }
     }

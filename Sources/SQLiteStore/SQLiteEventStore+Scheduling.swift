@@ -1,30 +1,20 @@
 import GRDB
-import NP6Client
+import NP6Model
+import SyncStore
 
-/// What the daemon's one-line status and capacity check need, counted in one read.
-public struct ScheduleSnapshot: Sendable, Hashable {
-    public var enabledContacts = 0
-    public var dueContacts = 0
-    public var failingContacts = 0
-    /// Stored events stamped since `dayStartMs` (served by the `events_timestamp` index).
-    public var eventsToday = 0
-    /// The enabled contact furthest behind; `nil` when none has completed a poll.
-    public var oldestWatermarkMs: Int64?
-}
-
-extension SyncDatabase {
+extension SQLiteEventStore {
     /// The enabled contacts due at `nowMs`, oldest due first, skipping `excluding` (polls in
     /// flight). Served by the `contacts_due` index: a million contacts never sit in memory.
-    public func dueContacts(nowMs: Int64, limit: Int, excluding: Set<Int64> = []) async throws -> [StoredContact] {
+    public func dueContacts(nowMs: Int64, limit: Int, excluding: Set<Int64>) async throws -> [StoredContact] {
         try await pool.read { db in
             var contacts: [StoredContact] = []
             let statement = try db.cachedStatement(sql: """
-                SELECT \(StoredContact.columns) FROM contacts
+                SELECT \(ContactRecord.columns) FROM contacts
                 WHERE enabled = 1 AND next_due_ms <= ? ORDER BY next_due_ms, id LIMIT ?
                 """)
-            let rows = try Row.fetchCursor(statement, arguments: [nowMs, limit + excluding.count])
-            while contacts.count < limit, let row = try rows.next() {
-                if let contact = StoredContact(row: row), !excluding.contains(contact.id) {
+            let rows = try ContactRecord.fetchCursor(statement, arguments: [nowMs, limit + excluding.count])
+            while contacts.count < limit, let record = try rows.next() {
+                if let contact = record.contact, !excluding.contains(contact.id) {
                     contacts.append(contact)
                 }
             }

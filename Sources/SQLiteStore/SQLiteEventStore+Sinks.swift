@@ -1,11 +1,12 @@
 import GRDB
+import SyncStore
 
 /// Sink delivery: cursors, delivery state, dead letters, replays.
 ///
 /// The invariant: a sink's `delivered_seq` only passes events its receiver acknowledged or that
 /// were recorded as dead letters in the same transaction. It moves back only through an explicit
 /// replay (`rewindSinkCursor`).
-extension SyncDatabase {
+extension SQLiteEventStore {
     /// Creates the cursor of a sink seen for the first time, once: at 0, so the sink receives
     /// every stored event, or, with `startingAfterLatest`, at the latest stored event. A sink
     /// that already has a cursor keeps it, whatever its configuration says now.
@@ -34,10 +35,10 @@ extension SyncDatabase {
     public func pendingBatch(for sink: String, limit: Int) async throws -> (cursor: SinkCursor, events: [StoredEvent])? {
         try await pool.read { db in
             guard let cursor = try Self.sinkCursor(sink, db) else { return nil }
-            let events = try Row.fetchAll(
-                db.cachedStatement(sql: StoredEvent.selection + " WHERE e.seq > ? ORDER BY e.seq LIMIT ?"),
+            let events = try EventRecord.fetchAll(
+                db.cachedStatement(sql: EventRecord.selection + " WHERE e.seq > ? ORDER BY e.seq LIMIT ?"),
                 arguments: [cursor.deliveredSeq, limit]
-            ).map(StoredEvent.init(row:))
+            ).map(\.event)
             return (cursor, events)
         }
     }
@@ -112,27 +113,26 @@ extension SyncDatabase {
     /// The events a sink set aside and has not re-sent successfully, in `seq` order.
     public func pendingDeadLetters(for sink: String) async throws -> [DeadLetter] {
         try await pool.read { db in
-            let rows = try Row.fetchAll(
+            let letters = try DeadLetterRecord.fetchAll(
                 db,
                 sql: """
-                    SELECT d.sink, d.event_seq, d.event_id, d.answer, d.recorded_ms, d.resent_ms, e.seq
-                    FROM dead_letters d LEFT JOIN events e ON e.seq = d.event_seq
-                    WHERE d.sink = ? AND d.resent_ms IS NULL ORDER BY d.event_seq
+                    SELECT \(DeadLetterRecord.columns) FROM dead_letters
+                    WHERE sink = ? AND resent_ms IS NULL ORDER BY event_seq
                     """,
                 arguments: [sink])
             let events = try Dictionary(
-                Row.fetchAll(
+                EventRecord.fetchAll(
                     db,
-                    sql: StoredEvent.selection + """
+                    sql: EventRecord.selection + """
                          WHERE e.seq IN (SELECT event_seq FROM dead_letters WHERE sink = ? AND resent_ms IS NULL)
                         """,
                     arguments: [sink]
-                ).map { row in let event = StoredEvent(row: row); return (event.seq, event) },
+                ).map { record in (record.seq, record.event) },
                 uniquingKeysWith: { first, _ in first })
-            return rows.map { row in
+            return letters.map { letter in
                 DeadLetter(
-                    sink: row[0], eventSeq: row[1], eventID: row[2], answer: row[3], recordedMs: row[4],
-                    resentMs: row[5], event: events[row[1]])
+                    sink: letter.sink, eventSeq: letter.eventSeq, eventID: letter.eventId, answer: letter.answer,
+                    recordedMs: letter.recordedMs, resentMs: letter.resentMs, event: events[letter.eventSeq])
             }
         }
     }
@@ -178,8 +178,8 @@ extension SyncDatabase {
     /// Every sink that has a cursor, by name, with its lag and dead letters; reads only.
     public func sinkStatuses() async throws -> [SinkStatus] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT \(SinkCursor.columns) FROM sink_cursors ORDER BY sink").map { row in
-                let cursor = SinkCursor(row: row)
+            try SinkCursorRecord.fetchAll(db, sql: "SELECT \(SinkCursorRecord.columns) FROM sink_cursors ORDER BY sink").map {
+                let cursor = $0.cursor
                 let pending = try Row.fetchOne(
                     db,
                     sql: """
@@ -198,10 +198,10 @@ extension SyncDatabase {
     }
 
     private static func sinkCursor(_ sink: String, _ db: Database) throws -> SinkCursor? {
-        try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT \(SinkCursor.columns) FROM sink_cursors WHERE sink = ?"),
+        try SinkCursorRecord.fetchOne(
+            db.cachedStatement(sql: "SELECT \(SinkCursorRecord.columns) FROM sink_cursors WHERE sink = ?"),
             arguments: [sink]
-        ).map(SinkCursor.init(row:))
+        )?.cursor
     }
 
     private static func rewind(_ sink: String, toSeq target: Int64, now: Int64, _ db: Database) throws -> SinkRewind {

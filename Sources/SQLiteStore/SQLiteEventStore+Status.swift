@@ -1,29 +1,8 @@
 import GRDB
-import NP6Client
+import NP6Model
+import SyncStore
 
-/// A summary of the database for `np6-sync status`.
-public struct StoreStatus: Sendable, Hashable {
-    public var contacts = 0
-    public var enabledContacts = 0
-    /// Enabled contacts by `last_status`; the key `never` counts those not polled yet.
-    public var contactsByStatus: [String: Int] = [:]
-    /// The enabled contact furthest behind; `nil` when none has completed a poll.
-    public var oldestWatermarkMs: Int64?
-    public var neverSynced = 0
-    /// Watermarks of the synced enabled contacts at the median and the 95th percentile
-    /// (`now - watermark` is a contact's lag).
-    public var medianWatermarkMs: Int64?
-    public var p95LagWatermarkMs: Int64?
-    /// Enabled contacts whose last poll failed, most failures first (at most 20).
-    public var failing: [StoredContact] = []
-    public var events = 0
-    public var eventsLastDay = 0
-    public var lastEventReceivedMs: Int64?
-    public var quarantined = 0
-    public var lastRun: SyncRunSummary?
-}
-
-extension SyncDatabase {
+extension SQLiteEventStore {
     /// Records the totals of a `sync` invocation or daemon cycle.
     public func recordRun(_ run: SyncRunSummary) async throws {
         try await pool.write { db in
@@ -72,33 +51,20 @@ extension SyncDatabase {
                 status.medianWatermarkMs = try watermark(synced / 2)
                 status.p95LagWatermarkMs = try watermark(synced / 20)
             }
-            status.failing = try Row.fetchAll(db, sql: """
-                SELECT \(StoredContact.columns) FROM contacts
+            status.failing = try ContactRecord.fetchAll(db, sql: """
+                SELECT \(ContactRecord.columns) FROM contacts
                 WHERE enabled = 1 AND last_status IS NOT NULL AND last_status <> 'ok'
                 ORDER BY consecutive_failures DESC, id LIMIT 20
                 """
-            ).compactMap(StoredContact.init(row:))
+            ).compactMap(\.contact)
             status.events = try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0
             status.eventsLastDay = try Int.fetchOne(
                 db, sql: "SELECT count(*) FROM events WHERE timestamp_ms >= ?", arguments: [now - 86_400_000]) ?? 0
             status.lastEventReceivedMs = try Int64.fetchOne(db, sql: "SELECT max(received_ms) FROM events")
             status.quarantined = try Int.fetchOne(db, sql: "SELECT count(*) FROM quarantine") ?? 0
-            if let row = try Row.fetchOne(db, sql: """
-                SELECT kind, started_ms, finished_ms, contacts_polled, contacts_failed, requests,
-                       events_new, events_duplicate, events_quarantined, error
-                FROM sync_runs ORDER BY id DESC LIMIT 1
-                """)
-            {
-                var run = SyncRunSummary(kind: row[0], startedMs: row[1], finishedMs: row[2])
-                run.contactsPolled = row[3]
-                run.contactsFailed = row[4]
-                run.requests = row[5]
-                run.eventsNew = row[6]
-                run.eventsDuplicate = row[7]
-                run.eventsQuarantined = row[8]
-                run.error = row[9]
-                status.lastRun = run
-            }
+            status.lastRun = try SyncRunRecord.fetchOne(
+                db, sql: "SELECT \(SyncRunRecord.columns) FROM sync_runs ORDER BY id DESC LIMIT 1"
+            )?.summary
             return status
         }
     }

@@ -1,16 +1,19 @@
 import Foundation
 import GRDB
-import NP6Client
+import SyncStore
+import NP6Model
 
-/// The np6-sync database: every SQL statement the product runs lives behind this façade.
+/// The SQLite store, np6-sync's embedded default: every SQL statement the product runs against
+/// SQLite lives behind this façade.
 ///
 /// One `DatabasePool` in WAL mode, so `sqlite3 np6-sync.sqlite 'select …'` works while np6-sync
 /// writes. Migrations run on open. Each write method keeps one invariant in one transaction; the
-/// central one is "events and watermark together" (`PollWrite`). The pollers' writes are
+/// central one is "events and watermark together" (`PollWrite+SQLite`). The pollers' writes are
 /// group-committed through `PollWriteQueue`.
-public final class SyncDatabase: Sendable {
+public final class SQLiteEventStore: EventStore {
     /// The database file's path, as given.
     public let path: String
+    public var location: String { path }
     let pool: DatabasePool
     let writeQueue: PollWriteQueue
 
@@ -19,7 +22,7 @@ public final class SyncDatabase: Sendable {
     /// A new file is created readable by its owner only: stop events are personal data.
     /// - Throws: `SyncStoreError.newerSchema` for a file written by a newer np6-sync (left
     ///   untouched), `SyncStoreError.cannotOpen` when SQLite refuses the file.
-    public static func open(path: String) throws(SyncStoreError) -> SyncDatabase {
+    public static func open(path: String) throws(SyncStoreError) -> SQLiteEventStore {
         do {
             // Opening for writing first names the plain problems (read-only file system, permission).
             try createPrivateFileIfMissing(path)
@@ -37,7 +40,7 @@ public final class SyncDatabase: Sendable {
             }
             let pool = try DatabasePool(path: path, configuration: configuration)
             try Schema.migrator.migrate(pool)
-            return SyncDatabase(path: path, pool: pool)
+            return SQLiteEventStore(path: path, pool: pool)
         } catch let error as SyncStoreError {
             throw error
         } catch let error as DatabaseError {
@@ -54,8 +57,8 @@ public final class SyncDatabase: Sendable {
     }
 
     /// The schema version of the open file (`PRAGMA user_version`).
-    public func schemaVersion() throws -> Int {
-        try pool.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 }
+    public func schemaVersion() async throws -> Int {
+        try await pool.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 }
     }
 
     /// Reads the schema version of an existing file through a read-only connection, so that a

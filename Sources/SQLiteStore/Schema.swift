@@ -1,4 +1,5 @@
 import GRDB
+import SyncStore
 
 /// The public schema, one migration at a time.
 ///

@@ -11,7 +11,7 @@ import SyncStore
 struct SinkDeliveryLoop: Sendable {
     let configuration: SinkConfiguration
     let sink: any EventSink
-    let database: SyncDatabase
+    let database: any EventStore
     let policy: SinkDeliveryPolicy
     let control: SinkLoopControl
     /// Carries `sink.name` and `sink.type`.

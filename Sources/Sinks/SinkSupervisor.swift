@@ -16,7 +16,7 @@ import SyncStore
 /// ```
 /// The one-shot `np6-sync sync` calls ``drainOnce()`` instead of ``run()``.
 public final class SinkSupervisor: Service, Sendable {
-    let database: SyncDatabase
+    let database: any EventStore
     let logger: Logger
     let policy: SinkDeliveryPolicy
     let registry: SinkRegistry
@@ -36,7 +36,7 @@ public final class SinkSupervisor: Service, Sendable {
     ///   - policy: polling and backoff timing; tests shorten it.
     ///   - registry: how sinks are built from their configuration.
     public init(
-        database: SyncDatabase,
+        database: any EventStore,
         sinks: [SinkConfiguration],
         logger: Logger,
         policy: SinkDeliveryPolicy = SinkDeliveryPolicy(),

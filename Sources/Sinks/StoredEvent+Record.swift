@@ -1,4 +1,4 @@
-import NP6Client
+import NP6Model
 import SyncStore
 
 extension StoredEvent {

@@ -2,7 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
-import NP6Client
+import NP6Model
 import SyncStore
 
 /// `"type": "webhook"`: POSTs each batch as `{"events":[record, …]}`.

@@ -1,9 +1,11 @@
 import ArgumentParser
 import Foundation
 import Logging
-import NP6Client
+import NP6Model
 import NP6Sync
+import SQLiteStore
 import SyncStore
+import Config
 
 /// Where the configuration and the database are, for every command that uses them.
 struct GlobalOptions: ParsableArguments {
@@ -29,6 +31,11 @@ struct GlobalOptions: ParsableArguments {
         if let database { configuration.database.path = database }
         return configuration
     }
+}
+
+/// The store a configuration names: today always the SQLite file at `database.path`.
+@Sendable func openStore(_ configuration: DatabaseConfiguration) async throws -> any EventStore {
+    try SQLiteEventStore.open(path: configuration.path)
 }
 
 /// Sends the logs where the configuration says, at `override` or the configured level.

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import NP6Client
+import NP6Model
 import NP6Sync
 import SyncStore
 
@@ -25,7 +25,7 @@ struct ContactsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReportingErrors {
-                let runtime = try await Runtime.open(configuration: options.loadConfiguration(), addingConfiguredContacts: true)
+                let runtime = try await Runtime.open(configuration: options.loadConfiguration(), addingConfiguredContacts: true, openStore: openStore)
                 var afterID: Int64 = 0
                 while true {
                     let page = try await runtime.database.contacts(afterID: afterID, limit: 1000, enabledOnly: !all)
@@ -65,7 +65,7 @@ struct ContactsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReportingErrors {
-                let runtime = try await Runtime.open(configuration: options.loadConfiguration(), addingConfiguredContacts: false)
+                let runtime = try await Runtime.open(configuration: options.loadConfiguration(), addingConfiguredContacts: false, openStore: openStore)
                 let result = try await runtime.database.addContacts(contacts, now: WallClock.nowMs())
                 print("added \(result.added), re-enabled \(result.reenabled), already present \(result.unchanged)")
             }
@@ -83,7 +83,7 @@ struct ContactsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReportingErrors {
-                let runtime = try await Runtime.open(configuration: options.loadConfiguration(), addingConfiguredContacts: false)
+                let runtime = try await Runtime.open(configuration: options.loadConfiguration(), addingConfiguredContacts: false, openStore: openStore)
                 var unknown: [ContactReference] = []
                 var removed = 0
                 for contact in contacts {
@@ -111,10 +111,10 @@ struct ContactsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReportingErrors {
-                let runtime = try await Runtime.open(configuration: options.loadConfiguration(), addingConfiguredContacts: false)
+                let runtime = try await Runtime.open(configuration: options.loadConfiguration(), addingConfiguredContacts: false, openStore: openStore)
                 // Read as it is stored, in one transaction: a million lines are never all in memory,
                 // and a bad line anywhere leaves the database as it was.
-                let (result, droppedRepeats): (SyncDatabase.AddedContacts, Int)
+                let (result, droppedRepeats): (AddedContacts, Int)
                 do {
                     (result, droppedRepeats) = try await runtime.database.addContacts(now: WallClock.nowMs()) { [file] add in
                         try ContactList.forEachContact(inFile: file, add)
@@ -177,7 +177,7 @@ struct ContactsCommand: AsyncParsableCommand {
 /// The watermark commands' shared body: unknown contacts fail with exit 1.
 private func setWatermark(_ contact: ContactReference, to watermarkMs: Int64?, options: GlobalOptions) async throws {
     try await runReportingErrors {
-        let runtime = try await Runtime.open(configuration: options.loadConfiguration(), addingConfiguredContacts: false)
+        let runtime = try await Runtime.open(configuration: options.loadConfiguration(), addingConfiguredContacts: false, openStore: openStore)
         guard try await runtime.database.setWatermark(contact, to: watermarkMs, now: WallClock.nowMs()) else {
             printError("no such contact: \(contact)")
             throw ExitCode.failure

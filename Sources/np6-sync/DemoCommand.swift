@@ -1,5 +1,6 @@
 import ArgumentParser
 import Logging
+import NP6Demo
 import NP6Sync
 
 struct DemoCommand: AsyncParsableCommand {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import NP6Client
+import NP6Model
 import NP6Sync
 import SyncStore
 
@@ -36,10 +36,10 @@ struct EventsCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            let runtime = try await Runtime.open(configuration: options.loadConfiguration(), addingConfiguredContacts: false)
+            let runtime = try await Runtime.open(configuration: options.loadConfiguration(), addingConfiguredContacts: false, openStore: openStore)
             let sinceMs = since.flatMap { Self.parseSince($0, nowMs: WallClock.nowMs()) }
             let json = json
-            try runtime.database.forEachEvent(contact: contact, sinceMs: sinceMs, limit: limit) { event in
+            try await runtime.database.forEachEvent(contact: contact, sinceMs: sinceMs, limit: limit) { event in
                 if json {
                     print(event.recordJSON)
                 } else {

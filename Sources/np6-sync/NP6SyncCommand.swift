@@ -1,5 +1,5 @@
 import ArgumentParser
-import NP6Client
+import NP6Model
 
 struct NP6SyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
-import NP6Client
+import NP6Model
 import NP6Sync
 import SyncStore
 
@@ -33,10 +33,10 @@ struct SinksStatusCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReportingErrors {
             let configuration = try options.loadConfiguration()
-            let runtime = try await Runtime.open(configuration: configuration, addingConfiguredContacts: false)
+            let runtime = try await Runtime.open(configuration: configuration, addingConfiguredContacts: false, openStore: openStore)
             let rows = Self.rows(configured: configuration.sinks, statuses: try await runtime.database.sinkStatuses())
             let now = WallClock.nowMs()
-            print(json ? try Self.json(rows, database: runtime.database.path, now: now) : Self.text(rows, now: now))
+            print(json ? try Self.json(rows, database: runtime.database.location, now: now) : Self.text(rows, now: now))
         }
     }
 
@@ -155,7 +155,7 @@ struct SinksReplayCommand: AsyncParsableCommand {
                 printError("\(SinkSupervisorError.unknownSink(name, configured: configuration.sinks.map(\.name)))")
                 throw ExitCode(64)
             }
-            let runtime = try await Runtime.open(configuration: configuration, addingConfiguredContacts: false)
+            let runtime = try await Runtime.open(configuration: configuration, addingConfiguredContacts: false, openStore: openStore)
             let now = WallClock.nowMs()
             if deadLetters {
                 try await resendDeadLetters(configuration, runtime: runtime)

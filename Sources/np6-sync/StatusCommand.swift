@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import NP6Client
+import NP6Model
 import NP6Sync
 import SyncStore
 
@@ -18,15 +18,15 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReportingErrors {
             let configuration = try options.loadConfiguration()
-            let runtime = try await Runtime.open(configuration: configuration, addingConfiguredContacts: false)
+            let runtime = try await Runtime.open(configuration: configuration, addingConfiguredContacts: false, openStore: openStore)
             let now = WallClock.nowMs()
             let status = try await runtime.database.status(now: now)
             let sinks = SinksStatusCommand.rows(
                 configured: configuration.sinks, statuses: try await runtime.database.sinkStatuses())
             if json {
-                print(try Self.json(status, sinks: sinks, database: runtime.database.path, now: now))
+                print(try Self.json(status, sinks: sinks, database: runtime.database.location, now: now))
             } else {
-                print(Self.text(status, database: runtime.database.path, now: now))
+                print(Self.text(status, database: runtime.database.location, now: now))
                 if !sinks.isEmpty { print("sinks\n" + SinksStatusCommand.text(sinks, now: now).split(separator: "\n").map { "  \($0)" }.joined(separator: "\n")) }
             }
         }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Logging
-import NP6Client
+import NP6Model
 import NP6Sync
 import SyncStore
 
@@ -27,7 +27,7 @@ struct SyncCommand: AsyncParsableCommand {
             let configuration = try options.loadConfiguration()
             let logger = bootstrapLogging(configuration, override: logLevel)
             let key = try configuration.api.resolveKey(environment: options.environment)
-            let runtime = try await Runtime.open(configuration: configuration, addingConfiguredContacts: true)
+            let runtime = try await Runtime.open(configuration: configuration, addingConfiguredContacts: true, openStore: openStore)
             let client = runtime.makeClient(apiKey: key)
             let report: SyncPass.Report
             do {

@@ -1,8 +1,8 @@
 import Foundation
-import NP6Client
 import Testing
+import NP6Model
 
-@testable import NP6Sync
+@testable import Config
 
 @Suite struct ContactListTests {
     @Test func linesWithCommentsBlankLinesAndCRLFAreRead() throws {

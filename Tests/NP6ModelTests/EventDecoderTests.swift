@@ -1,6 +1,6 @@
 import Testing
 
-@testable import NP6Client
+@testable import NP6Model
 
 struct EventDecoderTests {
     static func decode(_ text: String) -> ArrayElement {

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import NP6Client
+@testable import NP6Model
 
 struct JSONArraySplitterTests {
     /// A realistic stop-events body: the NP6 envelope, nested `source.detail`, a unicity with `+`

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import NP6Client
+@testable import NP6Model
 
 struct JSONValueTests {
     // MARK: - Parsing and round trips

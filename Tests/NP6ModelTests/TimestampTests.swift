@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import NP6Client
+@testable import NP6Model
 
 struct TimestampTests {
     @Test(arguments: [

@@ -2,6 +2,10 @@ import Foundation
 import NP6Client
 import SyncStore
 import Testing
+import NP6Model
+import Config
+import Sinks
+import SQLiteStore
 
 @testable import NP6Sync
 
@@ -14,11 +18,11 @@ import Testing
         return try await body(path)
     }
 
-    func importFile(_ path: String, into database: SyncDatabase) async throws -> (SyncDatabase.AddedContacts, Int) {
+    func importFile(_ path: String, into database: SQLiteEventStore) async throws -> (AddedContacts, Int) {
         try await database.addContacts(now: 1) { add in try ContactList.forEachContact(inFile: path, add) }
     }
 
-    func contactCount(_ database: SyncDatabase) async throws -> Int {
+    func contactCount(_ database: SQLiteEventStore) async throws -> Int {
         try await database.contacts(limit: 1_000_000, enabledOnly: false).count
     }
 
@@ -36,7 +40,7 @@ import Testing
         try await withTemporaryDatabase { database in
             try await withFile(bigList()) { path in
                 let (added, dropped) = try await importFile(path, into: database)
-                #expect(added == SyncDatabase.AddedContacts(added: 25_000, repeated: 5_000))
+                #expect(added == AddedContacts(added: 25_000, repeated: 5_000))
                 #expect(dropped == 0)
                 #expect(try await contactCount(database) == 25_000)
                 #expect(try await database.contact(ContactReference(kind: .unicity, value: "person24999@example.com")) != nil)
@@ -44,7 +48,7 @@ import Testing
                 // Again: everything is already there; a removed contact comes back.
                 _ = try await database.removeContact(ContactReference(kind: .unicity, value: "person7@example.com"))
                 let (again, _) = try await importFile(path, into: database)
-                #expect(again == SyncDatabase.AddedContacts(reenabled: 1, unchanged: 24_999, repeated: 5_000))
+                #expect(again == AddedContacts(reenabled: 1, unchanged: 24_999, repeated: 5_000))
             }
         }
     }
@@ -69,7 +73,7 @@ import Testing
             let json = #" [{"id": "000R4M0T"}, {"hash": "0d5a"}, {"id": "000R4M0T"}]"#
             try await withFile(Array(json.utf8)) { path in
                 let (added, dropped) = try await importFile(path, into: database)
-                #expect(added == SyncDatabase.AddedContacts(added: 2))
+                #expect(added == AddedContacts(added: 2))
                 #expect(dropped == 1)
             }
         }

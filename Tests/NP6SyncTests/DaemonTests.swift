@@ -11,6 +11,10 @@ import ServiceLifecycleTestKit
 import Synchronization
 import SyncStore
 import Testing
+import NP6Model
+import Config
+import Sinks
+import SQLiteStore
 
 @testable import NP6Sync
 

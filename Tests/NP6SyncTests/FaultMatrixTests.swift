@@ -1,8 +1,12 @@
 import GRDB
 import NP6Client
 import NP6Fake
-@testable import SyncStore
+@testable import SQLiteStore
+import SyncStore
 import Testing
+import NP6Model
+import Config
+import Sinks
 
 @testable import NP6Sync
 

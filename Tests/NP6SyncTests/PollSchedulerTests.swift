@@ -4,9 +4,13 @@ import Logging
 import NP6Client
 import ServiceLifecycle
 import ServiceLifecycleTestKit
-@testable import SyncStore
+@testable import SQLiteStore
+import SyncStore
 import Synchronization
 import Testing
+import NP6Model
+import Config
+import Sinks
 
 @testable import NP6Sync
 
@@ -31,7 +35,7 @@ final class PollRecorder: Sendable {
     let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
     /// A scheduler whose polls take `pollTime`, record themselves and push the contact an hour ahead.
-    func scheduler(_ database: SyncDatabase, limit: Int, recorder: PollRecorder, pollTime: Duration = .zero,
+    func scheduler(_ database: SQLiteEventStore, limit: Int, recorder: PollRecorder, pollTime: Duration = .zero,
                    result: PollResult = .caughtUp) -> PollScheduler {
         var scheduler = PollScheduler(database: database, maxConcurrentPolls: limit, wallNowMs: WallClock.nowMs) { contact in
             recorder.begin(contact)
@@ -137,9 +141,9 @@ final class PollRecorder: Sendable {
     }
 }
 
-func withTemporaryDatabase<T>(_ body: (SyncDatabase) async throws -> T) async throws -> T {
+func withTemporaryDatabase<T>(_ body: (SQLiteEventStore) async throws -> T) async throws -> T {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("np6-sched-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
-    return try await body(SyncDatabase.open(path: directory.appendingPathComponent("test.sqlite").path))
+    return try await body(SQLiteEventStore.open(path: directory.appendingPathComponent("test.sqlite").path))
 }

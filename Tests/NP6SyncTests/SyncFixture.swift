@@ -3,14 +3,18 @@ import InMemoryLogging
 import Logging
 import NP6Client
 import NP6Fake
-@testable import SyncStore
+import NP6Model
+import Config
+import Sinks
+@testable import SQLiteStore
+import SyncStore
 
 @testable import NP6Sync
 
 /// A fake NP6 API on loopback, a temporary database file and a client between them.
 struct SyncFixture {
     let api: FakeNP6Handle
-    let database: SyncDatabase
+    let database: SQLiteEventStore
     let client: NP6Client
     var windows = WindowPolicy()
     var batchSize: Int
@@ -70,7 +74,7 @@ func withSyncFixture<T: Sendable>(
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
     return try await withFakeNP6API(configuration: fake) { api in
-        let database = try SyncDatabase.open(path: directory.appendingPathComponent("sync.sqlite").path)
+        let database = try SQLiteEventStore.open(path: directory.appendingPathComponent("sync.sqlite").path)
         let client = NP6Client(
             configuration: NP6ClientConfiguration(
                 baseURL: api.baseURL, apiKey: apiKey ?? fake.apiKey, timeoutSeconds: timeoutSeconds, batchSize: batchSize),

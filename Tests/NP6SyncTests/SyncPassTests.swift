@@ -3,6 +3,10 @@ import NP6Client
 import NP6Fake
 import SyncStore
 import Testing
+import NP6Model
+import Config
+import Sinks
+import SQLiteStore
 
 @testable import NP6Sync
 

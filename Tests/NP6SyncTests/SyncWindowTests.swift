@@ -1,5 +1,10 @@
 import NP6Client
 import Testing
+import NP6Model
+import Config
+import Sinks
+import SyncStore
+import SQLiteStore
 
 @testable import NP6Sync
 

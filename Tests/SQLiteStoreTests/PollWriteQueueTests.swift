@@ -1,10 +1,11 @@
 import Foundation
 import GRDB
-import NP6Client
+import NP6Model
+import SyncStore
 import Synchronization
 import Testing
 
-@testable import SyncStore
+@testable import SQLiteStore
 
 /// Counts the transactions committed on a database.
 final class CommitCounter: TransactionObserver, Sendable {
@@ -17,13 +18,13 @@ final class CommitCounter: TransactionObserver, Sendable {
 }
 
 @Suite struct PollWriteQueueTests {
-    func contactIDs(_ database: SyncDatabase, _ count: Int) async throws -> [Int64] {
+    func contactIDs(_ database: SQLiteEventStore, _ count: Int) async throws -> [Int64] {
         let references = (0..<count).map { ContactReference(kind: .id, value: "C\($0)") }
         _ = try await database.addContacts(references, now: 0)
         return try await database.pool.read { db in try Int64.fetchAll(db, sql: "SELECT id FROM contacts ORDER BY id") }
     }
 
-    func watermark(_ database: SyncDatabase, _ id: Int64) async throws -> Int64? {
+    func watermark(_ database: SQLiteEventStore, _ id: Int64) async throws -> Int64? {
         try await database.pool.read { db in
             try Int64.fetchOne(db, sql: "SELECT watermark_ms FROM contacts WHERE id = ?", arguments: [id])
         }
@@ -34,11 +35,11 @@ final class CommitCounter: TransactionObserver, Sendable {
     }
 
     @Test func manyPollsShareOneTransaction() async throws {
-        try await withTemporaryDatabase { database in
+        try await withTemporarySQLiteStore { database in
             let ids = try await contactIDs(database, 100)
             let counter = CommitCounter()
             database.pool.add(transactionObserver: counter, extent: .observerLifetime)
-            let polls = ids.map { _ in PollWrites() }
+            let polls = ids.map { _ in PollWriteGroup() }
             for (id, writes) in zip(ids, polls) {
                 await database.submit(.batch(contactID: id, events: [event("a\(id)", at: 10)], malformed: [], checkpointMs: 10, now: 1), for: writes)
                 await database.submit(finish(id, [event("b\(id)", at: 20)]), for: writes)
@@ -52,9 +53,9 @@ final class CommitCounter: TransactionObserver, Sendable {
     }
 
     @Test func aWriteCommitsWithoutAFlushWithinTheDelay() async throws {
-        try await withTemporaryDatabase { database in
+        try await withTemporarySQLiteStore { database in
             let id = try await contactIDs(database, 1)[0]
-            let writes = PollWrites()
+            let writes = PollWriteGroup()
             await database.submit(finish(id, [event("a", at: 10)]), for: writes)
             #expect(try await writes.committed() == InsertCounts(new: 1))
             #expect(try await watermark(database, id) == 500)
@@ -62,7 +63,7 @@ final class CommitCounter: TransactionObserver, Sendable {
     }
 
     @Test func aFailingWriteFailsOnlyItsPollAndTheRestOfThatPollIsRefused() async throws {
-        try await withTemporaryDatabase { database in
+        try await withTemporarySQLiteStore { database in
             let ids = try await contactIDs(database, 2)
             try await database.pool.write { db in
                 try db.execute(sql: """
@@ -70,7 +71,7 @@ final class CommitCounter: TransactionObserver, Sendable {
                     BEGIN SELECT RAISE(ABORT, 'poisoned event'); END
                     """)
             }
-            let (bad, good) = (PollWrites(), PollWrites())
+            let (bad, good) = (PollWriteGroup(), PollWriteGroup())
             await database.submit(.batch(contactID: ids[0], events: [event("poison", at: 10)], malformed: [], checkpointMs: 10, now: 1), for: bad)
             await database.submit(.batch(contactID: ids[1], events: [event("g1", at: 10)], malformed: [], checkpointMs: 10, now: 1), for: good)
             // Would move the watermark past the event that could not be stored: must be refused.
@@ -87,7 +88,7 @@ final class CommitCounter: TransactionObserver, Sendable {
     }
 
     @Test func anErrorThatIsNotAConstraintFailsTheWholeTransactionWithoutRetries() async throws {
-        try await withTemporaryDatabase { database in
+        try await withTemporarySQLiteStore { database in
             let ids = try await contactIDs(database, 2)
             // Not a constraint (SQLITE_ERROR), like a full disk or a lock held past the busy
             // timeout: retrying each write would only repeat it, one timeout each.
@@ -97,7 +98,7 @@ final class CommitCounter: TransactionObserver, Sendable {
                     BEGIN SELECT json('{'); END
                     """)
             }
-            let (first, second) = (PollWrites(), PollWrites())
+            let (first, second) = (PollWriteGroup(), PollWriteGroup())
             await database.submit(finish(ids[0], [event("broken", at: 10)]), for: first)
             await database.submit(finish(ids[1], [event("fine", at: 10)]), for: second)
             await database.flushWrites()
@@ -109,7 +110,7 @@ final class CommitCounter: TransactionObserver, Sendable {
     }
 
     @Test func submitWaitsWhileTheQueueIsFullAndEverythingIsStored() async throws {
-        try await withTemporaryDatabase { database in
+        try await withTemporarySQLiteStore { database in
             let id = try await contactIDs(database, 1)[0]
             var limits = PollWriteQueue.Limits()
             let eventBytes = event("e0-0", at: 0).payload.count
@@ -117,7 +118,7 @@ final class CommitCounter: TransactionObserver, Sendable {
             let queue = PollWriteQueue(pool: database.pool, limits: limits)
             let counter = CommitCounter()
             database.pool.add(transactionObserver: counter, extent: .observerLifetime)
-            let writes = PollWrites()
+            let writes = PollWriteGroup()
             for batch in 0..<40 {
                 let events = (0..<25).map { event("e\(batch)-\($0)", at: Int64(batch)) }
                 await queue.submit(.batch(contactID: id, events: events, malformed: [], checkpointMs: Int64(batch), now: 1), for: writes)
@@ -131,7 +132,7 @@ final class CommitCounter: TransactionObserver, Sendable {
     }
 
     @Test func flushWithNothingQueuedReturnsAtOnce() async throws {
-        try await withTemporaryDatabase { database in
+        try await withTemporarySQLiteStore { database in
             await database.flushWrites()
         }
     }

@@ -2,57 +2,6 @@ import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
 
-/// Settings of the HTTP client for the NP6 API.
-public struct NP6ClientConfiguration: Sendable {
-    /// E.g. `https://api-cm.np6.com`; may carry a path prefix.
-    public var baseURL: String
-    /// Sent as `X-Key`; never logged, never part of an error.
-    public var apiKey: String
-    /// Longest silence while connecting or reading before the request fails.
-    public var timeoutSeconds: Int
-    /// Connections kept open to the API at most (the pool's soft limit).
-    public var maxConnections: Int
-    /// Elements handed to the consumer at a time: memory holds one batch, never the body.
-    public var batchSize: Int
-    /// A longer element is quarantined by its prefix instead of buffered.
-    public var maxElementBytes: Int
-    public var userAgent: String
-
-    public init(
-        baseURL: String,
-        apiKey: String,
-        timeoutSeconds: Int = 30,
-        maxConnections: Int = 4,
-        batchSize: Int = 500,
-        maxElementBytes: Int = 1 << 20,
-        userAgent: String = "np6-sync/\(NP6Client.version)"
-    ) {
-        self.baseURL = baseURL
-        self.apiKey = apiKey
-        self.timeoutSeconds = timeoutSeconds
-        self.maxConnections = maxConnections
-        self.batchSize = batchSize
-        self.maxElementBytes = maxElementBytes
-        self.userAgent = userAgent
-    }
-}
-
-/// One batch of decoded array elements, in body order.
-public struct DecodedBatch: Sendable {
-    public var events: [StopEvent] = []
-    public var malformed: [MalformedElement] = []
-    public var isEmpty: Bool { events.isEmpty && malformed.isEmpty }
-    var count: Int { events.count + malformed.count }
-    public init() {}
-}
-
-/// What a complete response looked like besides its events.
-public struct FetchSummary: Sendable {
-    public var rateLimit: RateLimitInfo?
-    public var bytes = 0
-    public var elements = 0
-}
-
 /// The client of `GET /targets/events/responses/stop`.
 ///
 /// It streams a body: array elements are split out as bytes arrive and handed over in batches,

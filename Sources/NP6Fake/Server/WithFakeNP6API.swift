@@ -10,18 +10,6 @@ public struct FakeNP6Handle: Sendable {
     public let state: FakeNP6State
 }
 
-/// Errors of ``withFakeNP6API(configuration:logger:isolation:_:)``.
-public enum FakeNP6Error: Error, CustomStringConvertible {
-    /// The server stopped before it was listening.
-    case serverDidNotStart
-
-    public var description: String {
-        switch self {
-        case .serverDidNotStart: "the fake NP6 API stopped before listening on 127.0.0.1"
-        }
-    }
-}
-
 /// Runs the fake on 127.0.0.1 and an ephemeral port for the duration of `body`, and tears it
 /// down after, also when `body` throws.
 ///

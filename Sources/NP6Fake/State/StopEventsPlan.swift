@@ -19,37 +19,3 @@ struct StopEventsPlan: Sendable {
     /// Delay before the response head.
     var latencyMs: Int
 }
-
-/// The non-array bodies a broken proxy or API sends with a `200`.
-enum GarbageBody: Sendable, CaseIterable {
-    case htmlPage
-    case jsonObject
-}
-
-/// The events of one response and how to mangle them.
-struct EventStreamPlan: Sendable {
-    enum Order: Sendable, Equatable {
-        case ascending
-        case descending
-        /// A random order drawn from this seed.
-        case shuffled(seed: UInt64)
-    }
-
-    var contact: FakeContact
-    /// A snapshot of the matching events in API order (copy-on-write: no copy is made).
-    var records: ArraySlice<EventRecord>
-    var order: Order
-    var malformedElementRate: Double
-    var duplicateElementRate: Double
-    var malformedSeed: UInt64
-    /// Close the connection after about half the body.
-    var dropHalfway: Bool
-}
-
-/// One stop-events request as the state needs it.
-struct StopEventsRequest: Sendable {
-    var apiKey: String?
-    var query: Result<StopEventsQuery, StopEventsQueryError>
-    /// What the request log keeps: the decoded parameters.
-    var loggedQuery: [String: String]
-}

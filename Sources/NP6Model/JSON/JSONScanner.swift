@@ -1,8 +1,3 @@
-/// A syntax error found by `JSONScanner`: where (a 0-based byte offset) and what.
-struct JSONSyntaxError: Error, Sendable, Hashable {
-    var offset: Int
-    var message: String
-}
 
 /// The one JSON grammar of the module (RFC 8259): a pull lexer that also validates structure.
 ///

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import NP6Client
+import NP6Model
 import Prometheus
 import ServiceLifecycle
 import SyncStore
@@ -38,9 +38,11 @@ public struct Daemon: Sendable {
         environment: [String: String],
         logger: Logger,
         logLevel: LogLevelControl? = nil,
+        openStore: Runtime.StoreOpener,
         reloadConfiguration: @escaping @Sendable () throws -> SyncConfiguration
     ) async throws -> Daemon {
-        let runtime = try await Runtime.open(configuration: configuration, addingConfiguredContacts: true)
+        let runtime = try await Runtime.open(
+            configuration: configuration, addingConfiguredContacts: true, openStore: openStore)
         let database = runtime.database
         let notifier = SystemdNotifier(environment: environment)
         let sinks = SinkSupervisor(database: database, sinks: configuration.sinks, logger: logger)
@@ -116,7 +118,7 @@ public struct Daemon: Sendable {
         logger.info(
             "np6-sync started",
             metadata: [
-                "database.path": "\(runtime.database.path)", "api.base_url": "\(runtime.configuration.api.baseURL)",
+                "database.path": "\(runtime.database.location)", "api.base_url": "\(runtime.configuration.api.baseURL)",
                 "version": "\(NP6Client.version)",
             ])
         notify(notifier, logger) { try $0.ready() }

@@ -1,11 +1,11 @@
 import Logging
-import NP6Client
+import NP6Model
 import SyncStore
 
 /// Watches the polling loop: the per-cycle summary (info log and `sync_runs` row), the capacity
 /// check, and the one-line status for systemd.
 actor DaemonMonitor {
-    private let database: SyncDatabase
+    private let database: any EventStore
     private let intervalMs: Int64
     private let requestsPerSecond: Int
     private let wallNowMs: @Sendable () -> Int64
@@ -19,7 +19,7 @@ actor DaemonMonitor {
     private let metrics: SyncMetrics?
 
     init(
-        database: SyncDatabase,
+        database: any EventStore,
         intervalMs: Int64,
         requestsPerSecond: Int,
         wallNowMs: @escaping @Sendable () -> Int64,

@@ -27,7 +27,7 @@ public struct PollScheduler: Sendable {
     /// Makes a contact's requests and queues its writes (`ContactPoller.fetch`).
     public typealias Poll = @Sendable (StoredContact) async throws -> PendingPoll
 
-    public var database: SyncDatabase
+    public var database: any EventStore
     public var maxConcurrentPolls: Int
     public var poll: Poll
     public var wallNowMs: @Sendable () -> Int64
@@ -42,7 +42,7 @@ public struct PollScheduler: Sendable {
     public var onTurn: @Sendable (_ inFlight: Int) async throws -> Void = { _ in }
 
     public init(
-        database: SyncDatabase,
+        database: any EventStore,
         maxConcurrentPolls: Int,
         wallNowMs: @escaping @Sendable () -> Int64,
         poll: @escaping Poll

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import NP6Client
+import NP6Model
 
 /// A swift-log handler that writes one line per record: logfmt (the default) or JSON.
 ///

@@ -1,17 +1,17 @@
 import Logging
-import NP6Client
+import NP6Model
 import SyncStore
 
 /// Polls one contact: requests its windows from the watermark up to now and stores what comes
 /// back, keeping the watermark invariant (every event before it is stored) at every commit.
 ///
 /// A poll has two halves. `fetch` makes the requests and queues the writes for group commit
-/// (`SyncDatabase.submit`); `PendingPoll.completed()` waits for the commit. Callers that run many
+/// (`EventStore.submit`); `PendingPoll.completed()` waits for the commit. Callers that run many
 /// polls free the request slot between the two, so the next requests overlap the commit and many
 /// polls share one transaction. `poll` does both halves at once.
 public struct ContactPoller: Sendable {
     public var client: NP6Client
-    public var database: SyncDatabase
+    public var database: any EventStore
     public var windows: WindowPolicy
     public var schedule: SchedulePolicy
     public var pacer: RequestPacer
@@ -22,7 +22,7 @@ public struct ContactPoller: Sendable {
 
     public init(
         client: NP6Client,
-        database: SyncDatabase,
+        database: any EventStore,
         windows: WindowPolicy,
         schedule: SchedulePolicy,
         pacer: RequestPacer,

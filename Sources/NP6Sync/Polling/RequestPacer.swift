@@ -1,4 +1,4 @@
-import NP6Client
+import NP6Model
 
 /// Paces every request of the process through one `RateLimiter`, sleeping on the continuous clock.
 public actor RequestPacer {

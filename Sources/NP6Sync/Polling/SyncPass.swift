@@ -1,5 +1,5 @@
 import Logging
-import NP6Client
+import NP6Model
 import SyncStore
 
 /// One pass over every enabled contact, as `np6-sync sync` runs it: at most

@@ -1,5 +1,3 @@
-import GRDB
-
 /// A row of `dead_letters`: an event a sink's receiver rejected for good, with its answer.
 public struct DeadLetter: Sendable, Hashable {
     public var sink: String
@@ -12,4 +10,17 @@ public struct DeadLetter: Sendable, Hashable {
     public var resentMs: Int64?
     /// The event itself; `nil` if its row was deleted by hand.
     public var event: StoredEvent?
+
+    public init(
+        sink: String, eventSeq: Int64, eventID: String, answer: String, recordedMs: Int64, resentMs: Int64?,
+        event: StoredEvent?
+    ) {
+        self.sink = sink
+        self.eventSeq = eventSeq
+        self.eventID = eventID
+        self.answer = answer
+        self.recordedMs = recordedMs
+        self.resentMs = resentMs
+        self.event = event
+    }
 }

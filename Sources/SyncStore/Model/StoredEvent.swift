@@ -1,5 +1,4 @@
-import GRDB
-import NP6Client
+import NP6Model
 
 /// A row of `events`, with the contact it was first received for.
 public struct StoredEvent: Sendable, Hashable {
@@ -16,23 +15,18 @@ public struct StoredEvent: Sendable, Hashable {
     public var payload: String
     public var receivedMs: Int64
 
-    static let selection = """
-        SELECT e.seq, e.id, c.kind, c.value, e.type, e.timestamp_ms, e.identity_type, e.source_type,
-               e.payload, e.received_ms
-        FROM events e LEFT JOIN contacts c ON c.id = e.contact_id
-        """
-
-    init(row: Row) {
-        seq = row[0]
-        id = row[1]
-        if let kind = (row[2] as String?).flatMap(ContactKind.init(rawValue:)), let value = row[3] as String? {
-            contact = ContactReference(kind: kind, value: value)
-        }
-        type = row[4]
-        timestampMs = row[5]
-        identityType = row[6]
-        sourceType = row[7]
-        payload = row[8]
-        receivedMs = row[9]
+    public init(
+        seq: Int64, id: String, contact: ContactReference?, type: String?, timestampMs: Int64, identityType: String?,
+        sourceType: String?, payload: String, receivedMs: Int64
+    ) {
+        self.seq = seq
+        self.id = id
+        self.contact = contact
+        self.type = type
+        self.timestampMs = timestampMs
+        self.identityType = identityType
+        self.sourceType = sourceType
+        self.payload = payload
+        self.receivedMs = receivedMs
     }
 }

@@ -6,6 +6,11 @@ import Prometheus
 import ServiceLifecycle
 import ServiceLifecycleTestKit
 import Testing
+import Config
+import Sinks
+import SyncStore
+import SQLiteStore
+import NP6Model
 
 @testable import NP6Sync
 

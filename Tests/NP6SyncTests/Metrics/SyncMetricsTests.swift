@@ -1,6 +1,10 @@
 import Prometheus
 import SyncStore
 import Testing
+import Config
+import Sinks
+import SQLiteStore
+import NP6Model
 
 @testable import NP6Sync
 

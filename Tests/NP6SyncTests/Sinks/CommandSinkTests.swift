@@ -4,6 +4,10 @@ import Logging
 import Logging
 import SyncStore
 import Testing
+import Config
+import Sinks
+import SQLiteStore
+import NP6Model
 
 @testable import NP6Sync
 

@@ -3,6 +3,10 @@ import InMemoryLogging
 import Logging
 import SyncStore
 import Testing
+import Config
+import Sinks
+import SQLiteStore
+import NP6Model
 
 @testable import NP6Sync
 

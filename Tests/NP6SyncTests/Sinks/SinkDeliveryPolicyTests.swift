@@ -1,4 +1,9 @@
 import Testing
+import Config
+import Sinks
+import SyncStore
+import SQLiteStore
+import NP6Model
 
 @testable import NP6Sync
 

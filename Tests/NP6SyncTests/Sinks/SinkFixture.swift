@@ -5,13 +5,17 @@ import NP6Client
 import Synchronization
 import SyncStore
 import Testing
+import NP6Model
+import Config
+import Sinks
+import SQLiteStore
 
 @testable import NP6Sync
 
 /// A temporary directory with a database, and a logger whose records the test can read.
 struct SinkFixture {
     let directory: URL
-    let database: SyncDatabase
+    let database: SQLiteEventStore
     let logs = InMemoryLogHandler()
     let contact = ContactReference(kind: .unicity, value: "jane+news@example.com")
 
@@ -72,7 +76,7 @@ func withSinkFixture<T>(_ body: (SinkFixture) async throws -> T) async throws ->
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("np6-sinks-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
-    let database = try SyncDatabase.open(path: directory.appendingPathComponent("sync.sqlite").path)
+    let database = try SQLiteEventStore.open(path: directory.appendingPathComponent("sync.sqlite").path)
     return try await body(SinkFixture(directory: directory, database: database))
 }
 

@@ -6,6 +6,10 @@ import NP6Fake
 import ServiceLifecycleTestKit
 import SyncStore
 import Testing
+import NP6Model
+import Config
+import Sinks
+import SQLiteStore
 
 @testable import NP6Sync
 

@@ -6,6 +6,10 @@ import NIOCore
 import NIOHTTP1
 import SyncStore
 import Testing
+import Config
+import Sinks
+import SQLiteStore
+import NP6Model
 
 @testable import NP6Sync
 

@@ -7,6 +7,11 @@ import Testing
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
+import Config
+import Sinks
+import SyncStore
+import SQLiteStore
+import NP6Model
 #endif
 
 @Suite struct SystemdNotifierTests {

@@ -1,42 +1,21 @@
 import Foundation
-import GRDB
-import NP6Client
+import NP6Model
+import SyncStore
 import Testing
 
-@testable import SyncStore
-
-/// A database file in a fresh temporary directory, removed after the test.
-func withTemporaryDatabase<T>(_ body: (SyncDatabase) async throws -> T) async throws -> T {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("np6-store-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: directory) }
-    return try await body(SyncDatabase.open(path: directory.appendingPathComponent("test.sqlite").path))
-}
-
-func event(_ id: String, at timestampMs: Int64) -> StopEvent {
-    let json = #"{"type":"stop","id":"\#(id)","timestamp":\#(timestampMs),"identity":{"type":"customer"},"source":{"type":"email"}}"#
-    return StopEvent(
-        id: id, timestampMs: timestampMs, type: "stop", identityType: "customer", sourceType: "email",
-        payload: Array(json.utf8))
-}
-
-@Suite struct SyncDatabaseTests {
+/// The store contract: what the engine relies on, run against every `EventStore` implementation.
+@Suite(.timeLimit(.minutes(1))) struct EventStoreContractTests {
     let alice = ContactReference(kind: .unicity, value: "alice+news@example.com")
     let bob = ContactReference(kind: .id, value: "000R4M0T")
 
-    @Test func newDatabaseHasTheSchemaVersionAndIsPrivate() async throws {
-        try await withTemporaryDatabase { database in
-            #expect(try database.schemaVersion() == 2)
-            let attributes = try FileManager.default.attributesOfItem(atPath: database.path)
-            let permissions = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? -1
-            #expect(permissions & 0o077 == 0, "other users must not read stop events")
-            let journal = try await database.pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
-            #expect(journal == "wal")
+    @Test(arguments: StoreKind.allCases) func newStoreHasTheCurrentSchemaVersion(_ kind: StoreKind) async throws {
+        try await kind.withStore { database in
+            #expect(try await database.schemaVersion() == kind.currentSchemaVersion)
         }
     }
 
-    @Test func duplicateEventIsStoredOnce() async throws {
-        try await withTemporaryDatabase { database in
+    @Test(arguments: StoreKind.allCases) func duplicateEventIsStoredOnce(_ kind: StoreKind) async throws {
+        try await kind.withStore { database in
             _ = try await database.addContacts([alice, bob], now: 1)
             let contacts = try await database.contacts(limit: 10, enabledOnly: true)
             let first = try await database.write(.batch(
@@ -52,8 +31,8 @@ func event(_ id: String, at timestampMs: Int64) -> StopEvent {
         }
     }
 
-    @Test func payloadIsStoredVerbatim() async throws {
-        try await withTemporaryDatabase { database in
+    @Test(arguments: StoreKind.allCases) func payloadIsStoredVerbatim(_ kind: StoreKind) async throws {
+        try await kind.withStore { database in
             _ = try await database.addContacts([alice], now: 1)
             let id = try #require(try await database.contact(alice)).id
             let raw = #"{ "id" : "x\u00e9", "timestamp":5, "extra": {"deep": [1, 2.50, null]} , "z":"é"}"#
@@ -61,14 +40,14 @@ func event(_ id: String, at timestampMs: Int64) -> StopEvent {
                 id: "xé", timestampMs: 5, type: nil, identityType: nil, sourceType: nil, payload: Array(raw.utf8))
             _ = try await database.write(.batch(contactID: id, events: [stop], malformed: [], checkpointMs: nil, now: 1))
             var stored: [StoredEvent] = []
-            try database.forEachEvent { stored.append($0) }
+            try await database.forEachEvent { stored.append($0) }
             #expect(stored.map(\.payload) == [raw])
             #expect(stored.first?.contact == alice)
         }
     }
 
-    @Test func finishPollMovesTheWatermarkWithTheEvents() async throws {
-        try await withTemporaryDatabase { database in
+    @Test(arguments: StoreKind.allCases) func finishPollMovesTheWatermarkWithTheEvents(_ kind: StoreKind) async throws {
+        try await kind.withStore { database in
             _ = try await database.addContacts([alice], now: 1)
             let id = try #require(try await database.contact(alice)).id
             _ = try await database.write(.finish(
@@ -84,8 +63,8 @@ func event(_ id: String, at timestampMs: Int64) -> StopEvent {
         }
     }
 
-    @Test func failureKeepsTheWatermarkAndCountsFailures() async throws {
-        try await withTemporaryDatabase { database in
+    @Test(arguments: StoreKind.allCases) func failureKeepsTheWatermarkAndCountsFailures(_ kind: StoreKind) async throws {
+        try await kind.withStore { database in
             _ = try await database.addContacts([alice], now: 1)
             let id = try #require(try await database.contact(alice)).id
             _ = try await database.write(.batch(contactID: id, events: [event("a", at: 50)], malformed: [], checkpointMs: 60, now: 2))
@@ -99,8 +78,8 @@ func event(_ id: String, at timestampMs: Int64) -> StopEvent {
         }
     }
 
-    @Test func malformedElementIsQuarantinedOnceWithItsBytes() async throws {
-        try await withTemporaryDatabase { database in
+    @Test(arguments: StoreKind.allCases) func malformedElementIsQuarantinedOnceWithItsBytes(_ kind: StoreKind) async throws {
+        try await kind.withStore { database in
             _ = try await database.addContacts([alice], now: 1)
             let id = try #require(try await database.contact(alice)).id
             let bad = MalformedElement(raw: Array(#"{"timestamp": 5}"#.utf8), reason: "missing id")
@@ -109,7 +88,7 @@ func event(_ id: String, at timestampMs: Int64) -> StopEvent {
                     contactID: id, events: [event("ok", at: 5)], malformed: [bad], checkpointMs: nil, now: 1))
                 #expect(counts.quarantined == 1)
             }
-            let rows = try database.quarantined()
+            let rows = try await database.quarantinedElements()
             #expect(rows.count == 1)
             #expect(rows.first?.reason == "missing id")
             #expect(rows.first?.raw == bad.raw)
@@ -117,8 +96,8 @@ func event(_ id: String, at timestampMs: Int64) -> StopEvent {
         }
     }
 
-    @Test func removedContactKeepsItsRowAndComesBack() async throws {
-        try await withTemporaryDatabase { database in
+    @Test(arguments: StoreKind.allCases) func removedContactKeepsItsRowAndComesBack(_ kind: StoreKind) async throws {
+        try await kind.withStore { database in
             #expect(try await database.addContacts([alice, bob, alice], now: 1).added == 2)
             #expect(try await database.removeContact(alice))
             #expect(try await !database.removeContact(alice))
@@ -129,42 +108,8 @@ func event(_ id: String, at timestampMs: Int64) -> StopEvent {
         }
     }
 
-    @Test func contactAddedByPlainSQLGetsDefaults() async throws {
-        try await withTemporaryDatabase { database in
-            try await database.pool.write { db in
-                try db.execute(sql: "INSERT INTO contacts (kind, value) VALUES ('hash', '0441619ab4631d18548aa8835dd2c28b')")
-            }
-            let contact = try #require(try await database.contacts(limit: 10, enabledOnly: true).first)
-            #expect(contact.enabled)
-            #expect(contact.nextDueMs == 0)
-            #expect(contact.watermarkMs == nil)
-            #expect(contact.addedMs > 1_600_000_000_000)
-        }
-    }
-
-    @Test func databaseFromTheFutureIsRefusedUntouched() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("np6-store-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("future.sqlite").path
-        do {
-            let queue = try DatabaseQueue(path: path)
-            try queue.write { db in
-                try db.execute(sql: "CREATE TABLE future (x); PRAGMA user_version = 99")
-            }
-        }
-        let before = try Data(contentsOf: URL(fileURLWithPath: path))
-        #expect {
-            _ = try SyncDatabase.open(path: path)
-        } throws: { error in
-            guard case .newerSchema(_, 99, 2) = error as? SyncStoreError else { return false }
-            return "\(error)".contains("newer")
-        }
-        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
-    }
-
-    @Test func statusSummarisesContactsEventsAndRuns() async throws {
-        try await withTemporaryDatabase { database in
+    @Test(arguments: StoreKind.allCases) func statusSummarisesContactsEventsAndRuns(_ kind: StoreKind) async throws {
+        try await kind.withStore { database in
             _ = try await database.addContacts([alice, bob], now: 1)
             let contacts = try await database.contacts(limit: 10, enabledOnly: true)
             _ = try await database.write(.finish(

@@ -1,45 +1,21 @@
 import Foundation
-import GRDB
-import NP6Client
+import NP6Model
+import SyncStore
 import Testing
 
-@testable import SyncStore
-
-@Suite struct SinkCursorTests {
+@Suite(.timeLimit(.minutes(1))) struct SinkCursorContractTests {
     let alice = ContactReference(kind: .unicity, value: "alice@example.com")
 
     /// Stores events `e1`…`eN` (seq 1…N) for alice, received at `now`.
-    func store(_ count: Int, from first: Int = 1, in database: SyncDatabase, now: Int64 = 1_000) async throws {
+    func store(_ count: Int, from first: Int = 1, in database: any EventStore, now: Int64 = 1_000) async throws {
         _ = try await database.addContacts([alice], now: 1)
         let id = try #require(try await database.contact(alice)).id
         let events = (first..<(first + count)).map { event("e\($0)", at: Int64($0)) }
         _ = try await database.write(.batch(contactID: id, events: events, malformed: [], checkpointMs: nil, now: now))
     }
 
-    @Test func migrationToVersion2KeepsExistingCursors() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("np6-store-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("v1.sqlite").path
-        // A database as version 1 left it, with a cursor written by hand.
-        do {
-            let queue = try DatabaseQueue(path: path)
-            try Schema.migrator.migrate(queue, upTo: Schema.migrator.migrations[0])
-            try await queue.write { db in
-                try db.execute(sql: "INSERT INTO sink_cursors (sink, delivered_seq, updated_ms) VALUES ('crm', 7, 5)")
-            }
-            #expect(try await queue.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") } == 1)
-        }
-        let database = try SyncDatabase.open(path: path)
-        #expect(try database.schemaVersion() == 2)
-        let cursor = try #require(try await database.sinkCursor("crm"))
-        #expect(cursor.deliveredSeq == 7)
-        #expect(cursor.state == .running)
-        #expect(cursor.consecutiveFailures == 0)
-    }
-
-    @Test func newSinkStartsAtTheBeginningOrAfterTheLatestEventOnce() async throws {
-        try await withTemporaryDatabase { database in
+    @Test(arguments: StoreKind.allCases) func newSinkStartsAtTheBeginningOrAfterTheLatestEventOnce(_ kind: StoreKind) async throws {
+        try await kind.withStore { database in
             try await store(5, in: database)
             #expect(try await database.createSinkCursor("archive", startingAfterLatest: false, now: 2).deliveredSeq == 0)
             #expect(try await database.createSinkCursor("crm", startingAfterLatest: true, now: 2).deliveredSeq == 5)
@@ -53,8 +29,8 @@ import Testing
         }
     }
 
-    @Test func cursorAdvancesOnlyFromWhereTheBatchWasRead() async throws {
-        try await withTemporaryDatabase { database in
+    @Test(arguments: StoreKind.allCases) func cursorAdvancesOnlyFromWhereTheBatchWasRead(_ kind: StoreKind) async throws {
+        try await kind.withStore { database in
             try await store(10, in: database)
             try await database.createSinkCursor("crm", startingAfterLatest: false, now: 2)
             let batch = try #require(try await database.pendingBatch(for: "crm", limit: 4))
@@ -67,8 +43,8 @@ import Testing
         }
     }
 
-    @Test func replayNeverMovesTheCursorForwardAndResumesAStoppedSink() async throws {
-        try await withTemporaryDatabase { database in
+    @Test(arguments: StoreKind.allCases) func replayNeverMovesTheCursorForwardAndResumesAStoppedSink(_ kind: StoreKind) async throws {
+        try await kind.withStore { database in
             try await store(10, in: database, now: 1_000)
             try await store(5, from: 11, in: database, now: 9_000)
             try await database.createSinkCursor("crm", startingAfterLatest: false, now: 2)
@@ -94,8 +70,8 @@ import Testing
         }
     }
 
-    @Test func deadLetterIsRecordedWithTheCursorAndResentOnce() async throws {
-        try await withTemporaryDatabase { database in
+    @Test(arguments: StoreKind.allCases) func deadLetterIsRecordedWithTheCursorAndResentOnce(_ kind: StoreKind) async throws {
+        try await kind.withStore { database in
             try await store(3, in: database)
             try await database.createSinkCursor("crm", startingAfterLatest: false, now: 2)
             let events = try #require(try await database.pendingBatch(for: "crm", limit: 10)).events
@@ -119,8 +95,8 @@ import Testing
         }
     }
 
-    @Test func statusShowsLagInEventsAndTime() async throws {
-        try await withTemporaryDatabase { database in
+    @Test(arguments: StoreKind.allCases) func statusShowsLagInEventsAndTime(_ kind: StoreKind) async throws {
+        try await kind.withStore { database in
             try await store(4, in: database, now: 10_000)
             try await store(2, from: 5, in: database, now: 20_000)
             try await database.createSinkCursor("crm", startingAfterLatest: false, now: 1)

@@ -1,0 +1,12 @@
+import AsyncHTTPClient
+import NIOCore
+import NIOHTTP1
+
+/// One batch of decoded array elements, in body order.
+public struct DecodedBatch: Sendable {
+    public var events: [StopEvent] = []
+    public var malformed: [MalformedElement] = []
+    public var isEmpty: Bool { events.isEmpty && malformed.isEmpty }
+    var count: Int { events.count + malformed.count }
+    public init() {}
+}

@@ -1,0 +1,19 @@
+/// The events of one response and how to mangle them.
+struct EventStreamPlan: Sendable {
+    enum Order: Sendable, Equatable {
+        case ascending
+        case descending
+        /// A random order drawn from this seed.
+        case shuffled(seed: UInt64)
+    }
+
+    var contact: FakeContact
+    /// A snapshot of the matching events in API order (copy-on-write: no copy is made).
+    var records: ArraySlice<EventRecord>
+    var order: Order
+    var malformedElementRate: Double
+    var duplicateElementRate: Double
+    var malformedSeed: UInt64
+    /// Close the connection after about half the body.
+    var dropHalfway: Bool
+}

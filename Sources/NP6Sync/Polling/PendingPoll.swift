@@ -1,0 +1,48 @@
+import Logging
+import NP6Model
+import SyncStore
+
+/// A poll whose requests are done and whose writes are queued for group commit.
+public struct PendingPoll: Sendable {
+    public let contact: StoredContact
+    /// The result and requests; `counts` holds only what earlier, already committed attempts
+    /// stored (see `completed()`).
+    public var outcome = PollOutcome(result: .caughtUp)
+    let database: (any EventStore)?
+    let writes = PollWriteGroup()
+    let logger: Logger
+
+    init(_ contact: StoredContact, database: any EventStore, logger: Logger) {
+        self.contact = contact
+        self.database = database
+        self.logger = logger
+    }
+
+    /// A poll that wrote nothing through the queue (for schedulers' tests).
+    public init(_ contact: StoredContact, outcome: PollOutcome, logger: Logger) {
+        self.contact = contact
+        self.outcome = outcome
+        self.database = nil
+        self.logger = logger
+    }
+
+    func submit(_ write: PollWrite) async {
+        await database?.submit(write, for: writes)
+    }
+
+    /// The outcome once every write is committed, with what they stored in `counts`. Throws
+    /// the database's error if a write failed.
+    public func completed() async throws -> PollOutcome {
+        var outcome = outcome
+        outcome.counts += try await writes.committed()
+        if outcome.result == .caughtUp {
+            logger.debug(
+                "Polled contact",
+                metadata: [
+                    "events.new": "\(outcome.counts.new)", "events.duplicate": "\(outcome.counts.duplicate)",
+                    "requests": "\(outcome.requests)",
+                ])
+        }
+        return outcome
+    }
+}

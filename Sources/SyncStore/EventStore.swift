@@ -1,0 +1,169 @@
+import NP6Model
+
+/// Where np6-sync keeps contacts, events, watermarks and sink cursors: the one boundary between
+/// the sync engine and a database.
+///
+/// The engine, the scheduler, the sink loops and the CLI see the store only through this
+/// protocol; `SQLiteEventStore` (module SQLiteStore) implements it, and `SyncStoreTests` holds the
+/// contract suite that every implementation must pass. Each method keeps its invariant in one
+/// transaction. The central one, kept by ``submit(_:for:)``: every event with a timestamp below a
+/// contact's watermark is stored, because a write moves the watermark in the same transaction as
+/// the events that justify it.
+///
+/// Times (`now`, `…Ms`) are milliseconds since the epoch, the unit of watermarks.
+public protocol EventStore: Sendable {
+    /// Where the store lives, for messages (a file path; never a password).
+    var location: String { get }
+
+    /// The number of schema migrations applied.
+    func schemaVersion() async throws -> Int
+
+    // MARK: Contacts
+
+    /// Adds the contacts that `produce` hands to `add`, one by one, in a single transaction: when
+    /// `produce` throws, nothing is added. New contacts are due at once; removed ones are enabled
+    /// again. `produce` may read a file as it goes, so a million contacts never sit in memory.
+    /// - Returns: what was added, and what `produce` returned.
+    func addContacts<Produced: Sendable>(
+        now: Int64,
+        _ produce: @escaping @Sendable (_ add: (ContactReference) throws -> Void) throws -> Produced
+    ) async throws -> (added: AddedContacts, produced: Produced)
+
+    /// Stops polling a contact. Its row stays, so that its stored events keep their contact;
+    /// adding it again resumes from its watermark. Returns false when no such contact is enabled.
+    func removeContact(_ reference: ContactReference) async throws -> Bool
+
+    /// One contact by reference, enabled or not.
+    func contact(_ reference: ContactReference) async throws -> StoredContact?
+
+    /// A page of contacts in `id` order, after `afterID`.
+    func contacts(afterID: Int64, limit: Int, enabledOnly: Bool) async throws -> [StoredContact]
+
+    /// Sets a contact's watermark (`nil`: re-read from `sync.initialStart`) and makes it due now.
+    /// Returns false for an unknown contact.
+    func setWatermark(_ reference: ContactReference, to watermarkMs: Int64?, now: Int64) async throws -> Bool
+
+    // MARK: Polls
+
+    /// Queues one of a poll's writes; an implementation may commit several polls' writes in one
+    /// transaction, but applies a group's writes in order and refuses the rest once one failed.
+    /// Waits only while the store's queue is full; `group.committed()` tells when it is stored.
+    func submit(_ write: PollWrite, for group: PollWriteGroup) async
+
+    /// Returns once every write submitted before the call is committed (or has failed).
+    func flushWrites() async
+
+    /// The enabled contacts due at `nowMs`, oldest due first, skipping `excluding` (polls in flight).
+    func dueContacts(nowMs: Int64, limit: Int, excluding: Set<Int64>) async throws -> [StoredContact]
+
+    /// When the next enabled contact falls due after `nowMs`; `nil` when none will.
+    func nextDueMs(after nowMs: Int64) async throws -> Int64?
+
+    /// Counts for the daemon's status line and its capacity check.
+    func scheduleSnapshot(nowMs: Int64, dayStartMs: Int64) async throws -> ScheduleSnapshot
+
+    /// Records the totals of a `sync` invocation or daemon cycle.
+    func recordRun(_ run: SyncRunSummary) async throws
+
+    // MARK: Events
+
+    /// Calls `body` for each stored event matching the filter, in `seq` order, without loading
+    /// them all.
+    func forEachEvent(
+        contact: ContactReference?,
+        sinceMs: Int64?,
+        limit: Int?,
+        _ body: (StoredEvent) throws -> Void
+    ) async throws
+
+    /// Every stored event id, for checks that compare the store with the API's data.
+    func eventIDs() async throws -> Set<String>
+
+    /// The quarantined elements, oldest first.
+    func quarantinedElements() async throws -> [QuarantinedElement]
+
+    /// Counts for `np6-sync status`; reads only.
+    func status(now: Int64) async throws -> StoreStatus
+
+    // MARK: Sinks
+
+    /// Creates the cursor of a sink seen for the first time, once: at 0, or with
+    /// `startingAfterLatest` at the latest stored event. An existing cursor is kept.
+    @discardableResult
+    func createSinkCursor(_ sink: String, startingAfterLatest: Bool, now: Int64) async throws -> SinkCursor
+
+    /// The sink's cursor; `nil` for a sink that has never run.
+    func sinkCursor(_ sink: String) async throws -> SinkCursor?
+
+    /// The sink's cursor and up to `limit` events after it, in `seq` order, read together;
+    /// `nil` when the sink has no cursor.
+    func pendingBatch(for sink: String, limit: Int) async throws -> (cursor: SinkCursor, events: [StoredEvent])?
+
+    /// Records that the sink acknowledged every event up to `seq`, and marks it running. Writes
+    /// nothing when the cursor is no longer at `expectedSeq` (a replay moved it: the replay wins).
+    /// - Returns: whether the cursor moved.
+    @discardableResult
+    func advanceSinkCursor(_ sink: String, from expectedSeq: Int64, to seq: Int64, now: Int64) async throws -> Bool
+
+    /// Records a failed delivery: `failing` (retried with backoff) or `stopped` (rejected for good).
+    func recordSinkFailure(_ sink: String, state: SinkState, error: String, now: Int64) async throws
+
+    /// Marks a sink running again; its last error stays visible until a delivery succeeds.
+    func recordSinkRunning(_ sink: String, now: Int64) async throws
+
+    /// Sets an event aside as rejected by the sink's receiver and moves the cursor past it, in
+    /// one transaction. The event must be the one right after `expectedSeq`.
+    /// - Returns: whether the cursor moved (and the dead letter was recorded).
+    @discardableResult
+    func recordDeadLetter(
+        _ sink: String, event: StoredEvent, answer: String, advancingCursorFrom expectedSeq: Int64, now: Int64
+    ) async throws -> Bool
+
+    /// The events a sink set aside and has not re-sent successfully, in `seq` order.
+    func pendingDeadLetters(for sink: String) async throws -> [DeadLetter]
+
+    /// Records the outcome of re-sending a dead letter: acknowledged (`answer` nil) or rejected again.
+    func recordDeadLetterResend(_ sink: String, seq: Int64, rejectedWith answer: String?, now: Int64) async throws
+
+    /// Moves a sink's cursor back so that it delivers again every event from `seq` on, and marks
+    /// it running. A cursor already before that point stays; a sink that never ran gets one.
+    func rewindSinkCursor(_ sink: String, toRedeliverFromSeq seq: Int64, now: Int64) async throws -> SinkRewind
+
+    /// As ``rewindSinkCursor(_:toRedeliverFromSeq:now:)``, from the first event stamped or stored
+    /// at or after `sinceMs`; with no such event the cursor stays (the sink still resumes).
+    func rewindSinkCursor(_ sink: String, toRedeliverSinceMs sinceMs: Int64, now: Int64) async throws -> SinkRewind
+
+    /// Every sink that has a cursor, by name, with its lag and dead letters; reads only.
+    func sinkStatuses() async throws -> [SinkStatus]
+}
+
+extension EventStore {
+    /// Adds contacts, or enables them again if they were removed; new ones are due at once.
+    public func addContacts(_ references: [ContactReference], now: Int64) async throws -> AddedContacts {
+        try await addContacts(now: now) { add in
+            for reference in references { try add(reference) }
+        }.added
+    }
+
+    /// Submits one write and waits until it is committed: the pollers' path, for a single write.
+    @discardableResult
+    public func write(_ write: PollWrite) async throws -> InsertCounts {
+        let group = PollWriteGroup()
+        await submit(write, for: group)
+        await flushWrites()
+        return try await group.committed()
+    }
+
+    public func dueContacts(nowMs: Int64, limit: Int) async throws -> [StoredContact] {
+        try await dueContacts(nowMs: nowMs, limit: limit, excluding: [])
+    }
+
+    public func contacts(limit: Int, enabledOnly: Bool) async throws -> [StoredContact] {
+        try await contacts(afterID: 0, limit: limit, enabledOnly: enabledOnly)
+    }
+
+    /// Every stored event, in `seq` order.
+    public func forEachEvent(_ body: (StoredEvent) throws -> Void) async throws {
+        try await forEachEvent(contact: nil, sinceMs: nil, limit: nil, body)
+    }
+}

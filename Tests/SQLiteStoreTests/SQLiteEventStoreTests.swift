@@ -1,0 +1,83 @@
+import Foundation
+import GRDB
+import NP6Model
+import SyncStore
+import Testing
+
+@testable import SQLiteStore
+
+/// What only the SQLite store promises: a private file in WAL mode, plain-SQL defaults,
+/// migrations, and a file from a newer version left untouched. The store contract is in
+/// `SyncStoreTests`.
+@Suite(.timeLimit(.minutes(1))) struct SQLiteEventStoreTests {
+    @Test func newFileIsPrivateAndInWALMode() async throws {
+        try await withTemporarySQLiteStore { database in
+            #expect(try await database.schemaVersion() == 2)
+            let attributes = try FileManager.default.attributesOfItem(atPath: database.path)
+            let permissions = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? -1
+            #expect(permissions & 0o077 == 0, "other users must not read stop events")
+            let journal = try await database.pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+            #expect(journal == "wal")
+        }
+    }
+
+
+    @Test func contactAddedByPlainSQLGetsDefaults() async throws {
+        try await withTemporarySQLiteStore { database in
+            try await database.pool.write { db in
+                try db.execute(sql: "INSERT INTO contacts (kind, value) VALUES ('hash', '0441619ab4631d18548aa8835dd2c28b')")
+            }
+            let contact = try #require(try await database.contacts(limit: 10, enabledOnly: true).first)
+            #expect(contact.enabled)
+            #expect(contact.nextDueMs == 0)
+            #expect(contact.watermarkMs == nil)
+            #expect(contact.addedMs > 1_600_000_000_000)
+        }
+    }
+
+
+    @Test func databaseFromTheFutureIsRefusedUntouched() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("np6-store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("future.sqlite").path
+        do {
+            let queue = try DatabaseQueue(path: path)
+            try queue.write { db in
+                try db.execute(sql: "CREATE TABLE future (x); PRAGMA user_version = 99")
+            }
+        }
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        #expect {
+            _ = try SQLiteEventStore.open(path: path)
+        } throws: { error in
+            guard case .newerSchema(_, 99, 2) = error as? SyncStoreError else { return false }
+            return "\(error)".contains("newer")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+    }
+
+
+    @Test func migrationToVersion2KeepsExistingCursors() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("np6-store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("v1.sqlite").path
+        // A database as version 1 left it, with a cursor written by hand.
+        do {
+            let queue = try DatabaseQueue(path: path)
+            try Schema.migrator.migrate(queue, upTo: Schema.migrator.migrations[0])
+            try await queue.write { db in
+                try db.execute(sql: "INSERT INTO sink_cursors (sink, delivered_seq, updated_ms) VALUES ('crm', 7, 5)")
+            }
+            #expect(try await queue.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") } == 1)
+        }
+        let database = try SQLiteEventStore.open(path: path)
+        #expect(try await database.schemaVersion() == 2)
+        let cursor = try #require(try await database.sinkCursor("crm"))
+        #expect(cursor.deliveredSeq == 7)
+        #expect(cursor.state == .running)
+        #expect(cursor.consecutiveFailures == 0)
+    }
+
+}
