@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Driver of benchmarks/run.sh: runs S1-S4 for np6-sync and the Python reference against the fake
 NP6 API (a separate process), measures the limits (the fake's ceiling with wrk, the sqlite3 shell's
-raw insert rate), and prints one table of medians and the ratios the targets of issue 5 name.
+raw insert rate), and prints one table of medians and the ratios of the targets in RESULTS.md.
 
     bench.py --binary PATH [--quick] [--repeats N] [--json OUT] [--keep]
 

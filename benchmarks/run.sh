@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# np6-sync benchmarks (issue 5): S1-S4 side by side with the Python reference and with the limits
+# np6-sync benchmarks: S1-S4 side by side with the Python reference and with the limits
 # (the fake API's ceiling measured with wrk, the sqlite3 shell's raw insert rate), one table of
 # medians and the target ratios at the end. See benchmarks/RESULTS.md.
 #

@@ -1,6 +1,8 @@
 import Logging
 import NP6Model
 import SyncStore
+import NP6Client
+import Config
 
 /// What the commands build from a configuration: the database, and the API client and sync
 /// pass for the commands that call the API. `main` and the tests both build through here.

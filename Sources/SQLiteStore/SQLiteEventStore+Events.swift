@@ -22,7 +22,7 @@ extension SQLiteEventStore {
         contact: ContactReference?,
         sinceMs: Int64?,
         limit: Int?,
-        _ body: (StoredEvent) throws -> Void
+        _ body: @escaping @Sendable (StoredEvent) throws -> Void
     ) async throws {
         var conditions: [String] = []
         var arguments: StatementArguments = []
@@ -41,9 +41,7 @@ extension SQLiteEventStore {
             sql += " LIMIT ?"
             arguments += [limit]
         }
-        // A synchronous read on this thread: `body` is not escaping, and the CLI's printing is
-        // what it waits for.
-        try pool.read { db in
+        try await pool.read { [sql, arguments] db in
             let records = try EventRecord.fetchCursor(db, sql: sql, arguments: arguments)
             while let record = try records.next() {
                 try body(record.event)

@@ -1,5 +1,6 @@
 import Dispatch
 
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)

@@ -1,5 +1,8 @@
 import Foundation
 import Synchronization
+import Config
+import NP6Model
+import SyncStore
 
 /// Runs a program without a shell, feeds it bytes on standard input, hands each line of its
 /// standard error to a callback, and kills it when it outlives its timeout (SIGTERM, then

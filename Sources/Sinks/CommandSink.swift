@@ -1,5 +1,7 @@
 import Logging
 import SyncStore
+import Config
+import NP6Model
 
 /// `"type": "command"`: runs `argv` (no shell) once per batch with the records as JSON lines on
 /// its standard input.

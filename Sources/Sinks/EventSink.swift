@@ -1,4 +1,6 @@
 import SyncStore
+import Config
+import NP6Model
 
 /// Where stored events go: a CRM webhook, a file, a program.
 ///

@@ -1,6 +1,9 @@
 import Foundation
 import SyncStore
 
+import Config
+import NP6Model
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)

@@ -1,4 +1,7 @@
 import Synchronization
+import Config
+import NP6Model
+import SyncStore
 
 /// A value set once and awaited by any number of tasks: a child process's exit, a loop's end.
 final class OneShot<Value: Sendable>: Sendable {

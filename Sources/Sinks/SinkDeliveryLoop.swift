@@ -1,6 +1,8 @@
 import Logging
 import ServiceLifecycle
 import SyncStore
+import Config
+import NP6Model
 
 /// One sink's delivery: read the events after its cursor in batches, deliver, advance the cursor.
 ///

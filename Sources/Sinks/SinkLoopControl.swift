@@ -1,4 +1,7 @@
 import Synchronization
+import Config
+import NP6Model
+import SyncStore
 
 /// How the supervisor talks to one running delivery loop: wake it for new events, ask it to
 /// stop at the next batch boundary, and learn when it has ended.

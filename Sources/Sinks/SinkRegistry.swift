@@ -1,5 +1,8 @@
 import AsyncHTTPClient
 import Logging
+import Config
+import NP6Model
+import SyncStore
 
 /// Builds sinks from their configuration.
 ///

@@ -1,6 +1,8 @@
 import AsyncHTTPClient
 import Logging
 import SyncStore
+import Config
+import NP6Model
 
 /// One-shot delivery, for `np6-sync sync` and `np6-sync sinks replay --dead-letters`.
 extension SinkSupervisor {

@@ -4,6 +4,8 @@ import NIOCore
 import ServiceLifecycle
 import Synchronization
 import SyncStore
+import Config
+import NP6Model
 
 /// Runs one delivery loop per configured sink, each its own failure boundary, until graceful
 /// shutdown; a ServiceLifecycle `Service` for the daemon's `ServiceGroup`.

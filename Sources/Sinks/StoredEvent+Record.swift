@@ -1,5 +1,6 @@
 import NP6Model
 import SyncStore
+import Config
 
 extension StoredEvent {
     /// The record every consumer sees for an event:

@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import NP6Model
 import SyncStore
+import Config
 
 /// `"type": "webhook"`: POSTs each batch as `{"events":[record, …]}`.
 ///
@@ -45,7 +46,7 @@ public struct WebhookSink: EventSink {
             request.headers.add(name: name, value: value)
         }
         if !request.headers.contains(name: "User-Agent") {
-            request.headers.add(name: "User-Agent", value: "np6-sync/\(NP6Client.version)")
+            request.headers.add(name: "User-Agent", value: "np6-sync/\(ProductVersion.current)")
         }
         request.headers.replaceOrAdd(name: "Content-Type", value: "application/json")
         request.headers.replaceOrAdd(name: "Idempotency-Key", value: Self.idempotencyKey(sink: name, batch: batch))

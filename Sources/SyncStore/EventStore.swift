@@ -68,12 +68,12 @@ public protocol EventStore: Sendable {
     // MARK: Events
 
     /// Calls `body` for each stored event matching the filter, in `seq` order, without loading
-    /// them all.
+    /// them all. `body` runs on the store's reader, one event at a time.
     func forEachEvent(
         contact: ContactReference?,
         sinceMs: Int64?,
         limit: Int?,
-        _ body: (StoredEvent) throws -> Void
+        _ body: @escaping @Sendable (StoredEvent) throws -> Void
     ) async throws
 
     /// Every stored event id, for checks that compare the store with the API's data.
@@ -163,7 +163,7 @@ extension EventStore {
     }
 
     /// Every stored event, in `seq` order.
-    public func forEachEvent(_ body: (StoredEvent) throws -> Void) async throws {
+    public func forEachEvent(_ body: @escaping @Sendable (StoredEvent) throws -> Void) async throws {
         try await forEachEvent(contact: nil, sinceMs: nil, limit: nil, body)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import NP6Sync
+import Config
 
 struct CheckConfigCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

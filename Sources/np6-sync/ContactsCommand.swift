@@ -3,6 +3,7 @@ import Foundation
 import NP6Model
 import NP6Sync
 import SyncStore
+import Config
 
 struct ContactsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

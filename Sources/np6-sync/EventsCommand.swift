@@ -2,6 +2,7 @@ import ArgumentParser
 import NP6Model
 import NP6Sync
 import SyncStore
+import Sinks
 
 struct EventsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -9,7 +9,7 @@ struct NP6SyncCommand: AsyncParsableCommand {
             Exit codes: 0 ok, 1 runtime failure (e.g. some contacts failed in `sync`), 64 usage, \
             78 configuration or credentials.
             """,
-        version: NP6Client.version,
+        version: ProductVersion.current,
         subcommands: [
             RunCommand.self, SyncCommand.self, StatusCommand.self, ContactsCommand.self, EventsCommand.self, SinksCommand.self,
             CheckConfigCommand.self, DemoCommand.self, FakeAPICommand.self,

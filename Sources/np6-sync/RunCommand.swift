@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import NP6Sync
+import Config
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -4,6 +4,8 @@ import Logging
 import NP6Model
 import NP6Sync
 import SyncStore
+import Config
+import Sinks
 
 struct SinksCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

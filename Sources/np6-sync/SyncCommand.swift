@@ -3,6 +3,9 @@ import Logging
 import NP6Model
 import NP6Sync
 import SyncStore
+import Sinks
+import Config
+import NP6Client
 
 struct SyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

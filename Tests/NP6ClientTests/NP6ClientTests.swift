@@ -1,5 +1,6 @@
 import Foundation
 import NP6Fake
+import NP6Model
 import Testing
 
 @testable import NP6Client

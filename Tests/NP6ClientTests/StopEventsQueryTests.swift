@@ -1,4 +1,5 @@
 import NIOHTTP1
+import NP6Model
 import Testing
 
 @testable import NP6Client

@@ -10,7 +10,7 @@ import Sinks
 
 @testable import NP6Sync
 
-/// Each fault the API can throw at a sync, and the outcome DESIGN.md promises: nothing lost,
+/// Each fault the API can throw at a sync, and the outcome docs/RELIABILITY.md promises: nothing lost,
 /// nothing stored twice, the other contacts unaffected.
 @Suite struct FaultMatrixTests {
     /// Runs passes until every fake event is stored (at most `passes`), returning the reports.

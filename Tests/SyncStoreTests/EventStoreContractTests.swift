@@ -1,6 +1,7 @@
 import Foundation
 import NP6Model
 import SyncStore
+import Synchronization
 import Testing
 
 /// The store contract: what the engine relies on, run against every `EventStore` implementation.
@@ -9,9 +10,8 @@ import Testing
     let bob = ContactReference(kind: .id, value: "000R4M0T")
 
     @Test(arguments: StoreKind.allCases) func newStoreHasTheCurrentSchemaVersion(_ kind: StoreKind) async throws {
-        try await kind.withStore { database in
-            #expect(try await database.schemaVersion() == kind.currentSchemaVersion)
-        }
+        let version = try await kind.withStore { database in try await database.schemaVersion() }
+        #expect(version == kind.currentSchemaVersion)
     }
 
     @Test(arguments: StoreKind.allCases) func duplicateEventIsStoredOnce(_ kind: StoreKind) async throws {
@@ -39,8 +39,9 @@ import Testing
             let stop = StopEvent(
                 id: "xé", timestampMs: 5, type: nil, identityType: nil, sourceType: nil, payload: Array(raw.utf8))
             _ = try await database.write(.batch(contactID: id, events: [stop], malformed: [], checkpointMs: nil, now: 1))
-            var stored: [StoredEvent] = []
-            try await database.forEachEvent { stored.append($0) }
+            let seen = Mutex<[StoredEvent]>([])
+            try await database.forEachEvent { event in seen.withLock { $0.append(event) } }
+            let stored = seen.withLock { $0 }
             #expect(stored.map(\.payload) == [raw])
             #expect(stored.first?.contact == alice)
         }

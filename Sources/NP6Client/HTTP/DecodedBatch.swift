@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
+import NP6Model
 
 /// One batch of decoded array elements, in body order.
 public struct DecodedBatch: Sendable {

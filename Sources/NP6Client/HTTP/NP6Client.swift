@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
+import NP6Model
 
 /// The client of `GET /targets/events/responses/stop`.
 ///
@@ -8,7 +9,6 @@ import NIOHTTP1
 /// so memory is bounded by one element plus one batch whatever the body's size. Redirects are
 /// not followed (the key must not travel to another host); TLS certificates are always verified.
 public final class NP6Client: Sendable {
-    public static let version = "0.1.0"
 
     public let configuration: NP6ClientConfiguration
     private let http: HTTPClient

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
+import NP6Model
 
 /// Settings of the HTTP client for the NP6 API.
 public struct NP6ClientConfiguration: Sendable {
@@ -25,7 +26,7 @@ public struct NP6ClientConfiguration: Sendable {
         maxConnections: Int = 4,
         batchSize: Int = 500,
         maxElementBytes: Int = 1 << 20,
-        userAgent: String = "np6-sync/\(NP6Client.version)"
+        userAgent: String = "np6-sync/\(ProductVersion.current)"
     ) {
         self.baseURL = baseURL
         self.apiKey = apiKey

@@ -1,3 +1,5 @@
+import NP6Model
+
 /// Why a request for a contact's stop events did not deliver a complete body.
 ///
 /// Messages name the contact's failure, never the API key.

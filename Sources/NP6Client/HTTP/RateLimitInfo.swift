@@ -1,4 +1,5 @@
 import NIOHTTP1
+import NP6Model
 
 /// What the API said about its rate limit, from `X-RateLimit-*` and `Retry-After`.
 ///

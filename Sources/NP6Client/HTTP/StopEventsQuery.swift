@@ -1,3 +1,5 @@
+import NP6Model
+
 /// The query of one request to `GET /targets/events/responses/stop`: a contact and a window.
 ///
 /// `start` and `end` go out as integer milliseconds, the unit events carry, so nothing is lost at

@@ -5,6 +5,9 @@ import Prometheus
 import ServiceLifecycle
 import SyncStore
 import UnixSignals
+import NP6Client
+import Config
+import Sinks
 
 /// `np6-sync run`: the long-running service, built here for both `main` and the tests.
 ///
@@ -119,7 +122,7 @@ public struct Daemon: Sendable {
             "np6-sync started",
             metadata: [
                 "database.path": "\(runtime.database.location)", "api.base_url": "\(runtime.configuration.api.baseURL)",
-                "version": "\(NP6Client.version)",
+                "version": "\(ProductVersion.current)",
             ])
         notify(notifier, logger) { try $0.ready() }
         do {

@@ -1,5 +1,6 @@
 import Prometheus
 import SyncStore
+import NP6Model
 
 /// The daemon's Prometheus metrics, all named `np6sync_…`, registered in the registry it is given.
 ///

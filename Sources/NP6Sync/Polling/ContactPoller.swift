@@ -1,6 +1,7 @@
 import Logging
 import NP6Model
 import SyncStore
+import NP6Client
 
 /// Polls one contact: requests its windows from the watermark up to now and stores what comes
 /// back, keeping the watermark invariant (every event before it is stored) at every commit.

@@ -1,6 +1,7 @@
 import Logging
 import NP6Model
 import SyncStore
+import NP6Client
 
 /// How one poll of one contact ended.
 public enum PollResult: Sendable, Hashable {

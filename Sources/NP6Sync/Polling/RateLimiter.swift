@@ -1,4 +1,5 @@
 import NP6Model
+import NP6Client
 
 /// The pacing decisions for requests to the API, as a pure state machine over a clock's instants.
 ///

@@ -1,4 +1,5 @@
 import NP6Model
+import NP6Client
 
 /// Paces every request of the process through one `RateLimiter`, sleeping on the continuous clock.
 public actor RequestPacer {

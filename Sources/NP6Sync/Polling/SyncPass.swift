@@ -1,3 +1,4 @@
+import NP6Client
 import Logging
 import NP6Model
 import SyncStore
