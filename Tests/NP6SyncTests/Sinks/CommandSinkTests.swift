@@ -1,7 +1,6 @@
 import Foundation
 import InMemoryLogging
 import Logging
-import Logging
 import SyncStore
 import Testing
 import Config
@@ -73,19 +72,106 @@ extension SinkTests {
         @Test func timedOutProgramGetsSIGTERMFirst() async throws {
             // With a grace period longer than the test's patience, only SIGTERM can end it in time:
             // the child must not inherit a mask that blocks it.
-            var process = ChildProcess(arguments: ["/bin/sh", "-c", "exec sleep 120"], timeout: .milliseconds(200))
-            process.killGrace = .seconds(60)
-            let started = ContinuousClock.now
-            let outcome = try await process.run(input: []) { _ in }
-            #expect(outcome.termination == .timedOut)
-            #expect(ContinuousClock.now - started < .seconds(30))
+            try await withSinkFixture { fixture in
+                try await fixture.storeEvents(1)
+                var sink = sink(fixture, ["/bin/sh", "-c", "exec sleep 120"])
+                sink.timeout = .milliseconds(200)
+                sink.killGrace = .seconds(60)
+                let started = ContinuousClock.now
+                await #expect {
+                    try await sink.deliver(try fixture.storedEvents())
+                } throws: { error in
+                    guard case .transient(let reason, nil) = error as? SinkError else { return false }
+                    return reason == "/bin/sh did not finish within 0.2 seconds and was killed"
+                }
+                #expect(ContinuousClock.now - started < .seconds(30))
+            }
         }
 
         @Test func programIgnoringSIGTERMIsKilledWithSIGKILL() async throws {
-            var process = ChildProcess(arguments: ["/bin/sh", "-c", "trap '' TERM; while :; do sleep 0.1; done"], timeout: .milliseconds(200))
-            process.killGrace = .milliseconds(200)
-            let outcome = try await process.run(input: []) { _ in }
-            #expect(outcome.termination == .timedOut)
+            try await withSinkFixture { fixture in
+                try await fixture.storeEvents(1)
+                // It logs the SIGTERM and goes on: only SIGKILL ends the loop. (A timeout of
+                // a second leaves the shell ample time to set its trap first.)
+                var sink = sink(fixture, ["/bin/sh", "-c", "trap 'echo got TERM >&2' TERM; while :; do sleep 1 & wait $!; done"])
+                sink.timeout = .seconds(1)
+                sink.killGrace = .milliseconds(200)
+                await #expect {
+                    try await sink.deliver(try fixture.storedEvents())
+                } throws: { error in
+                    guard case .transient(let reason, nil) = error as? SinkError else { return false }
+                    return reason == "/bin/sh did not finish within 1.0 seconds and was killed: got TERM"
+                }
+                let stderr = fixture.logs.entries.filter { $0.message.description == "Command sink wrote to stderr" }
+                #expect(stderr.map { $0.metadata["command.stderr"]?.description } == ["got TERM"])
+            }
+        }
+
+        @Test func programStartsWithNoSignalBlockedOrIgnored() async throws {
+            // The daemon's threads block most signals (Swift's pool runs on libdispatch workers),
+            // ServiceLifecycle traps SIGTERM and SIGHUP, and the command sink ignores SIGPIPE: the
+            // program inherits none of it, or a timeout's SIGTERM would not reach it.
+            try await withSinkFixture { fixture in
+                try await fixture.storeEvents(1)
+                try await sink(fixture, ["/bin/sh", "-c", "exec grep -E '^Sig(Blk|Ign):' /proc/self/status >&2"])
+                    .deliver(try fixture.storedEvents())
+                var masks: [String: UInt64] = [:]
+                for line in fixture.logs.entries.compactMap({ $0.metadata["command.stderr"]?.description }) {
+                    let field = line.split(separator: ":")
+                    masks[String(field[0])] = UInt64(field[1].trimmingCharacters(in: .whitespaces), radix: 16)
+                }
+                #expect(masks["SigBlk"] == 0)
+                // glibc's posix_spawn leaves its two internal signals (32 and 33) ignored; none of
+                // the ordinary ones (bit n - 1 for signal n) may be.
+                let ordinary: UInt64 = (1 << 31) - 1
+                #expect(masks["SigIgn"].map { $0 & ordinary } == 0)
+            }
+        }
+
+        @Test func stderrIsLoggedLineByLine() async throws {
+            try await withSinkFixture { fixture in
+                try await fixture.storeEvents(1)
+                // CRLF and LF end a line, empty lines are skipped, an unfinished last line counts.
+                try await sink(fixture, ["/bin/sh", "-c", #"cat >/dev/null; printf 'one\r\n\ntwo\vstill two\nlast' >&2"#])
+                    .deliver(try fixture.storedEvents())
+                let lines = fixture.logs.entries.compactMap { $0.metadata["command.stderr"]?.description }
+                #expect(lines == ["one", "two\u{0B}still two", "last"])
+            }
+        }
+
+        @Test func grandchildKeepingStderrOpenDoesNotHoldTheBatch() async throws {
+            try await withSinkFixture { fixture in
+                try await fixture.storeEvents(1)
+                let pidFile = fixture.path("grandchild.pid")
+                let started = ContinuousClock.now
+                try await sink(fixture, ["/bin/sh", "-c", #"sleep 60 & echo $! > "$0"; exit 0"#, pidFile])
+                    .deliver(try fixture.storedEvents())
+                #expect(ContinuousClock.now - started < .seconds(30))
+                if let pid = Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)) {
+                    kill(pid, SIGKILL)
+                }
+            }
+        }
+
+        @Test func exitStatus65DeadLettersTheEventWhenTheSinkSetsThemAside() async throws {
+            try await withSinkFixture { fixture in
+                let ids = try await fixture.storeEvents(6)
+                let out = fixture.path("accepted.jsonl")
+                // Rejects any batch holding ids[2]; the loop splits the batch down to that event.
+                let script = #"in=$(cat); case "$in" in *"\"$1\""*) echo 'unknown contact' >&2; exit 65;; esac; printf '%s\n' "$in" >> "$0""#
+                let configuration = SinkConfiguration(
+                    name: "script",
+                    kind: .command(CommandSinkConfiguration(arguments: ["/bin/sh", "-c", script, out, ids[2]], timeoutSeconds: 10)),
+                    batchSize: 4, deadLetter: true)
+                let report = await fixture.supervisor([configuration]).drainOnce()
+                #expect(report.results.first?.delivered == 5)
+                #expect(report.results.first?.deadLettered == 1)
+                let letters = try await fixture.database.pendingDeadLetters(for: "script")
+                #expect(letters.map(\.eventID) == [ids[2]])
+                #expect(letters.map(\.answer) == ["/bin/sh exited with status 65: unknown contact"])
+                let accepted = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
+                #expect(accepted.count == 5 && !accepted.contains { $0.contains(ids[2]) })
+            }
         }
 
         @Test func programThatDoesNotReadItsInputDoesNotHurtTheDaemon() async throws {
