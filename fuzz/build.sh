@@ -26,6 +26,7 @@ client_sources=(
     Sources/NP6Client/JSON/JSONArraySplitterError.swift
     Sources/NP6Client/JSON/JSONParseError.swift
     Sources/NP6Client/JSON/JSONScanner.swift
+    Sources/NP6Client/JSON/JSONText.swift
     Sources/NP6Client/JSON/JSONValue.swift
     Sources/NP6Client/Model/ContactReference.swift
     Sources/NP6Client/Model/StopEvent.swift
