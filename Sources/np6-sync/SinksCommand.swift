@@ -81,29 +81,47 @@ struct SinksStatusCommand: AsyncParsableCommand {
     }
 
     static func json(_ rows: [Row], database: String, now: Int64) throws -> String {
-        let data = try JSONSerialization.data(
-            withJSONObject: ["database": database, "sinks": objects(rows, now: now)] as [String: Any],
-            options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
-        return String(decoding: data, as: UTF8.self)
+        try prettyJSON(Report(database: database, sinks: rows.map { SinkReport($0, now: now) }))
     }
 
-    /// One JSON object per sink, as `sinks status --json` and `status --json` print them.
-    static func objects(_ rows: [Row], now: Int64) -> [[String: Any]] {
-        rows.map { row -> [String: Any] in
-            var object: [String: Any] = [
-                "name": row.name, "type": row.type ?? NSNull(), "configured": row.type != nil, "state": row.state,
-            ]
-            if let status = row.status {
-                object["deliveredSeq"] = status.cursor.deliveredSeq
-                object["pendingEvents"] = status.pendingEvents
-                object["lagMs"] = status.lagMs(now: now)
-                object["deadLetters"] = status.deadLetters
-                object["lastError"] = status.cursor.lastError ?? NSNull()
-                object["consecutiveFailures"] = status.cursor.consecutiveFailures
-                object["lastAttemptMs"] = status.cursor.lastAttemptMs ?? NSNull()
-                object["lastSuccessMs"] = status.cursor.lastSuccessMs ?? NSNull()
-            }
-            return object
+    /// What `sinks status --json` prints.
+    struct Report: Encodable {
+        var database: String
+        var sinks: [SinkReport]
+    }
+
+    /// One sink, as `sinks status --json` and `status --json` print it: `type` is `null` when
+    /// the sink is no longer configured; the cursor's fields are absent when it never ran, and
+    /// then a missing `lastError`, `lastAttemptMs` or `lastSuccessMs` is `null`.
+    struct SinkReport: Encodable {
+        var row: Row
+        var now: Int64
+
+        init(_ row: Row, now: Int64) {
+            self.row = row
+            self.now = now
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case name, type, configured, state
+            case deliveredSeq, pendingEvents, lagMs, deadLetters, lastError, consecutiveFailures, lastAttemptMs, lastSuccessMs
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(row.name, forKey: .name)
+            try container.encode(row.type, forKey: .type)
+            try container.encode(row.type != nil, forKey: .configured)
+            try container.encode(row.state, forKey: .state)
+            guard let status = row.status else { return }
+            try container.encode(status.cursor.deliveredSeq, forKey: .deliveredSeq)
+            try container.encode(status.pendingEvents, forKey: .pendingEvents)
+            try container.encode(status.lagMs(now: now), forKey: .lagMs)
+            try container.encode(status.deadLetters, forKey: .deadLetters)
+            try container.encode(status.cursor.lastError, forKey: .lastError)
+            try container.encode(status.cursor.consecutiveFailures, forKey: .consecutiveFailures)
+            try container.encode(status.cursor.lastAttemptMs, forKey: .lastAttemptMs)
+            try container.encode(status.cursor.lastSuccessMs, forKey: .lastSuccessMs)
         }
     }
 }
