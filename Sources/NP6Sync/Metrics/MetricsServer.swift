@@ -28,21 +28,6 @@ public struct MetricsServer: Service {
             self.port = port
         }
 
-        /// Parses `HOST:PORT`: `127.0.0.1:9464`, `localhost:9464`, `[::1]:9464` (IPv6 in
-        /// brackets). Port 0 is accepted.
-        ///
-        /// - Returns: `nil` when the text is not of that form or the port is not in 0…65535.
-        public init?(parsing text: String) {
-            guard let (host, port) = ConfigurationDecoder.splitHostAndPort(Substring(text)), let port,
-                !host.isEmpty, ConfigurationDecoder.isValidHost(host),
-                !port.isEmpty, port.count <= 5, port.allSatisfy({ $0.isASCII && $0.isNumber }),
-                let number = Int(port), number <= 65535
-            else { return nil }
-            // `host:port` without brackets is only an IPv4 address or a name: `::1:9464` is ambiguous.
-            if !text.hasPrefix("["), host.contains(":") { return nil }
-            self.init(host: String(host), port: number)
-        }
-
         /// `127.0.0.1:9464` or `[::1]:9464`.
         public var description: String {
             host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
