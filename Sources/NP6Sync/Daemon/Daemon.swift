@@ -43,10 +43,11 @@ public struct Daemon: Sendable {
         let runtime = try await Runtime.open(configuration: configuration, addingConfiguredContacts: true)
         let database = runtime.database
         let notifier = SystemdNotifier(environment: environment)
-        let sinks = SinkSupervisor(database: database, sinks: configuration.sinks, logger: logger)
+        let metrics = SyncMetrics(registry: PrometheusCollectorRegistry())
+        let sinks = SinkSupervisor(database: database, sinks: configuration.sinks, logger: logger, metrics: metrics)
         return Daemon(
             runtime: runtime,
-            metrics: SyncMetrics(registry: PrometheusCollectorRegistry()),
+            metrics: metrics,
             sinks: sinks,
             client: runtime.makeClient(apiKey: apiKey),
             pacer: runtime.makePacer(),

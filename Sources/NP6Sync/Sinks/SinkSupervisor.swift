@@ -20,6 +20,7 @@ public final class SinkSupervisor: Service, Sendable {
     let logger: Logger
     let policy: SinkDeliveryPolicy
     let registry: SinkRegistry
+    let metrics: SyncMetrics?
 
     private struct State {
         var configurations: [SinkConfiguration]
@@ -35,17 +36,20 @@ public final class SinkSupervisor: Service, Sendable {
     ///   - logger: each sink logs through it with `sink.name` and `sink.type` metadata.
     ///   - policy: polling and backoff timing; tests shorten it.
     ///   - registry: how sinks are built from their configuration.
+    ///   - metrics: counts each sink's acknowledged events and failed attempts.
     public init(
         database: SyncDatabase,
         sinks: [SinkConfiguration],
         logger: Logger,
         policy: SinkDeliveryPolicy = SinkDeliveryPolicy(),
-        registry: SinkRegistry = .builtIn
+        registry: SinkRegistry = .builtIn,
+        metrics: SyncMetrics? = nil
     ) {
         self.database = database
         self.logger = logger
         self.policy = policy
         self.registry = registry
+        self.metrics = metrics
         self.state = Mutex(State(configurations: sinks))
     }
 
@@ -149,7 +153,7 @@ public final class SinkSupervisor: Service, Sendable {
         }
         await SinkDeliveryLoop(
             configuration: configuration, sink: sink, database: database, policy: policy, control: control,
-            logger: logger
+            logger: logger, metrics: metrics
         ).run()
     }
 
