@@ -84,7 +84,7 @@ public struct Daemon: Sendable {
         let monitor = DaemonMonitor(
             database: runtime.database, intervalMs: runtime.schedulePolicy.intervalMs,
             requestsPerSecond: runtime.configuration.api.requestsPerSecond, wallNowMs: WallClock.nowMs,
-            logger: logger, metrics: metrics,
+            logger: logger, metrics: metrics, configuredSinks: { [sinks] in sinks.sinks.map(\.name) },
             publishStatus: { line in notify(notifier, logger) { try $0.status(line) } })
         var scheduler = PollScheduler(
             database: runtime.database, maxConcurrentPolls: runtime.configuration.api.maxConcurrentRequests,
