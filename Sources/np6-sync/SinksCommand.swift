@@ -21,7 +21,7 @@ struct SinksStatusCommand: AsyncParsableCommand {
             The state is the one the delivery loop last recorded: running, failing (retrying with \
             backoff), stopped (the receiver rejected a batch; fix it, then reload or replay), or new \
             (configured, never run). A sink with a cursor but no longer in the config is listed as \
-            not configured.
+            not configured, without a lag: nothing delivers to it any more.
             """
     )
 
@@ -48,6 +48,7 @@ struct SinksStatusCommand: AsyncParsableCommand {
         var status: SinkStatus?
 
         var state: String {
+            guard type != nil else { return "not configured" }
             guard let status else { return "new" }
             return status.cursor.state?.rawValue ?? "unknown"
         }
@@ -65,7 +66,12 @@ struct SinksStatusCommand: AsyncParsableCommand {
         guard !rows.isEmpty else { return "no sinks configured" }
         var lines: [String] = []
         for row in rows {
-            var line = "\(row.name)  \(row.type ?? "not configured")  \(row.state)"
+            guard let type = row.type else {
+                // Its cursor row stays, but it is not lagging: nothing delivers to it any more.
+                lines.append("\(row.name)  not configured  cursor \(row.status?.cursor.deliveredSeq ?? 0)  dead letters \(row.status?.deadLetters ?? 0)")
+                continue
+            }
+            var line = "\(row.name)  \(type)  \(row.state)"
             if let status = row.status {
                 line += "  cursor \(status.cursor.deliveredSeq)  lag \(status.pendingEvents) events"
                 if status.pendingEvents > 0 { line += " (oldest waiting \(StatusCommand.duration(status.lagMs(now: now))))" }
@@ -91,8 +97,9 @@ struct SinksStatusCommand: AsyncParsableCommand {
     }
 
     /// One sink, as `sinks status --json` and `status --json` print it: `type` is `null` when
-    /// the sink is no longer configured; the cursor's fields are absent when it never ran, and
-    /// then a missing `lastError`, `lastAttemptMs` or `lastSuccessMs` is `null`.
+    /// the sink is no longer configured, and then its state is `not configured` and it has no
+    /// `pendingEvents` or `lagMs`; the cursor's fields are absent when it never ran, and then a
+    /// missing `lastError`, `lastAttemptMs` or `lastSuccessMs` is `null`.
     struct SinkReport: Encodable {
         var row: Row
         var now: Int64
@@ -115,8 +122,10 @@ struct SinksStatusCommand: AsyncParsableCommand {
             try container.encode(row.state, forKey: .state)
             guard let status = row.status else { return }
             try container.encode(status.cursor.deliveredSeq, forKey: .deliveredSeq)
-            try container.encode(status.pendingEvents, forKey: .pendingEvents)
-            try container.encode(status.lagMs(now: now), forKey: .lagMs)
+            if row.type != nil {
+                try container.encode(status.pendingEvents, forKey: .pendingEvents)
+                try container.encode(status.lagMs(now: now), forKey: .lagMs)
+            }
             try container.encode(status.deadLetters, forKey: .deadLetters)
             try container.encode(status.cursor.lastError, forKey: .lastError)
             try container.encode(status.cursor.consecutiveFailures, forKey: .consecutiveFailures)
