@@ -18,6 +18,8 @@ struct SinkDeliveryLoop: Sendable {
     let control: SinkLoopControl
     /// Carries `sink.name` and `sink.type`.
     let logger: Logger
+    /// Counts acknowledged events and failed attempts, when the daemon serves metrics.
+    var metrics: (any SinkDeliveryMetrics)?
     var nowMs: @Sendable () -> Int64 = WallClock.nowMs
     var random: @Sendable () -> Double = { Double.random(in: 0..<1) }
 
@@ -161,7 +163,9 @@ struct SinkDeliveryLoop: Sendable {
             if let error = await attempt(events[...]) { return .failed(error) }
             let moved = try await database.advanceSinkCursor(
                 name, from: cursor.deliveredSeq, to: events[events.count - 1].seq, now: nowMs())
-            return moved ? .delivered(events: events.count, deadLettered: 0) : .cursorMoved
+            guard moved else { return .cursorMoved }
+            metrics?.recordSinkDelivered(sink: name, events: events.count)
+            return .delivered(events: events.count, deadLettered: 0)
         } catch {
             return .failed(.transient(reason: "database: \(error)", retryAfter: nil))
         }
@@ -174,7 +178,9 @@ struct SinkDeliveryLoop: Sendable {
     private func deliverIsolatingRejections(_ batch: ArraySlice<StoredEvent>, after cursor: Int64) async throws -> Step {
         guard let error = await attempt(batch) else {
             let moved = try await database.advanceSinkCursor(name, from: cursor, to: batch[batch.endIndex - 1].seq, now: nowMs())
-            return moved ? .delivered(events: batch.count, deadLettered: 0) : .cursorMoved
+            guard moved else { return .cursorMoved }
+            metrics?.recordSinkDelivered(sink: name, events: batch.count)
+            return .delivered(events: batch.count, deadLettered: 0)
         }
         guard case .permanent(let answer) = error else { return .failed(error) }
         if batch.count == 1 {
@@ -198,16 +204,20 @@ struct SinkDeliveryLoop: Sendable {
         return .delivered(events: firstEvents + secondEvents, deadLettered: firstDead + secondDead)
     }
 
-    /// Hands the batch to the sink; `nil` when acknowledged. Errors other than ``SinkError`` are transient.
+    /// Hands the batch to the sink; `nil` when acknowledged. Errors other than ``SinkError`` are
+    /// transient. Each error counts as a failed attempt in the metrics.
     private func attempt(_ batch: ArraySlice<StoredEvent>) async -> SinkError? {
+        let error: SinkError
         do {
             try await sink.deliver(Array(batch))
             return nil
-        } catch let error as SinkError {
-            return error
-        } catch {
-            return .transient(reason: "\(error)", retryAfter: nil)
+        } catch let sinkError as SinkError {
+            error = sinkError
+        } catch let other {
+            error = .transient(reason: "\(other)", retryAfter: nil)
         }
+        metrics?.recordSinkFailure(sink: name)
+        return error
     }
 
     private func record(_ state: SinkState, _ reason: String) async {

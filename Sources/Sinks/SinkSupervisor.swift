@@ -22,6 +22,7 @@ public final class SinkSupervisor: Service, Sendable {
     let logger: Logger
     let policy: SinkDeliveryPolicy
     let registry: SinkRegistry
+    let metrics: (any SinkDeliveryMetrics)?
 
     private struct State {
         var configurations: [SinkConfiguration]
@@ -37,17 +38,20 @@ public final class SinkSupervisor: Service, Sendable {
     ///   - logger: each sink logs through it with `sink.name` and `sink.type` metadata.
     ///   - policy: polling and backoff timing; tests shorten it.
     ///   - registry: how sinks are built from their configuration.
+    ///   - metrics: counts each sink's acknowledged events and failed attempts.
     public init(
         database: any EventStore,
         sinks: [SinkConfiguration],
         logger: Logger,
         policy: SinkDeliveryPolicy = SinkDeliveryPolicy(),
-        registry: SinkRegistry = .builtIn
+        registry: SinkRegistry = .builtIn,
+        metrics: (any SinkDeliveryMetrics)? = nil
     ) {
         self.database = database
         self.logger = logger
         self.policy = policy
         self.registry = registry
+        self.metrics = metrics
         self.state = Mutex(State(configurations: sinks))
     }
 
@@ -151,7 +155,7 @@ public final class SinkSupervisor: Service, Sendable {
         }
         await SinkDeliveryLoop(
             configuration: configuration, sink: sink, database: database, policy: policy, control: control,
-            logger: logger
+            logger: logger, metrics: metrics
         ).run()
     }
 

@@ -5,6 +5,10 @@ import Config
 extension StoredEvent {
     /// The record every consumer sees for an event:
     /// `{"seq": …, "contact": {"kind": …, "value": …}, "event": <the stored JSON, verbatim>}`.
+    ///
+    /// Written by hand, the one place np6-sync splices raw JSON: `JSONEncoder` cannot embed the
+    /// stored bytes as they are (re-encoding would change spacing, escapes and number text), and
+    /// this runs once per delivered event.
     public var recordJSON: String {
         let contactJSON = contact.map {
             "{\"kind\":\(JSONText.quoted($0.kind.rawValue)),\"value\":\(JSONText.quoted($0.value))}"

@@ -107,15 +107,11 @@ public struct WebhookSink: EventSink {
     }
 
     /// `Retry-After` in seconds or as an HTTP date.
-    static func retryAfter(_ headers: HTTPHeaders, now: Date = Date()) -> Duration? {
-        guard let value = headers.first(name: "Retry-After")?.trimmingCharacters(in: .whitespaces) else { return nil }
-        if let seconds = Int64(value) { return .seconds(max(0, seconds)) }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        guard let date = formatter.date(from: value) else { return nil }
-        return .milliseconds(max(0, Int64(date.timeIntervalSince(now) * 1000)))
+    static func retryAfter(_ headers: HTTPHeaders, nowMs: Int64 = WallClock.nowMs()) -> Duration? {
+        guard let value = headers.first(name: "Retry-After"),
+            let retryAtMs = Timestamp.parseRetryAfter(value, nowMs: nowMs)
+        else { return nil }
+        return .milliseconds(retryAtMs - nowMs)
     }
 
     /// The first ``answerLimit`` bytes of the body, as text on one line; the rest is read and

@@ -78,6 +78,14 @@ func runReportingErrors(_ body: () async throws -> Void) async throws {
     }
 }
 
+/// `--json` for a report (`status`, `sinks status`): one document, indented, keys sorted, `/`
+/// left as it is.
+func prettyJSON(_ value: some Encodable) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
+}
+
 func printError(_ message: String) {
     FileHandle.standardError.write(Data("np6-sync: \(message)\n".utf8))
 }

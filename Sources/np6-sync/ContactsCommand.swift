@@ -27,10 +27,15 @@ struct ContactsCommand: AsyncParsableCommand {
         func run() async throws {
             try await runReportingErrors {
                 let runtime = try await Runtime.open(configuration: options.loadConfiguration(), addingConfiguredContacts: true, openStore: openStore)
+                // Keys sorted: JSONEncoder does not keep the order in which they are encoded.
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
                 var afterID: Int64 = 0
                 while true {
                     let page = try await runtime.database.contacts(afterID: afterID, limit: 1000, enabledOnly: !all)
-                    for contact in page { print(json ? Self.json(contact) : Self.text(contact)) }
+                    for contact in page {
+                        print(json ? String(decoding: try encoder.encode(Record(contact)), as: UTF8.self) : Self.text(contact))
+                    }
                     guard let last = page.last, page.count == 1000 else { break }
                     afterID = last.id
                 }
@@ -45,13 +50,27 @@ struct ContactsCommand: AsyncParsableCommand {
             return line
         }
 
-        static func json(_ contact: StoredContact) -> String {
-            func number(_ value: Int64?) -> String { value.map(String.init) ?? "null" }
-            func string(_ value: String?) -> String { value.map(JSONText.quoted) ?? "null" }
-            return "{\"kind\":\(JSONText.quoted(contact.reference.kind.rawValue)),\"value\":\(JSONText.quoted(contact.reference.value)),"
-                + "\"enabled\":\(contact.enabled),\"status\":\(string(contact.lastStatus?.rawValue)),"
-                + "\"watermarkMs\":\(number(contact.watermarkMs)),\"nextDueMs\":\(contact.nextDueMs),"
-                + "\"consecutiveFailures\":\(contact.consecutiveFailures),\"lastError\":\(string(contact.lastError))}"
+        /// One line of `contacts list --json`: a missing `status`, `watermarkMs` or `lastError` is `null`.
+        struct Record: Encodable {
+            var contact: StoredContact
+
+            init(_ contact: StoredContact) { self.contact = contact }
+
+            enum CodingKeys: String, CodingKey {
+                case kind, value, enabled, status, watermarkMs, nextDueMs, consecutiveFailures, lastError
+            }
+
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(contact.reference.kind.rawValue, forKey: .kind)
+                try container.encode(contact.reference.value, forKey: .value)
+                try container.encode(contact.enabled, forKey: .enabled)
+                try container.encode(contact.lastStatus?.rawValue, forKey: .status)
+                try container.encode(contact.watermarkMs, forKey: .watermarkMs)
+                try container.encode(contact.nextDueMs, forKey: .nextDueMs)
+                try container.encode(contact.consecutiveFailures, forKey: .consecutiveFailures)
+                try container.encode(contact.lastError, forKey: .lastError)
+            }
         }
     }
 

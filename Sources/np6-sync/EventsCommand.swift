@@ -42,6 +42,8 @@ struct EventsCommand: AsyncParsableCommand {
             let json = json
             try await runtime.database.forEachEvent(contact: contact, sinceMs: sinceMs, limit: limit) { event in
                 if json {
+                    // Not JSONEncoder: the record embeds the stored event verbatim, which it cannot
+                    // do, and is byte for byte what the sinks receive (see `recordJSON`).
                     print(event.recordJSON)
                 } else {
                     print(

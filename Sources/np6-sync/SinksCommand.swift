@@ -23,7 +23,7 @@ struct SinksStatusCommand: AsyncParsableCommand {
             The state is the one the delivery loop last recorded: running, failing (retrying with \
             backoff), stopped (the receiver rejected a batch; fix it, then reload or replay), or new \
             (configured, never run). A sink with a cursor but no longer in the config is listed as \
-            not configured.
+            not configured, without a lag: nothing delivers to it any more.
             """
     )
 
@@ -50,6 +50,7 @@ struct SinksStatusCommand: AsyncParsableCommand {
         var status: SinkStatus?
 
         var state: String {
+            guard type != nil else { return "not configured" }
             guard let status else { return "new" }
             return status.cursor.state?.rawValue ?? "unknown"
         }
@@ -67,7 +68,12 @@ struct SinksStatusCommand: AsyncParsableCommand {
         guard !rows.isEmpty else { return "no sinks configured" }
         var lines: [String] = []
         for row in rows {
-            var line = "\(row.name)  \(row.type ?? "not configured")  \(row.state)"
+            guard let type = row.type else {
+                // Its cursor row stays, but it is not lagging: nothing delivers to it any more.
+                lines.append("\(row.name)  not configured  cursor \(row.status?.cursor.deliveredSeq ?? 0)  dead letters \(row.status?.deadLetters ?? 0)")
+                continue
+            }
+            var line = "\(row.name)  \(type)  \(row.state)"
             if let status = row.status {
                 line += "  cursor \(status.cursor.deliveredSeq)  lag \(status.pendingEvents) events"
                 if status.pendingEvents > 0 { line += " (oldest waiting \(StatusCommand.duration(status.lagMs(now: now))))" }
@@ -83,29 +89,50 @@ struct SinksStatusCommand: AsyncParsableCommand {
     }
 
     static func json(_ rows: [Row], database: String, now: Int64) throws -> String {
-        let data = try JSONSerialization.data(
-            withJSONObject: ["database": database, "sinks": objects(rows, now: now)] as [String: Any],
-            options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
-        return String(decoding: data, as: UTF8.self)
+        try prettyJSON(Report(database: database, sinks: rows.map { SinkReport($0, now: now) }))
     }
 
-    /// One JSON object per sink, as `sinks status --json` and `status --json` print them.
-    static func objects(_ rows: [Row], now: Int64) -> [[String: Any]] {
-        rows.map { row -> [String: Any] in
-            var object: [String: Any] = [
-                "name": row.name, "type": row.type ?? NSNull(), "configured": row.type != nil, "state": row.state,
-            ]
-            if let status = row.status {
-                object["deliveredSeq"] = status.cursor.deliveredSeq
-                object["pendingEvents"] = status.pendingEvents
-                object["lagMs"] = status.lagMs(now: now)
-                object["deadLetters"] = status.deadLetters
-                object["lastError"] = status.cursor.lastError ?? NSNull()
-                object["consecutiveFailures"] = status.cursor.consecutiveFailures
-                object["lastAttemptMs"] = status.cursor.lastAttemptMs ?? NSNull()
-                object["lastSuccessMs"] = status.cursor.lastSuccessMs ?? NSNull()
+    /// What `sinks status --json` prints.
+    struct Report: Encodable {
+        var database: String
+        var sinks: [SinkReport]
+    }
+
+    /// One sink, as `sinks status --json` and `status --json` print it: `type` is `null` when
+    /// the sink is no longer configured, and then its state is `not configured` and it has no
+    /// `pendingEvents` or `lagMs`; the cursor's fields are absent when it never ran, and then a
+    /// missing `lastError`, `lastAttemptMs` or `lastSuccessMs` is `null`.
+    struct SinkReport: Encodable {
+        var row: Row
+        var now: Int64
+
+        init(_ row: Row, now: Int64) {
+            self.row = row
+            self.now = now
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case name, type, configured, state
+            case deliveredSeq, pendingEvents, lagMs, deadLetters, lastError, consecutiveFailures, lastAttemptMs, lastSuccessMs
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(row.name, forKey: .name)
+            try container.encode(row.type, forKey: .type)
+            try container.encode(row.type != nil, forKey: .configured)
+            try container.encode(row.state, forKey: .state)
+            guard let status = row.status else { return }
+            try container.encode(status.cursor.deliveredSeq, forKey: .deliveredSeq)
+            if row.type != nil {
+                try container.encode(status.pendingEvents, forKey: .pendingEvents)
+                try container.encode(status.lagMs(now: now), forKey: .lagMs)
             }
-            return object
+            try container.encode(status.deadLetters, forKey: .deadLetters)
+            try container.encode(status.cursor.lastError, forKey: .lastError)
+            try container.encode(status.cursor.consecutiveFailures, forKey: .consecutiveFailures)
+            try container.encode(status.cursor.lastAttemptMs, forKey: .lastAttemptMs)
+            try container.encode(status.cursor.lastSuccessMs, forKey: .lastSuccessMs)
         }
     }
 }

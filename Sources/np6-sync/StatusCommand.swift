@@ -62,36 +62,95 @@ struct StatusCommand: AsyncParsableCommand {
     }
 
     static func json(_ status: StoreStatus, sinks: [SinksStatusCommand.Row], database: String, now: Int64) throws -> String {
-        var object: [String: Any] = [
-            "database": database,
-            "sinks": SinksStatusCommand.objects(sinks, now: now),
-            "contacts": [
-                "total": status.contacts, "enabled": status.enabledContacts, "byStatus": status.contactsByStatus,
-                "neverSynced": status.neverSynced,
-            ] as [String: Any],
-            "events": ["stored": status.events, "lastDay": status.eventsLastDay, "quarantined": status.quarantined],
-            "failing": status.failing.map { contact in
-                [
-                    "kind": contact.reference.kind.rawValue, "value": contact.reference.value,
-                    "status": contact.lastStatus?.rawValue ?? NSNull(), "error": contact.lastError ?? NSNull(),
-                    "consecutiveFailures": contact.consecutiveFailures, "nextDueMs": contact.nextDueMs,
-                ] as [String: Any]
-            },
-        ]
-        if let oldest = status.oldestWatermarkMs, let median = status.medianWatermarkMs, let p95 = status.p95LagWatermarkMs {
-            object["oldestWatermarkMs"] = oldest
-            object["lagMs"] = ["median": now - median, "p95": now - p95, "max": now - oldest]
+        try prettyJSON(Report(status, sinks: sinks, database: database, now: now))
+    }
+
+    /// What `status --json` prints. `oldestWatermarkMs`, `lagMs` and `lastRun` are absent when
+    /// there is nothing to show; a missing `status` or `error` is `null`.
+    struct Report: Encodable {
+        var database: String
+        var sinks: [SinksStatusCommand.SinkReport]
+        var contacts: Contacts
+        var events: Events
+        var failing: [FailingContact]
+        var oldestWatermarkMs: Int64?
+        var lagMs: Lag?
+        var lastRun: LastRun?
+
+        struct Contacts: Encodable {
+            var total: Int
+            var enabled: Int
+            var byStatus: [String: Int]
+            var neverSynced: Int
         }
-        if let run = status.lastRun {
-            object["lastRun"] = [
-                "kind": run.kind, "startedMs": run.startedMs, "finishedMs": run.finishedMs,
-                "contactsPolled": run.contactsPolled, "contactsFailed": run.contactsFailed, "requests": run.requests,
-                "eventsNew": run.eventsNew, "eventsDuplicate": run.eventsDuplicate,
-                "eventsQuarantined": run.eventsQuarantined, "error": run.error ?? NSNull(),
-            ] as [String: Any]
+
+        struct Events: Encodable {
+            var stored: Int
+            var lastDay: Int
+            var quarantined: Int
         }
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
-        return String(decoding: data, as: UTF8.self)
+
+        struct Lag: Encodable {
+            var median: Int64
+            var p95: Int64
+            var max: Int64
+        }
+
+        struct FailingContact: Encodable {
+            var contact: StoredContact
+
+            enum CodingKeys: String, CodingKey {
+                case kind, value, status, error, consecutiveFailures, nextDueMs
+            }
+
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(contact.reference.kind.rawValue, forKey: .kind)
+                try container.encode(contact.reference.value, forKey: .value)
+                try container.encode(contact.lastStatus?.rawValue, forKey: .status)
+                try container.encode(contact.lastError, forKey: .error)
+                try container.encode(contact.consecutiveFailures, forKey: .consecutiveFailures)
+                try container.encode(contact.nextDueMs, forKey: .nextDueMs)
+            }
+        }
+
+        struct LastRun: Encodable {
+            var run: SyncRunSummary
+
+            enum CodingKeys: String, CodingKey {
+                case kind, startedMs, finishedMs, contactsPolled, contactsFailed, requests
+                case eventsNew, eventsDuplicate, eventsQuarantined, error
+            }
+
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(run.kind, forKey: .kind)
+                try container.encode(run.startedMs, forKey: .startedMs)
+                try container.encode(run.finishedMs, forKey: .finishedMs)
+                try container.encode(run.contactsPolled, forKey: .contactsPolled)
+                try container.encode(run.contactsFailed, forKey: .contactsFailed)
+                try container.encode(run.requests, forKey: .requests)
+                try container.encode(run.eventsNew, forKey: .eventsNew)
+                try container.encode(run.eventsDuplicate, forKey: .eventsDuplicate)
+                try container.encode(run.eventsQuarantined, forKey: .eventsQuarantined)
+                try container.encode(run.error, forKey: .error)
+            }
+        }
+
+        init(_ status: StoreStatus, sinks: [SinksStatusCommand.Row], database: String, now: Int64) {
+            self.database = database
+            self.sinks = sinks.map { SinksStatusCommand.SinkReport($0, now: now) }
+            contacts = Contacts(
+                total: status.contacts, enabled: status.enabledContacts, byStatus: status.contactsByStatus,
+                neverSynced: status.neverSynced)
+            events = Events(stored: status.events, lastDay: status.eventsLastDay, quarantined: status.quarantined)
+            failing = status.failing.map(FailingContact.init)
+            if let oldest = status.oldestWatermarkMs, let median = status.medianWatermarkMs, let p95 = status.p95LagWatermarkMs {
+                oldestWatermarkMs = oldest
+                lagMs = Lag(median: now - median, p95: now - p95, max: now - oldest)
+            }
+            lastRun = status.lastRun.map(LastRun.init)
+        }
     }
 
     static func duration(_ milliseconds: Int64) -> String {

@@ -51,5 +51,8 @@ import Testing
         #expect(info?.pauseUntilMs == now + 3_000)
         #expect(RateLimitInfo(headers: ["Content-Type": "application/json"], nowMs: now) == nil)
         #expect(RateLimitInfo(headers: ["Retry-After": "soon"], nowMs: now) == nil)
+        #expect(
+            RateLimitInfo(headers: ["Retry-After": "Tue, 14 Nov 2023 22:15:20 GMT"], nowMs: now)
+                == RateLimitInfo(retryAtMs: now + 120_000))
     }
 }

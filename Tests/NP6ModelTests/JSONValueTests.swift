@@ -35,7 +35,7 @@ struct JSONValueTests {
         let text = #""\"\\\/\b\f\n\r\t\u0001\u001f\u00e9\ud83d\ude00 é""#
         let value = try JSONValue.parse(text)
         #expect(value == .string("\"\\/\u{8}\u{C}\n\r\t\u{1}\u{1F}é😀 é"))
-        #expect(value.jsonText == #""\"\\/\b\f\n\r\t\u0001\u001Fé😀 é""#)
+        #expect(value.jsonText == #""\"\\/\u0008\u000c\n\r\t\u0001\u001fé😀 é""#)
         #expect(try JSONValue.parse(value.jsonText) == value)
     }
 

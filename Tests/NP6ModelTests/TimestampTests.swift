@@ -79,6 +79,51 @@ struct TimestampTests {
         #expect(Timestamp.iso8601(milliseconds: .min).hasPrefix("-"))
     }
 
+    @Test(arguments: [
+        ("Tue, 14 Nov 2023 22:15:20 GMT", Int64(1_700_000_120_000)),
+        ("Thu, 01 Jan 1970 00:00:00 GMT", 0),
+        ("Tue, 29 Feb 2000 23:59:59 GMT", 951_868_799_000),
+    ])
+    func httpDatesParse(text: String, value: Int64) {
+        #expect(Timestamp.parseHTTPDate(text) == value)
+    }
+
+    @Test(arguments: [
+        "", "Tue, 14 Nov 2023 22:15:20", "Tue, 14 Nov 2023 22:15:20 UTC", "Tue, 14 Nov 2023 22:15:20 GMT ",
+        "tue, 14 Nov 2023 22:15:20 GMT", "Tue, 14 nov 2023 22:15:20 GMT", "Tue 14 Nov 2023 22:15:20 GMT",
+        "Tue, 4 Nov 2023 22:15:20 GMT", "Tue, 31 Nov 2023 22:15:20 GMT", "Tue, 29 Feb 2023 22:15:20 GMT",
+        "Tue, 14 Nov 2023 24:00:00 GMT", "Tue, 14 Nov 2023 22:60:00 GMT", "Tue, 14 Nov 2023 22:15:60 GMT",
+        "Tuesday, 14-Nov-23 22:15:20 GMT", "Tue Nov 14 22:15:20 2023", "2023-11-14T22:15:20Z",
+    ])
+    func malformedHTTPDatesAreRefused(text: String) {
+        #expect(Timestamp.parseHTTPDate(text) == nil)
+    }
+
+    @Test func httpDatesAgreeWithFoundation() {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        var generator = SplitMix64(seed: 9110)
+        for _ in 0..<2000 {
+            let seconds = Int64.random(in: 0...253_402_300_799, using: &generator)
+            let text = formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+            #expect(Timestamp.parseHTTPDate(text) == seconds * 1000, "\(text)")
+        }
+    }
+
+    @Test func retryAfterIsSecondsOrAnHTTPDateNeverInThePast() {
+        let now: Int64 = 1_700_000_000_000
+        #expect(Timestamp.parseRetryAfter("120", nowMs: now) == now + 120_000)
+        #expect(Timestamp.parseRetryAfter(" 0 ", nowMs: now) == now)
+        #expect(Timestamp.parseRetryAfter("-5", nowMs: now) == now)
+        #expect(Timestamp.parseRetryAfter("Tue, 14 Nov 2023 22:15:20 GMT", nowMs: now) == now + 120_000)
+        #expect(Timestamp.parseRetryAfter("Tue, 14 Nov 2023 22:00:00 GMT", nowMs: now) == now)
+        #expect(Timestamp.parseRetryAfter("9223372036854775807", nowMs: now) == nil)
+        #expect(Timestamp.parseRetryAfter("soon", nowMs: now) == nil)
+        #expect(Timestamp.parseRetryAfter("", nowMs: now) == nil)
+    }
+
     @Test func agreesWithFoundationAcrossTheCalendar() {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]

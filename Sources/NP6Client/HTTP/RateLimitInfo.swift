@@ -28,7 +28,7 @@ public struct RateLimitInfo: Sendable, Hashable {
         limit = integer("X-RateLimit-Limit").map { Int(clamping: $0) }
         remaining = integer("X-RateLimit-Remaining").map { Int(clamping: $0) }
         resetAtMs = integer("X-RateLimit-Reset").map { Self.absoluteMs(reset: $0, nowMs: nowMs) }
-        retryAtMs = integer("Retry-After").map { nowMs + max(0, $0) * 1000 }
+        retryAtMs = headers.first(name: "Retry-After").flatMap { Timestamp.parseRetryAfter($0, nowMs: nowMs) }
         if limit == nil, remaining == nil, resetAtMs == nil, retryAtMs == nil { return nil }
     }
 

@@ -77,6 +77,10 @@ struct EventJSON {
 
     /// Appends `value` as a JSON string: quotes, backslashes and control characters escaped,
     /// everything else (including non-ASCII) as raw UTF-8.
+    ///
+    /// Not the shipping code's `JSONText`, on purpose: the fake stands in for NP6 and writes the
+    /// bytes the client's decoder is tested against, so it must not share the client's JSON code
+    /// (a shared bug would pass unseen), and it depends on nothing of np6-sync.
     static func appendString(_ value: String, to bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "\""))
         for byte in value.utf8 {

@@ -157,7 +157,7 @@ public enum JSONValue: Sendable, Hashable {
                 case .null: output += "null"
                 case .bool(let flag): output += flag ? "true" : "false"
                 case .number(let literal): output += literal
-                case .string(let string): Self.writeString(string, to: &output)
+                case .string(let string): JSONText.appendQuoted(string, to: &output)
                 case .array(let elements):
                     output += "["
                     work.append(.text("]"))
@@ -170,7 +170,7 @@ public enum JSONValue: Sendable, Hashable {
                     work.append(.text("}"))
                     for (index, member) in members.enumerated().reversed() {
                         var key = ""
-                        Self.writeString(member.key, to: &key)
+                        JSONText.appendQuoted(member.key, to: &key)
                         work.append(.value(member.value))
                         work.append(.text((index > 0 ? "," : "") + key + ":"))
                     }
@@ -178,26 +178,6 @@ public enum JSONValue: Sendable, Hashable {
             }
         }
         return output
-    }
-
-    private static func writeString(_ string: String, to output: inout String) {
-        output += "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\n": output += "\\n"
-            case "\r": output += "\\r"
-            case "\t": output += "\\t"
-            case "\u{08}": output += "\\b"
-            case "\u{0C}": output += "\\f"
-            case "\u{00}"..."\u{1F}":
-                let hex = String(scalar.value, radix: 16, uppercase: true)
-                output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: output.unicodeScalars.append(scalar)
-            }
-        }
-        output += "\""
     }
 
     /// The kind of value with its article, for messages such as "expected an integer, found a string".

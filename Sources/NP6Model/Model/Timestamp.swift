@@ -37,6 +37,42 @@ public enum Timestamp {
             + ".\(padded(fraction, 3))Z"
     }
 
+    /// Parses an HTTP date (RFC 9110 §5.6.7) in the form senders generate, IMF-fixdate
+    /// (`Tue, 14 Nov 2023 22:15:20 GMT`), into milliseconds since the epoch.
+    ///
+    /// Returns nil for anything else, the obsolete RFC 850 and asctime forms included.
+    public static func parseHTTPDate(_ text: String) -> Int64? {
+        var reader = Reader(bytes: Array(text.utf8))
+        guard reader.word(in: dayNames) != nil, reader.skip(","), reader.skip(" "),
+            let day = reader.digits(2), reader.skip(" "),
+            let month = reader.word(in: monthNames).map({ Int64($0) + 1 }), reader.skip(" "),
+            let year = reader.digits(4), reader.skip(" "),
+            let hour = reader.digits(2), reader.skip(":"),
+            let minute = reader.digits(2), reader.skip(":"),
+            let second = reader.digits(2), reader.skip(" "),
+            reader.word(in: ["GMT"]) != nil, reader.isAtEnd,
+            (1...daysIn(month: month, year: year)).contains(day), hour < 24, minute < 60, second < 60
+        else { return nil }
+        let days = self.days(fromCivilYear: year, month: month, day: day)
+        return nonNegative((days * 86_400 + hour * 3600 + minute * 60 + second) * 1000)
+    }
+
+    /// A `Retry-After` value (RFC 9110 §10.2.3), delay-seconds or an HTTP date, as the moment it
+    /// asks to wait until, in milliseconds since the epoch; never before `nowMs`.
+    ///
+    /// Returns nil when the value is neither (or too large to be meant).
+    public static func parseRetryAfter(_ value: String, nowMs: Int64) -> Int64? {
+        var value = Substring(value)
+        while value.first == " " || value.first == "\t" { value.removeFirst() }
+        while value.last == " " || value.last == "\t" { value.removeLast() }
+        if let seconds = Int64(value) {
+            let (delay, overflow1) = max(0, seconds).multipliedReportingOverflow(by: 1000)
+            let (moment, overflow2) = nowMs.addingReportingOverflow(delay)
+            return overflow1 || overflow2 ? nil : moment
+        }
+        return parseHTTPDate(String(value)).map { max(nowMs, $0) }
+    }
+
     // MARK: - Parsing
 
     private static func parse(_ bytes: [UInt8]) -> Int64? {
@@ -106,6 +142,16 @@ public enum Timestamp {
             return value
         }
 
+        /// The index in `words` of the word that comes next (all of one length), or nil (and
+        /// nothing consumed).
+        mutating func word(in words: [String]) -> Int? {
+            guard let length = words.first?.utf8.count, bytes.count - index >= length,
+                let found = words.firstIndex(where: { $0.utf8.elementsEqual(bytes[index..<(index + length)]) })
+            else { return nil }
+            index += length
+            return found
+        }
+
         /// `Z`, `z`, `±HH`, `±HHMM` or `±HH:MM` as seconds east of UTC; nil when absent or invalid.
         mutating func offsetSeconds() -> Int64? {
             if skip("Z") || skip("z") { return 0 }
@@ -129,6 +175,9 @@ public enum Timestamp {
             return sign * (hours * 3600 + minutes * 60)
         }
     }
+
+    private static let dayNames = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    private static let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
     private static func nonNegative(_ value: Int64) -> Int64? {
         value >= 0 ? value : nil

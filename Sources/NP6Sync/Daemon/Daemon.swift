@@ -48,10 +48,11 @@ public struct Daemon: Sendable {
             configuration: configuration, addingConfiguredContacts: true, openStore: openStore)
         let database = runtime.database
         let notifier = SystemdNotifier(environment: environment)
-        let sinks = SinkSupervisor(database: database, sinks: configuration.sinks, logger: logger)
+        let metrics = SyncMetrics(registry: PrometheusCollectorRegistry())
+        let sinks = SinkSupervisor(database: database, sinks: configuration.sinks, logger: logger, metrics: metrics)
         return Daemon(
             runtime: runtime,
-            metrics: SyncMetrics(registry: PrometheusCollectorRegistry()),
+            metrics: metrics,
             sinks: sinks,
             client: runtime.makeClient(apiKey: apiKey),
             pacer: runtime.makePacer(),
@@ -88,7 +89,7 @@ public struct Daemon: Sendable {
         let monitor = DaemonMonitor(
             database: runtime.database, intervalMs: runtime.schedulePolicy.intervalMs,
             requestsPerSecond: runtime.configuration.api.requestsPerSecond, wallNowMs: WallClock.nowMs,
-            logger: logger, metrics: metrics,
+            logger: logger, metrics: metrics, configuredSinks: { [sinks] in sinks.sinks.map(\.name) },
             publishStatus: { line in notify(notifier, logger) { try $0.status(line) } })
         var scheduler = PollScheduler(
             database: runtime.database, maxConcurrentPolls: runtime.configuration.api.maxConcurrentRequests,

@@ -17,6 +17,10 @@ actor DaemonMonitor {
     private let publishStatus: @Sendable (String) -> Void
     private var statusRefreshedMs: Int64 = 0
     private let metrics: SyncMetrics?
+    /// The names of the sinks as configured now (a reload changes them).
+    private let configuredSinks: @Sendable () -> [String]
+    /// The sinks whose lag the metrics show.
+    private var sinksWithLag: Set<String> = []
 
     init(
         database: any EventStore,
@@ -25,6 +29,7 @@ actor DaemonMonitor {
         wallNowMs: @escaping @Sendable () -> Int64,
         logger: Logger,
         metrics: SyncMetrics?,
+        configuredSinks: @escaping @Sendable () -> [String],
         publishStatus: @escaping @Sendable (String) -> Void
     ) {
         self.database = database
@@ -34,6 +39,7 @@ actor DaemonMonitor {
         self.logger = logger
         self.publishStatus = publishStatus
         self.metrics = metrics
+        self.configuredSinks = configuredSinks
         cycle = CycleTotals(startedMs: wallNowMs())
     }
 
@@ -56,10 +62,15 @@ actor DaemonMonitor {
             metrics?.setContacts(due: snapshot.dueContacts, failing: snapshot.failingContacts, total: snapshot.enabledContacts)
             if let oldest = snapshot.oldestWatermarkMs { metrics?.setFreshness(seconds: Double(now - oldest) / 1000) }
             if let metrics {
-                for sink in try await database.sinkStatuses() {
+                // A sink removed from the config keeps its cursor row, but no longer lags: its
+                // series go, or its frozen lag would keep an alert firing.
+                let configured = Set(configuredSinks())
+                for sink in try await database.sinkStatuses() where configured.contains(sink.cursor.sink) {
                     metrics.setSinkLag(
                         sink: sink.cursor.sink, events: sink.pendingEvents, seconds: Double(sink.lagMs(now: now)) / 1000)
                 }
+                for removed in sinksWithLag.subtracting(configured).sorted() { metrics.removeSink(removed) }
+                sinksWithLag = configured
             }
             publishStatus(
                 "\(snapshot.enabledContacts) contacts, \(snapshot.dueContacts) due, \(snapshot.failingContacts) failing, "

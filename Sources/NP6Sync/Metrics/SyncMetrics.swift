@@ -1,3 +1,4 @@
+import Sinks
 import Prometheus
 import SyncStore
 import NP6Model
@@ -13,7 +14,7 @@ import NP6Model
 /// metrics.recordPoll(outcome: "ok")
 /// print(metrics.exposition())   // np6sync_polls_total{outcome="ok"} 1 …
 /// ```
-public final class SyncMetrics: Sendable {
+public final class SyncMetrics: SinkDeliveryMetrics {
     /// The registry the series live in; ``MetricsServer`` serves it.
     public let registry: PrometheusCollectorRegistry
 

@@ -70,19 +70,32 @@ import NP6Model
     @Test(arguments: [
         ("127.0.0.1:9464", "127.0.0.1", 9464),
         ("[::1]:9464", "::1", 9464),
-        ("localhost:0", "localhost", 0),
+        ("localhost:1", "localhost", 1),
         ("0.0.0.0:65535", "0.0.0.0", 65535),
     ])
     func listenAddressesParse(text: String, host: String, port: Int) throws {
-        let address = try #require(MetricsServer.Address(parsing: text))
+        let configuration = try #require(try listenConfiguration(text))
+        let address = MetricsServer(
+            configuration: configuration, registry: PrometheusCollectorRegistry(),
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        ).address
         #expect(address.host == host)
         #expect(address.port == port)
         #expect(address.description == text)
     }
 
-    @Test(arguments: ["127.0.0.1", "127.0.0.1:", ":9464", "::1:9464", "[::1]", "[::1]9464", "host:65536", "host:-1", "a b:1"])
-    func malformedListenAddressesAreRefused(text: String) {
-        #expect(MetricsServer.Address(parsing: text) == nil)
+    @Test(arguments: [
+        "127.0.0.1", "127.0.0.1:", ":9464", "::1:9464", "[::1]", "[::1]9464", "host:65536", "host:-1", "a b:1", "host:0",
+    ])
+    func malformedListenAddressesAreRefused(text: String) throws {
+        let error = try #require(throws: ConfigurationError.self) { try listenConfiguration(text) }
+        let issues = error.issues.map(\.description)
+        #expect(!issues.isEmpty && issues.allSatisfy { $0.hasPrefix("metrics.listen: ") }, "\(issues)")
+    }
+
+    /// `metrics.listen` read as the daemon reads it: from the config file.
+    private func listenConfiguration(_ text: String) throws -> MetricsConfiguration? {
+        try SyncConfiguration.parse(#"{"metrics": {"listen": "\#(text)"}}"#, environment: [:]).metrics
     }
 }
 

@@ -3,6 +3,7 @@ import InMemoryLogging
 import Logging
 import NP6Client
 import NP6Fake
+import Prometheus
 import ServiceLifecycleTestKit
 import SyncStore
 import Testing
@@ -232,6 +233,38 @@ extension SinkTests {
                     #expect(steady.delivered.count == 6, "a removed sink gets nothing more")
                 }
                 #expect(try await fixture.database.sinkCursor("steady")?.deliveredSeq == 6, "its cursor is kept")
+            }
+        }
+
+        @Test(.timeLimit(.minutes(1)))
+        func acknowledgedEventsAndFailedAttemptsAreCountedPerSink() async throws {
+            try await withSinkFixture { fixture in
+                let ids = try await fixture.storeEvents(12)
+                let crm = RecordingSink(name: "crm") { call, _ in
+                    call < 2 ? .transient(reason: "HTTP 503", retryAfter: nil) : nil
+                }
+                let audit = RecordingSink.rejecting([ids[4]], name: "audit")
+                let metrics = SyncMetrics(registry: PrometheusCollectorRegistry())
+                let supervisor = SinkSupervisor(
+                    database: fixture.database, sinks: [.test("crm"), .test("audit", batchSize: 1, deadLetter: true)],
+                    logger: fixture.logger, policy: SinkFixture.fastPolicy, registry: .fixed([crm, audit]), metrics: metrics)
+                try await running(supervisor) {
+                    try await eventually("both sinks catch up") {
+                        let crmCursor = try await fixture.database.sinkCursor("crm")
+                        let auditCursor = try await fixture.database.sinkCursor("audit")
+                        return crmCursor?.deliveredSeq == 12 && auditCursor?.deliveredSeq == 12
+                    }
+                }
+                let text = metrics.exposition()
+                for line in [
+                    #"np6sync_sink_delivered_events_total{sink="crm"} 12"#,
+                    #"np6sync_sink_failures_total{sink="crm"} 2"#,
+                    // The rejected event became a dead letter: not delivered, one failed attempt.
+                    #"np6sync_sink_delivered_events_total{sink="audit"} 11"#,
+                    #"np6sync_sink_failures_total{sink="audit"} 1"#,
+                ] {
+                    #expect(text.contains(line + "\n"), "missing: \(line)")
+                }
             }
         }
 

@@ -83,11 +83,12 @@ extension SinkTests {
         }
 
         @Test func retryAfterIsReadInSecondsOrAsADate() {
-            let now = Date(timeIntervalSince1970: 1_700_000_000)
-            #expect(WebhookSink.retryAfter(["Retry-After": "120"], now: now) == .seconds(120))
-            #expect(WebhookSink.retryAfter(["Retry-After": "Tue, 14 Nov 2023 22:15:20 GMT"], now: now) == .seconds(120))
-            #expect(WebhookSink.retryAfter(["Retry-After": "soon"], now: now) == nil)
-            #expect(WebhookSink.retryAfter([:], now: now) == nil)
+            let now: Int64 = 1_700_000_000_000
+            #expect(WebhookSink.retryAfter(["Retry-After": "120"], nowMs: now) == .seconds(120))
+            #expect(WebhookSink.retryAfter(["Retry-After": "Tue, 14 Nov 2023 22:15:20 GMT"], nowMs: now) == .seconds(120))
+            #expect(WebhookSink.retryAfter(["Retry-After": "Tue, 14 Nov 2023 22:00:00 GMT"], nowMs: now) == .zero)
+            #expect(WebhookSink.retryAfter(["Retry-After": "soon"], nowMs: now) == nil)
+            #expect(WebhookSink.retryAfter([:], nowMs: now) == nil)
         }
 
         @Test func redirectIsNotFollowed() async throws {
