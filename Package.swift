@@ -96,11 +96,13 @@ let package = Package(
             dependencies: ["NP6Client", "NP6Fake", .product(name: "NIOHTTP1", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "SyncStoreTests", dependencies: ["SyncStore"], swiftSettings: swiftSettings),
+        // A clock that tests move by hand, for the code that takes a `Clock`.
+        .target(name: "TestClocks", path: "Tests/TestClocks", swiftSettings: swiftSettings),
+        .testTarget(name: "SyncStoreTests", dependencies: ["SyncStore", "TestClocks"], swiftSettings: swiftSettings),
         .testTarget(
             name: "NP6SyncTests",
             dependencies: [
-                "NP6Sync", "NP6Fake", "NP6Client", "SyncStore",
+                "NP6Sync", "NP6Fake", "NP6Client", "SyncStore", "TestClocks",
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
