@@ -20,6 +20,7 @@ public final class SinkSupervisor: Service, Sendable {
     let logger: Logger
     let policy: SinkDeliveryPolicy
     let registry: SinkRegistry
+    let clock: any Clock<Duration>
 
     private struct State {
         var configurations: [SinkConfiguration]
@@ -35,17 +36,20 @@ public final class SinkSupervisor: Service, Sendable {
     ///   - logger: each sink logs through it with `sink.name` and `sink.type` metadata.
     ///   - policy: polling and backoff timing; tests shorten it.
     ///   - registry: how sinks are built from their configuration.
+    ///   - clock: what the loops' waits and backoff are measured on; tests pass a manual clock.
     public init(
         database: SyncDatabase,
         sinks: [SinkConfiguration],
         logger: Logger,
         policy: SinkDeliveryPolicy = SinkDeliveryPolicy(),
-        registry: SinkRegistry = .builtIn
+        registry: SinkRegistry = .builtIn,
+        clock: any Clock<Duration> = ContinuousClock()
     ) {
         self.database = database
         self.logger = logger
         self.policy = policy
         self.registry = registry
+        self.clock = clock
         self.state = Mutex(State(configurations: sinks))
     }
 
@@ -112,7 +116,7 @@ public final class SinkSupervisor: Service, Sendable {
             let removed = state.loops.filter { !names.contains($0.key) }
             for name in removed.keys { state.loops[name] = nil }
             let started = sinks.map { sink in
-                let control = SinkLoopControl()
+                let control = SinkLoopControl(clock: clock)
                 defer { state.loops[sink.name] = control }
                 return (sink, control, previous: state.loops[sink.name])
             }

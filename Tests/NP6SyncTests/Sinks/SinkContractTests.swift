@@ -63,7 +63,7 @@ enum SinkUnderTest: String, CaseIterable, CustomTestStringConvertible, Sendable 
 }
 
 extension SinkTests {
-    @Suite struct SinkContractTests {
+    @Suite(.timeLimit(.minutes(5))) struct SinkContractTests {
         @Test(arguments: SinkUnderTest.allCases)
         func deliversEveryEventOnceInSeqOrder(sink: SinkUnderTest) async throws {
             try await withSinkFixture { fixture in

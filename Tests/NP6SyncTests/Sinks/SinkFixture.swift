@@ -4,6 +4,7 @@ import Logging
 import NP6Client
 import Synchronization
 import SyncStore
+import TestClocks
 import Testing
 
 @testable import NP6Sync
@@ -14,6 +15,8 @@ struct SinkFixture {
     let database: SyncDatabase
     let logs = InMemoryLogHandler()
     let contact = ContactReference(kind: .unicity, value: "jane+news@example.com")
+    /// What the supervisors' loops wait and back off on: time passes only when a test moves it.
+    let clock = ManualClock()
 
     var logger: Logger {
         var logger = Logger(label: "test", factory: { _ in logs })
@@ -64,7 +67,7 @@ struct SinkFixture {
         registry: SinkRegistry = .builtIn,
         policy: SinkDeliveryPolicy = SinkFixture.fastPolicy
     ) -> SinkSupervisor {
-        SinkSupervisor(database: database, sinks: sinks, logger: logger, policy: policy, registry: registry)
+        SinkSupervisor(database: database, sinks: sinks, logger: logger, policy: policy, registry: registry, clock: clock)
     }
 }
 

@@ -10,7 +10,7 @@ import Testing
 @testable import NP6Sync
 
 extension SinkTests {
-    @Suite struct WebhookSinkTests {
+    @Suite(.timeLimit(.minutes(5))) struct WebhookSinkTests {
         /// A webhook sink pointed at `url`, with a client that follows no redirect, as the supervisor builds it.
         @discardableResult
         func withWebhookSink<T: Sendable>(
