@@ -15,7 +15,7 @@ import Testing
 @testable import NP6Sync
 
 /// The daemon as `np6-sync run` builds it, in-process against the fake API, shut down gracefully.
-@Suite(.serialized) struct DaemonTests {
+@Suite(.timeLimit(.minutes(5))) struct DaemonTests {
     let apiKey = "daemon-secret-key-4c1f9e07b2d8a653"
 
     /// Builds a daemon on a temporary database for every fake contact, runs `body` while it runs,
@@ -67,17 +67,17 @@ import Testing
         let listener = try NotifySocketListener.bound()
         let environment = ["NOTIFY_SOCKET": listener.notifySocket, "WATCHDOG_USEC": "400000"]
         try await withDaemon(environment: environment) { _, _, _ in
-            #expect(try listener.receive() == "READY=1")
+            #expect(try await listener.next() == "READY=1")
             var messages: [String] = []
             while !(messages.contains { $0.hasPrefix("STATUS=") } && messages.contains("WATCHDOG=1")) {
-                messages.append(try listener.receive())
+                messages.append(try await listener.next())
             }
             let status = try #require(messages.first { $0.hasPrefix("STATUS=") })
             #expect(status.contains("9 contacts"))
             #expect(status.contains("failing"))
         }
         var last = ""
-        while last != "STOPPING=1" { last = try listener.receive() }
+        while last != "STOPPING=1" { last = try await listener.next() }
     }
 
     @Test func metricsMoveAfterASyncAndNeverShowTheKey() async throws {
