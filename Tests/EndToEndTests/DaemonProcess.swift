@@ -26,7 +26,7 @@ final class DaemonProcess: @unchecked Sendable {
     func signal(_ number: Int32) { kill(process.processIdentifier, number) }
 
     /// Waits until the log contains `text`, at most `timeout` seconds.
-    func waitForLog(_ text: String, timeout: TimeInterval = 20) async -> Bool {
+    func waitForLog(_ text: String, timeout: TimeInterval = 60) async -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if stderr.contains(text) { return true }
