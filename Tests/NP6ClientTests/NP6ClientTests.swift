@@ -5,7 +5,7 @@ import Testing
 @testable import NP6Client
 
 /// The client against the fake NP6 API over loopback.
-@Suite struct NP6ClientTests {
+@Suite(.timeLimit(.minutes(5))) struct NP6ClientTests {
     static let past: Int64 = 0
     static var now: Int64 { Int64(Date.timeIntervalSinceReferenceDate * 1000) + 978_307_200_000 }
 

@@ -6,7 +6,7 @@ import Testing
 
 @testable import NP6Fake
 
-@Suite("FakeNP6ServerTests")
+@Suite("FakeNP6ServerTests", .timeLimit(.minutes(5)))
 struct FakeNP6ServerTests {
     /// Fixed history bounds, so the data does not depend on when the test runs.
     static func configuration(

@@ -6,7 +6,7 @@ import Testing
 
 @testable import NP6Sync
 
-@Suite struct SyncPassTests {
+@Suite(.timeLimit(.minutes(5))) struct SyncPassTests {
     @Test(arguments: ContactKind.allCases)
     func eachContactKindSyncsEveryEvent(kind: ContactKind) async throws {
         try await withSyncFixture { fixture in

@@ -5,7 +5,7 @@ import Testing
 
 @testable import SyncStore
 
-@Suite struct SinkCursorTests {
+@Suite(.timeLimit(.minutes(5))) struct SinkCursorTests {
     let alice = ContactReference(kind: .unicity, value: "alice@example.com")
 
     /// Stores events `e1`…`eN` (seq 1…N) for alice, received at `now`.

@@ -20,7 +20,7 @@ func event(_ id: String, at timestampMs: Int64) -> StopEvent {
         payload: Array(json.utf8))
 }
 
-@Suite struct SyncDatabaseTests {
+@Suite(.timeLimit(.minutes(5))) struct SyncDatabaseTests {
     let alice = ContactReference(kind: .unicity, value: "alice+news@example.com")
     let bob = ContactReference(kind: .id, value: "000R4M0T")
 

@@ -9,7 +9,7 @@ import Testing
 
 @testable import NP6Sync
 
-@Suite struct MetricsServerTests {
+@Suite(.timeLimit(.minutes(5))) struct MetricsServerTests {
     @Test func scrapeShowsCountersMoving() async throws {
         let metrics = SyncMetrics(registry: PrometheusCollectorRegistry())
         try await withMetricsServer(metrics) { port in
