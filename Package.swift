@@ -93,7 +93,7 @@ let package = Package(
         ),
         .testTarget(
             name: "NP6ClientTests",
-            dependencies: ["NP6Client", "NP6Fake", .product(name: "NIOHTTP1", package: "swift-nio")],
+            dependencies: ["NP6Client", "NP6Fake", "TestClocks", .product(name: "NIOHTTP1", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         // A clock that tests move by hand, for the code that takes a `Clock`.
@@ -122,7 +122,7 @@ let package = Package(
         .testTarget(
             name: "NP6FakeTests",
             dependencies: [
-                "NP6Fake",
+                "NP6Fake", "TestClocks",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import TestClocks
 import Testing
 
 @testable import NP6Fake
@@ -229,6 +230,8 @@ struct FakeNP6ServerTests {
     @Test func rateLimitAnswers429WithRetryAfterAndHeaders() async throws {
         var configuration = Self.configuration()
         configuration.knobs.rateLimitPerSecond = 3
+        // The window stays still, however slowly a busy machine sends the requests.
+        configuration.clock = ManualClock()
         try await withFakeNP6API(configuration: configuration) { api in
             let client = FakeAPIClient(handle: api)
             let contact = await api.state.contacts[0]
