@@ -35,6 +35,7 @@ import Testing
             #expect(await daemon.waitForLog("np6-sync started"))
             // Four slow requests in flight: the fake counts a request when it arrives.
             #expect(try await eventually { try await fakeRequestCount(baseURL) >= 4 }, "four requests reach the fake API")
+            #expect(try await eventually { daemon.handles(SIGTERM) }, "the daemon traps SIGTERM")
             daemon.signal(SIGTERM)
             let exit = try #require(await daemon.waitForExit(timeout: 12))
             #expect(exit.status == 0, "stderr: \(daemon.stderr)")
@@ -76,6 +77,7 @@ import Testing
             #expect(await daemon.waitForLog("np6-sync started"))
 
             _ = directory.file("contacts.txt", contents: lines.joined(separator: "\n"))
+            #expect(try await eventually { daemon.handles(SIGHUP) }, "the daemon traps SIGHUP")
             daemon.signal(SIGHUP)
             #expect(await daemon.waitForLog("Configuration reloaded"))
             #expect(daemon.stderr.contains("contacts.added=3"))
