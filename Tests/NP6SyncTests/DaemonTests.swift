@@ -89,7 +89,7 @@ import Testing
             }
             let port = try #require(await metricsPort())
             let response = try await HTTPClient.shared.execute(
-                HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: .seconds(10))
+                HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: .seconds(60))
             #expect(response.status == .ok)
             // Nor is the key in the database or its WAL.
             for suffix in ["", "-wal"] {
@@ -131,7 +131,7 @@ import Testing
                 }
                 let port = try #require(await metricsPort())
                 let response = try await HTTPClient.shared.execute(
-                    HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: .seconds(10))
+                    HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: .seconds(60))
                 return String(buffer: try await response.body.collect(upTo: 1 << 20))
             }
             #expect(receiver.requests.allSatisfy { $0.signatureIsValid == true }, "every delivery is signed")

@@ -36,7 +36,7 @@ import Testing
             }
 
             let other = try await HTTPClient.shared.execute(
-                HTTPClientRequest(url: "http://127.0.0.1:\(port)/"), timeout: .seconds(5))
+                HTTPClientRequest(url: "http://127.0.0.1:\(port)/"), timeout: .seconds(60))
             #expect(other.status == .notFound)
         }
     }
@@ -116,7 +116,7 @@ private func withMetricsServer(
 }
 
 private func scrape(
-    port: Int, timeout: TimeAmount = .seconds(5)
+    port: Int, timeout: TimeAmount = .seconds(60)
 ) async throws -> (status: UInt, contentType: String?, body: String) {
     let response = try await HTTPClient.shared.execute(
         HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: timeout)

@@ -81,7 +81,7 @@ func withSinkFixture<T>(_ body: (SinkFixture) async throws -> T) async throws ->
 
 /// Waits until `condition` holds, checking every 20 ms; records an issue after `timeout`.
 func eventually(
-    timeout: Duration = .seconds(15),
+    timeout: Duration = .seconds(60),
     _ what: String,
     sourceLocation: SourceLocation = #_sourceLocation,
     _ condition: () async throws -> Bool

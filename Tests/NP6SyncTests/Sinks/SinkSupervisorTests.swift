@@ -29,7 +29,7 @@ extension SinkTests {
             -> SinkConfiguration
         {
             SinkConfiguration(
-                name: name, kind: .webhook(WebhookSinkConfiguration(url: receiver.url, secretFile: secretFile, timeoutSeconds: 5)),
+                name: name, kind: .webhook(WebhookSinkConfiguration(url: receiver.url, secretFile: secretFile, timeoutSeconds: 30)),
                 batchSize: batchSize, deadLetter: deadLetter)
         }
 

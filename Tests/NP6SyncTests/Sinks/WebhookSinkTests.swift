@@ -17,7 +17,7 @@ extension SinkTests {
             _ fixture: SinkFixture,
             url: String,
             secret: String? = nil,
-            timeoutSeconds: Int = 5,
+            timeoutSeconds: Int = 30,
             headers: [String: String] = [:],
             _ body: (WebhookSink) async throws -> T
         ) async throws -> T {
