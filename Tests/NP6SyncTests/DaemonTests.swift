@@ -87,6 +87,11 @@ import Testing
             try await eventually(timeout: .seconds(60), "every event is stored") {
                 (try? await daemon.runtime.database.eventIDs().count) == expected
             }
+            // A poll's events are counted once its writes are committed, a moment after they
+            // are visible in the database: wait for that moment before scraping.
+            try await eventually(timeout: .seconds(60), "every stored event is counted") {
+                daemon.metrics.exposition().contains(#"np6sync_events_total{result="new"} \#(expected)"#)
+            }
             let port = try #require(await metricsPort())
             let response = try await HTTPClient.shared.execute(
                 HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: .seconds(60))
