@@ -10,7 +10,9 @@ import Darwin
 /// TLS certificates are always verified: `sync` against a server with a self-signed certificate
 /// fails that contact with a certificate error, and np6-sync has no option to skip the check.
 /// `openssl s_server` on loopback plays the server.
-@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl"), "needs /usr/bin/openssl"), .timeLimit(.minutes(10)))
+@Suite(
+    .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl"), "needs /usr/bin/openssl"),
+    .timeLimit(.minutes(10)))
 struct TLSVerificationTests {
     func openssl(_ arguments: [String]) throws -> Process {
         let process = Process()
