@@ -144,9 +144,13 @@ let package = Package(
         .testTarget(name: "NP6ModelTests", dependencies: ["NP6Model"], swiftSettings: swiftSettings),
         .testTarget(
             name: "NP6ClientTests",
-            dependencies: ["NP6Client", "NP6Model", "NP6Fake", .product(name: "NIOHTTP1", package: "swift-nio")],
+            dependencies: [
+                "NP6Client", "NP6Model", "NP6Fake", "TestClocks", .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
+        // A clock that tests move by hand, for the code that takes a `Clock`.
+        .target(name: "TestClocks", path: "Tests/TestClocks", swiftSettings: swiftSettings),
         // The store contract: one suite that every `EventStore` implementation must pass.
         .testTarget(
             name: "SyncStoreTests",
@@ -155,7 +159,9 @@ let package = Package(
         ),
         .testTarget(
             name: "SQLiteStoreTests",
-            dependencies: ["SQLiteStore", "SyncStore", "NP6Model", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "SQLiteStore", "SyncStore", "NP6Model", "TestClocks", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -166,7 +172,7 @@ let package = Package(
         .testTarget(
             name: "NP6SyncTests",
             dependencies: [
-                "NP6Sync", "NP6Fake", "NP6Client", "NP6Model", "SyncStore", "SQLiteStore", "Config", "Sinks",
+                "NP6Sync", "NP6Fake", "NP6Client", "NP6Model", "SyncStore", "SQLiteStore", "Config", "Sinks", "TestClocks",
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -186,7 +192,7 @@ let package = Package(
         .testTarget(
             name: "NP6FakeTests",
             dependencies: [
-                "NP6Fake",
+                "NP6Fake", "TestClocks",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

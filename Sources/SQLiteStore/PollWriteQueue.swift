@@ -59,11 +59,14 @@ final class PollWriteQueue: Sendable {
 
     private let pool: DatabasePool
     private let limits: Limits
+    /// What `limits.delay` is measured on; tests pass a manual clock.
+    private let clock: any Clock<Duration>
     private let state = Mutex(State())
 
-    init(pool: DatabasePool, limits: Limits = Limits()) {
+    init(pool: DatabasePool, limits: Limits = Limits(), clock: any Clock<Duration> = ContinuousClock()) {
         self.pool = pool
         self.limits = limits
+        self.clock = clock
     }
 
     /// Queues `write` as the next of `group`; waits while the queue is full.
@@ -129,7 +132,7 @@ final class PollWriteQueue: Sendable {
             }
             guard let waitID else { return continuation.resume() }
             Task {
-                try? await Task.sleep(for: limits.delay)
+                try? await clock.sleep(for: limits.delay)
                 state.withLock { $0.wakeDrainer(ifWait: waitID) }
             }
         }

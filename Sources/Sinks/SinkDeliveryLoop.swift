@@ -107,7 +107,7 @@ struct SinkDeliveryLoop: Sendable {
                 logger.warning(
                     "Sink delivery failed; retrying",
                     metadata: ["error": "\(reason)", "retry.delay_ms": "\(delay.milliseconds)"])
-                try? await Task.sleep(for: delay)
+                try? await control.clock.sleep(for: delay)
             case .failed(let error):
                 await record(.stopped, error.reason)
                 logger.error(

@@ -24,6 +24,12 @@ final class SinkLoopControl: Sendable {
 
     private let state = Mutex(State())
     private let finished = OneShot<Void>()
+    /// What waits are measured on; tests pass a manual clock.
+    let clock: any Clock<Duration>
+
+    init(clock: any Clock<Duration> = ContinuousClock()) {
+        self.clock = clock
+    }
 
     /// Set once ``requestStop()`` was called: the loop ends at its next batch boundary.
     var isStopRequested: Bool { state.withLock { $0.stopRequested } }
@@ -53,7 +59,7 @@ final class SinkLoopControl: Sendable {
     func wait(for duration: Duration, wakingOn reasons: Reasons) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.waitForSignal(reasons) }
-            group.addTask { try? await Task.sleep(for: duration) }
+            group.addTask { try? await self.clock.sleep(for: duration) }
             await group.next()
             group.cancelAll()
         }

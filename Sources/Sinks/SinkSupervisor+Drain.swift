@@ -31,7 +31,7 @@ extension SinkSupervisor {
             let sink = try registry.makeSink(configuration, context: SinkContext(httpClient: client, logger: logger))
             return await SinkDeliveryLoop(
                 configuration: configuration, sink: sink, database: database, policy: policy,
-                control: SinkLoopControl(), logger: logger, metrics: metrics
+                control: SinkLoopControl(clock: clock), logger: logger, metrics: metrics
             ).drain()
         } catch {
             await recordCannotStart(configuration, error: error, logger: logger)

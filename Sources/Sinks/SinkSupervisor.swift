@@ -23,6 +23,7 @@ public final class SinkSupervisor: Service, Sendable {
     let policy: SinkDeliveryPolicy
     let registry: SinkRegistry
     let metrics: (any SinkDeliveryMetrics)?
+    let clock: any Clock<Duration>
 
     private struct State {
         var configurations: [SinkConfiguration]
@@ -39,6 +40,7 @@ public final class SinkSupervisor: Service, Sendable {
     ///   - policy: polling and backoff timing; tests shorten it.
     ///   - registry: how sinks are built from their configuration.
     ///   - metrics: counts each sink's acknowledged events and failed attempts.
+    ///   - clock: what the loops' waits and backoff are measured on; tests pass a manual clock.
     public init(
         database: any EventStore,
         sinks: [SinkConfiguration],
@@ -46,12 +48,14 @@ public final class SinkSupervisor: Service, Sendable {
         policy: SinkDeliveryPolicy = SinkDeliveryPolicy(),
         registry: SinkRegistry = .builtIn,
         metrics: (any SinkDeliveryMetrics)? = nil
+        clock: any Clock<Duration> = ContinuousClock()
     ) {
         self.database = database
         self.logger = logger
         self.policy = policy
         self.registry = registry
         self.metrics = metrics
+        self.clock = clock
         self.state = Mutex(State(configurations: sinks))
     }
 
@@ -118,7 +122,7 @@ public final class SinkSupervisor: Service, Sendable {
             let removed = state.loops.filter { !names.contains($0.key) }
             for name in removed.keys { state.loops[name] = nil }
             let started = sinks.map { sink in
-                let control = SinkLoopControl()
+                let control = SinkLoopControl(clock: clock)
                 defer { state.loops[sink.name] = control }
                 return (sink, control, previous: state.loops[sink.name])
             }

@@ -41,7 +41,7 @@ final class TinyFileSystem {
     }
 }
 
-@Suite(.serialized, .enabled(if: TinyFileSystem.available, "mounting a tmpfs needs root with CAP_SYS_ADMIN"))
+@Suite(.enabled(if: TinyFileSystem.available, "mounting a tmpfs needs root with CAP_SYS_ADMIN"), .timeLimit(.minutes(10)))
 struct BadEnvironmentTests {
     let apiKey = "env-key-91d0b3c7e5f2a846"
 
@@ -64,7 +64,7 @@ struct BadEnvironmentTests {
             let directory = try TemporaryDirectory()
             let database = disk.path + "/full.sqlite"
             let config = writeConfig(directory, baseURL: baseURL, database: database, contacts: try await contactIDs(baseURL))
-            let result = try Binary.run(["sync", "--config", config], environment: ["NP6_API_KEY": apiKey])
+            let result = try await Binary.run(["sync", "--config", config], environment: ["NP6_API_KEY": apiKey])
             #expect(result.status == 1, "stdout: \(result.stdout) stderr: \(result.stderr)")
             #expect(result.stderr.contains("full"), "the error says the disk is full: \(result.stderr)")
 
@@ -97,11 +97,11 @@ struct BadEnvironmentTests {
             let directory = try TemporaryDirectory()
             let database = disk.path + "/ro.sqlite"
             let config = writeConfig(directory, baseURL: baseURL, database: database, contacts: try await contactIDs(baseURL))
-            #expect(try Binary.run(["sync", "--config", config], environment: ["NP6_API_KEY": apiKey]).status == 0)
+            #expect(try await Binary.run(["sync", "--config", config], environment: ["NP6_API_KEY": apiKey]).status == 0)
             let before = try Data(contentsOf: URL(fileURLWithPath: database))
             try #require(disk.remountReadOnly())
 
-            let result = try Binary.run(["sync", "--config", config], environment: ["NP6_API_KEY": apiKey])
+            let result = try await Binary.run(["sync", "--config", config], environment: ["NP6_API_KEY": apiKey])
             #expect(result.status == 1)
             #expect(result.stderr.lowercased().contains("read-only") || result.stderr.lowercased().contains("readonly"), "stderr: \(result.stderr)")
             #expect(try Data(contentsOf: URL(fileURLWithPath: database)) == before)

@@ -25,12 +25,15 @@ enum Binary {
     }
 
     /// Runs to completion (killed after `timeout` seconds) with `environment` added to a clean one.
+    ///
+    /// Waits without blocking a thread: the tests share the concurrency pool, which has as many
+    /// threads as the machine has cores (two here), with every other test running in parallel.
     static func run(
         _ arguments: [String],
         environment: [String: String] = [:],
         stdin: String? = nil,
         timeout: TimeInterval = 60
-    ) throws -> Result {
+    ) async throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
@@ -54,13 +57,14 @@ enum Binary {
             }
         }
         let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        while process.isRunning && Date() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
         if process.isRunning {
             process.terminate()
             Issue.record("np6-sync \(arguments.joined(separator: " ")) did not finish within \(timeout) s")
+            while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
         }
         process.waitUntilExit()
-        group.wait()
+        await withCheckedContinuation { continuation in group.notify(queue: .global()) { continuation.resume() } }
         return Result(status: process.terminationStatus, stdout: collected.stdout, stderr: collected.stderr)
     }
 
@@ -104,14 +108,19 @@ func withFakeAPIProcess<T>(
         process.waitUntilExit()
     }
     // The first line says where it listens: "fake NP6 API listening on http://127.0.0.1:PORT".
-    var buffer = Data()
+    // Read on a dispatch thread, not one of the concurrency pool's few.
     let handle = out.fileHandleForReading
-    while !buffer.contains(UInt8(ascii: "\n")) {
-        let chunk = handle.availableData
-        guard !chunk.isEmpty else { break }
-        buffer.append(chunk)
+    let line = await withCheckedContinuation { continuation in
+        DispatchQueue.global().async {
+            var buffer = Data()
+            while !buffer.contains(UInt8(ascii: "\n")) {
+                let chunk = handle.availableData
+                guard !chunk.isEmpty else { break }
+                buffer.append(chunk)
+            }
+            continuation.resume(returning: String(decoding: buffer, as: UTF8.self))
+        }
     }
-    let line = String(decoding: buffer, as: UTF8.self)
     guard let range = line.range(of: "http://") else {
         throw FakeProcessError(message: "fake-api did not start: \(line)")
     }

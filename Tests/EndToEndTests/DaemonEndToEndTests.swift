@@ -3,7 +3,7 @@ import GRDB
 import Testing
 
 /// `np6-sync run` as systemd runs it: signals, reloads, exit codes.
-@Suite(.serialized) struct DaemonEndToEndTests {
+@Suite(.timeLimit(.minutes(10))) struct DaemonEndToEndTests {
     let apiKey = "daemon-key-2b8e4f61a9c3d705"
 
     func config(in directory: TemporaryDirectory, baseURL: String, contactsFile: String, extra: String = "") -> String {
@@ -33,7 +33,9 @@ import Testing
                 arguments: ["--config", config(in: directory, baseURL: baseURL, contactsFile: contactsFile), "--log-level", "debug"],
                 environment: ["NP6_API_KEY": apiKey])
             #expect(await daemon.waitForLog("np6-sync started"))
-            try await Task.sleep(for: .milliseconds(1500))  // four slow requests are now in flight
+            // Four slow requests in flight: the fake counts a request when it arrives.
+            #expect(try await eventually { try await fakeRequestCount(baseURL) >= 4 }, "four requests reach the fake API")
+            #expect(try await eventually { daemon.handles(SIGTERM) }, "the daemon traps SIGTERM")
             daemon.signal(SIGTERM)
             let exit = try #require(await daemon.waitForExit(timeout: 12))
             #expect(exit.status == 0, "stderr: \(daemon.stderr)")
@@ -75,11 +77,12 @@ import Testing
             #expect(await daemon.waitForLog("np6-sync started"))
 
             _ = directory.file("contacts.txt", contents: lines.joined(separator: "\n"))
+            #expect(try await eventually { daemon.handles(SIGHUP) }, "the daemon traps SIGHUP")
             daemon.signal(SIGHUP)
             #expect(await daemon.waitForLog("Configuration reloaded"))
             #expect(daemon.stderr.contains("contacts.added=3"))
             let queue = try DatabaseQueue(path: directory.path("daemon.sqlite"))
-            let deadline = Date().addingTimeInterval(10)
+            let deadline = Date().addingTimeInterval(60)
             var synced = 0
             while synced < 6, Date() < deadline {
                 synced = try await queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM contacts WHERE last_status = 'ok'") ?? 0 }
@@ -94,7 +97,7 @@ import Testing
             #expect(daemon.process.isRunning, "a bad new config keeps the old one running")
 
             daemon.signal(SIGINT)
-            #expect(await daemon.waitForExit(timeout: 10)?.status == 0)
+            #expect(await daemon.waitForExit(timeout: 60)?.status == 0)
         }
     }
 
@@ -106,10 +109,27 @@ import Testing
             let daemon = try DaemonProcess(
                 arguments: ["--config", config(in: directory, baseURL: baseURL, contactsFile: contactsFile)],
                 environment: ["NP6_API_KEY": "not-the-daemon-key"])
-            let exit = try #require(await daemon.waitForExit(timeout: 15))
+            let exit = try #require(await daemon.waitForExit(timeout: 60))
             #expect(exit.status == 78)
             #expect(daemon.stderr.contains("401"))
             #expect(!daemon.stderr.contains("not-the-daemon-key"))
         }
     }
+}
+
+/// How many stop-events requests the fake API has received (`GET /_fake/stats`).
+func fakeRequestCount(_ baseURL: String) async throws -> Int {
+    let stats = try JSONSerialization.jsonObject(with: try await httpGet("\(baseURL)/_fake/stats")) as? [String: Any]
+    return (stats?["total"] as? NSNumber)?.intValue ?? 0
+}
+
+/// Polls `condition` every 50 ms until it holds (`true`) or `timeout` passes (`false`): for
+/// conditions that a busy machine reaches late, without a fixed sleep.
+func eventually(timeout: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    return false
 }

@@ -25,8 +25,27 @@ final class DaemonProcess: @unchecked Sendable {
 
     func signal(_ number: Int32) { kill(process.processIdentifier, number) }
 
+    /// Whether the process catches or ignores signal `number` yet (Linux: `/proc/PID/status`).
+    /// Until it does, SIGHUP and SIGTERM still have their default action, which ends it; the
+    /// daemon logs "np6-sync started" before its services set up their handlers.
+    func handles(_ number: Int32) -> Bool {
+        #if os(Linux)
+        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8) else {
+            return false
+        }
+        let bit = UInt64(1) << UInt64(number - 1)
+        return status.split(separator: "\n").contains { line in
+            guard line.hasPrefix("SigCgt:") || line.hasPrefix("SigIgn:") else { return false }
+            let mask = UInt64(line.split(separator: ":")[1].trimmingCharacters(in: .whitespaces), radix: 16) ?? 0
+            return mask & bit != 0
+        }
+        #else
+        return true
+        #endif
+    }
+
     /// Waits until the log contains `text`, at most `timeout` seconds.
-    func waitForLog(_ text: String, timeout: TimeInterval = 20) async -> Bool {
+    func waitForLog(_ text: String, timeout: TimeInterval = 60) async -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if stderr.contains(text) { return true }

@@ -2,8 +2,7 @@ import Foundation
 import GRDB
 import Testing
 
-/// `sync` delivering to sinks, `sinks status` and `sinks replay`, as an operator runs them; in the
-/// serialized suite of the binary's tests, so that the processes do not all start at once.
+/// `sync` delivering to sinks, `sinks status` and `sinks replay`, as an operator runs them.
 extension SyncEndToEndTests {
     @Test func syncDeliversToSinksAndReplayRedelivers() async throws {
         try await withFakeAPIProcess(arguments: ["--contacts", "8", "--seed", "5", "--events-per-contact", "1-4"], apiKey: apiKey) {
@@ -24,7 +23,7 @@ extension SyncEndToEndTests {
                 """)
 
             // The webhook's port is closed: that sink fails, the others deliver, sync exits 1.
-            let sync = try Binary.run(["sync", "--config", config], environment: ["NP6_API_KEY": apiKey])
+            let sync = try await Binary.run(["sync", "--config", config], environment: ["NP6_API_KEY": apiKey])
             #expect(sync.status == 1, "stderr: \(sync.stderr)")
             #expect(sync.stderr.contains("sink crm:"))
             let stored = try await DatabaseQueue(path: directory.path("sync.sqlite")).read { db in
@@ -34,7 +33,7 @@ extension SyncEndToEndTests {
             #expect(lines(archive).count == stored)
             #expect(lines(piped) == lines(archive), "every sink gets the same records")
 
-            let status = try Binary.run(["sinks", "status", "--config", config, "--json"])
+            let status = try await Binary.run(["sinks", "status", "--config", config, "--json"])
             #expect(status.status == 0, "stderr: \(status.stderr)")
             let sinks = try #require(
                 (try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?["sinks"] as? [[String: Any]])
@@ -44,19 +43,19 @@ extension SyncEndToEndTests {
             #expect(byName["crm"]?["state"] as? String == "failing")
             #expect((byName["crm"]?["pendingEvents"] as? NSNumber)?.intValue == stored)
             #expect((byName["crm"]?["lastError"] as? String)?.contains("127.0.0.1") == true)
-            let text = try Binary.run(["sinks", "status", "--config", config])
+            let text = try await Binary.run(["sinks", "status", "--config", config])
             #expect(text.stdout.contains("crm  webhook  failing  cursor 0  lag \(stored) events"))
 
-            let replay = try Binary.run(["sinks", "replay", "archive", "--from-seq", "3", "--config", config])
+            let replay = try await Binary.run(["sinks", "replay", "archive", "--from-seq", "3", "--config", config])
             #expect(replay.status == 0, "stderr: \(replay.stderr)")
             #expect(replay.stdout.contains("cursor moved back from \(stored) to 2"))
-            _ = try Binary.run(["sync", "--config", config], environment: ["NP6_API_KEY": apiKey])
+            _ = try await Binary.run(["sync", "--config", config], environment: ["NP6_API_KEY": apiKey])
             #expect(lines(archive).count == stored + stored - 2, "events from seq 3 on, delivered again")
 
-            let unknown = try Binary.run(["sinks", "replay", "nope", "--from-seq", "1", "--config", config])
+            let unknown = try await Binary.run(["sinks", "replay", "nope", "--from-seq", "1", "--config", config])
             #expect(unknown.status == 64)
             #expect(unknown.stderr.contains("configured: archive, script, crm"))
-            let noPoint = try Binary.run(["sinks", "replay", "archive", "--config", config])
+            let noPoint = try await Binary.run(["sinks", "replay", "archive", "--config", config])
             #expect(noPoint.status == 64)
         }
     }

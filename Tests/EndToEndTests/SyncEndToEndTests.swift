@@ -3,7 +3,7 @@ import GRDB
 import Testing
 
 /// The built binary against a `fake-api` process: what an operator runs, checked with SQL.
-@Suite(.serialized) struct SyncEndToEndTests {
+@Suite(.timeLimit(.minutes(10))) struct SyncEndToEndTests {
     let apiKey = "e2e-key-7d41c0b2f9a86e35"
 
     @Test func syncStoresExactlyTheAPIsEvents() async throws {
@@ -23,10 +23,10 @@ import Testing
                  "database": {"path": "\(database)"}, "contactsFile": "\(contactsFile)"}
                 """)
 
-            let first = try Binary.run(["sync", "--config", config], environment: ["NP6_API_KEY": apiKey])
+            let first = try await Binary.run(["sync", "--config", config], environment: ["NP6_API_KEY": apiKey])
             #expect(first.status == 0, "stderr: \(first.stderr)")
             #expect(first.stdout.contains("synced 30 contacts"))
-            let second = try Binary.run(["sync", "--config", config], environment: ["NP6_API_KEY": apiKey])
+            let second = try await Binary.run(["sync", "--config", config], environment: ["NP6_API_KEY": apiKey])
             #expect(second.status == 0, "stderr: \(second.stderr)")
             #expect(second.stdout.contains("0 new events"))
 
@@ -42,10 +42,10 @@ import Testing
             let integrity = try await queue.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") }
             #expect(integrity == "ok")
 
-            let events = try Binary.run(["events", "--config", config, "--json"])
+            let events = try await Binary.run(["events", "--config", config, "--json"])
             #expect(events.status == 0)
             #expect(events.stdout.split(separator: "\n").count == expected.count)
-            let status = try Binary.run(["status", "--config", config, "--json"])
+            let status = try await Binary.run(["status", "--config", config, "--json"])
             #expect(status.status == 0)
             #expect(status.stdout.contains("\"stored\" : \(expected.count)"))
             for output in [first, second, events, status] {
@@ -63,54 +63,54 @@ import Testing
                 {"api": {"baseURL": "\(baseURL)", "keyFile": "\(keyFile)"}, "database": {"path": "\(directory.path("db.sqlite"))"},
                  "contacts": [{"id": "000AAAAA"}]}
                 """)
-            let result = try Binary.run(["sync", "--config", config, "--log-level", "debug"])
+            let result = try await Binary.run(["sync", "--config", config, "--log-level", "debug"])
             #expect(result.status == 78)
             #expect(result.stderr.contains("401"))
             #expect(!result.stderr.contains(wrongKey) && !result.stdout.contains(wrongKey))
         }
     }
 
-    @Test func configMistakesExit78NamingTheKey() throws {
+    @Test func configMistakesExit78NamingTheKey() async throws {
         let directory = try TemporaryDirectory()
         let config = directory.file("config.json", contents: #"{"schedule": {"intervalSeconds": -5}, "api": {"baseURL": 3}}"#)
-        let result = try Binary.run(["check-config", "--config", config], environment: ["NP6_API_KEY": "k"])
+        let result = try await Binary.run(["check-config", "--config", config], environment: ["NP6_API_KEY": "k"])
         #expect(result.status == 78)
         #expect(result.stderr.contains("schedule.intervalSeconds"))
         #expect(result.stderr.contains("api.baseURL"))
-        let missingKey = try Binary.run(["sync", "--config", directory.file("ok.json", contents: "{}")])
+        let missingKey = try await Binary.run(["sync", "--config", directory.file("ok.json", contents: "{}")])
         #expect(missingKey.status == 78)
         #expect(missingKey.stderr.contains("NP6_API_KEY"))
-        let usage = try Binary.run(["events", "--since", "yesterday-ish"])
+        let usage = try await Binary.run(["events", "--since", "yesterday-ish"])
         #expect(usage.status == 64)
     }
 
-    @Test func contactsCanBeImportedListedAndRemoved() throws {
+    @Test func contactsCanBeImportedListedAndRemoved() async throws {
         let directory = try TemporaryDirectory()
         let database = directory.path("contacts.sqlite")
-        let bad = try Binary.run(["contacts", "import", "--database", database, "-"], stdin: "id:000R4M0T\nemail:x@y.z\n")
+        let bad = try await Binary.run(["contacts", "import", "--database", database, "-"], stdin: "id:000R4M0T\nemail:x@y.z\n")
         #expect(bad.status != 0)
         #expect(bad.stderr.contains("line 2"))
-        let good = try Binary.run(
+        let good = try await Binary.run(
             ["contacts", "import", "--database", database, "-"], stdin: "id:000R4M0T\nunicity:a+b@example.com\n# comment\n")
         #expect(good.status == 0, "\(good.stderr)")
         #expect(good.stdout.contains("added 2"))
-        #expect(try Binary.run(["contacts", "remove", "--database", database, "id:000R4M0T"]).status == 0)
-        let list = try Binary.run(["contacts", "list", "--database", database])
+        #expect(try await Binary.run(["contacts", "remove", "--database", database, "id:000R4M0T"]).status == 0)
+        let list = try await Binary.run(["contacts", "list", "--database", database])
         #expect(list.stdout.contains("unicity:a+b@example.com"))
         #expect(!list.stdout.contains("000R4M0T"))
         let permissions = try FileManager.default.attributesOfItem(atPath: database)[.posixPermissions] as? NSNumber
         #expect((permissions?.intValue ?? 0o777) & 0o077 == 0)
     }
 
-    @Test func demoRunsAsTheReadmeSays() throws {
+    @Test func demoRunsAsTheReadmeSays() async throws {
         let directory = try TemporaryDirectory()
         let database = directory.path("demo.sqlite")
-        let result = try Binary.run(["demo", "--database", database], timeout: 120)
+        let result = try await Binary.run(["demo", "--database", database], timeout: 120)
         #expect(result.status == 0, "stderr: \(result.stderr)")
         #expect(result.stdout.contains("Pass 2"))
         #expect(result.stdout.contains("sqlite3"))
         let queue = try DatabaseQueue(path: database)
-        let events = try queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0 }
+        let events = try await queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0 }
         #expect(events > 0)
     }
 }

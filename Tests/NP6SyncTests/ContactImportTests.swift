@@ -10,7 +10,7 @@ import SQLiteStore
 @testable import NP6Sync
 
 /// `contacts import`'s path: a file read line by line straight into one transaction.
-@Suite struct ContactImportTests {
+@Suite(.timeLimit(.minutes(5))) struct ContactImportTests {
     func withFile<T>(_ bytes: [UInt8], _ body: (String) async throws -> T) async throws -> T {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("contacts-\(UUID().uuidString)").path
         FileManager.default.createFile(atPath: path, contents: Data(bytes))

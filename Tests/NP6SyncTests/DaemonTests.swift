@@ -19,7 +19,7 @@ import SQLiteStore
 @testable import NP6Sync
 
 /// The daemon as `np6-sync run` builds it, in-process against the fake API, shut down gracefully.
-@Suite(.serialized) struct DaemonTests {
+@Suite(.timeLimit(.minutes(5))) struct DaemonTests {
     let apiKey = "daemon-secret-key-4c1f9e07b2d8a653"
 
     /// Builds a daemon on a temporary database for every fake contact, runs `body` while it runs,
@@ -71,17 +71,17 @@ import SQLiteStore
         let listener = try NotifySocketListener.bound()
         let environment = ["NOTIFY_SOCKET": listener.notifySocket, "WATCHDOG_USEC": "400000"]
         try await withDaemon(environment: environment) { _, _, _ in
-            #expect(try listener.receive() == "READY=1")
+            #expect(try await listener.next() == "READY=1")
             var messages: [String] = []
             while !(messages.contains { $0.hasPrefix("STATUS=") } && messages.contains("WATCHDOG=1")) {
-                messages.append(try listener.receive())
+                messages.append(try await listener.next())
             }
             let status = try #require(messages.first { $0.hasPrefix("STATUS=") })
             #expect(status.contains("9 contacts"))
             #expect(status.contains("failing"))
         }
         var last = ""
-        while last != "STOPPING=1" { last = try listener.receive() }
+        while last != "STOPPING=1" { last = try await listener.next() }
     }
 
     @Test func metricsMoveAfterASyncAndNeverShowTheKey() async throws {
@@ -91,9 +91,14 @@ import SQLiteStore
             try await eventually(timeout: .seconds(60), "every event is stored") {
                 (try? await daemon.runtime.database.eventIDs().count) == expected
             }
+            // A poll's events are counted once its writes are committed, a moment after they
+            // are visible in the database: wait for that moment before scraping.
+            try await eventually(timeout: .seconds(60), "every stored event is counted") {
+                daemon.metrics.exposition().contains(#"np6sync_events_total{result="new"} \#(expected)"#)
+            }
             let port = try #require(await metricsPort())
             let response = try await HTTPClient.shared.execute(
-                HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: .seconds(10))
+                HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: .seconds(60))
             #expect(response.status == .ok)
             // Nor is the key in the database or its WAL.
             for suffix in ["", "-wal"] {
@@ -135,7 +140,7 @@ import SQLiteStore
                 }
                 let port = try #require(await metricsPort())
                 let response = try await HTTPClient.shared.execute(
-                    HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: .seconds(10))
+                    HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: .seconds(60))
                 return String(buffer: try await response.body.collect(upTo: 1 << 20))
             }
             #expect(receiver.requests.allSatisfy { $0.signatureIsValid == true }, "every delivery is signed")

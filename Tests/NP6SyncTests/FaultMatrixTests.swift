@@ -12,7 +12,7 @@ import Sinks
 
 /// Each fault the API can throw at a sync, and the outcome docs/RELIABILITY.md promises: nothing lost,
 /// nothing stored twice, the other contacts unaffected.
-@Suite struct FaultMatrixTests {
+@Suite(.timeLimit(.minutes(5))) struct FaultMatrixTests {
     /// Runs passes until every fake event is stored (at most `passes`), returning the reports.
     func syncUntilComplete(_ fixture: SyncFixture, passes: Int = 12) async throws -> [SyncPass.Report] {
         var reports: [SyncPass.Report] = []

@@ -7,6 +7,7 @@ import ServiceLifecycleTestKit
 @testable import SQLiteStore
 import SyncStore
 import Synchronization
+import TestClocks
 import Testing
 import NP6Model
 import Config
@@ -14,9 +15,9 @@ import Sinks
 
 @testable import NP6Sync
 
-/// Counts polls and how many ran at once.
+/// Counts polls, how many ran at once and how many completed.
 final class PollRecorder: Sendable {
-    private let state = Mutex<(order: [String], running: Int, maxRunning: Int)>(([], 0, 0))
+    private let state = Mutex<(order: [String], running: Int, maxRunning: Int, completed: Int)>(([], 0, 0, 0))
 
     func begin(_ contact: StoredContact) {
         state.withLock {
@@ -27,26 +28,36 @@ final class PollRecorder: Sendable {
     }
 
     func end() { state.withLock { $0.running -= 1 } }
+    func complete() { state.withLock { $0.completed += 1 } }
     var order: [String] { state.withLock { $0.order } }
+    var running: Int { state.withLock { $0.running } }
     var maxRunning: Int { state.withLock { $0.maxRunning } }
+    var completed: Int { state.withLock { $0.completed } }
 }
 
-@Suite struct PollSchedulerTests {
+/// The scheduler on a manual clock: its ticks, the polls' duration and the wall clock of due
+/// times all move only when a test advances the clock, so no test depends on the machine's load.
+@Suite(.timeLimit(.minutes(5))) struct PollSchedulerTests {
     let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+    let clock = ManualClock()
 
-    /// A scheduler whose polls take `pollTime`, record themselves and push the contact an hour ahead.
+    /// A scheduler whose polls take `pollTime`, record themselves (and their completion) and
+    /// push the contact an hour ahead.
     func scheduler(_ database: SQLiteEventStore, limit: Int, recorder: PollRecorder, pollTime: Duration = .zero,
                    result: PollResult = .caughtUp) -> PollScheduler {
-        var scheduler = PollScheduler(database: database, maxConcurrentPolls: limit, wallNowMs: WallClock.nowMs) { contact in
+        let clock = clock
+        var scheduler = PollScheduler(database: database, maxConcurrentPolls: limit, wallNowMs: { clock.wallNowMs }) { contact in
             recorder.begin(contact)
             defer { recorder.end() }
-            try await Task.sleep(for: pollTime)
+            try await clock.sleep(for: pollTime)
             _ = try await database.write(.finish(
-                contactID: contact.id, events: [], malformed: [], watermarkMs: WallClock.nowMs(),
-                nextDueMs: WallClock.nowMs() + 3_600_000, now: WallClock.nowMs()))
+                contactID: contact.id, events: [], malformed: [], watermarkMs: clock.wallNowMs,
+                nextDueMs: clock.wallNowMs + 3_600_000, now: clock.wallNowMs))
             return PendingPoll(contact, outcome: PollOutcome(result: result), logger: logger)
         }
         scheduler.idleCheck = .milliseconds(50)
+        scheduler.clock = clock
+        scheduler.onPoll = { _, _ in recorder.complete() }
         return scheduler
     }
 
@@ -54,14 +65,34 @@ final class PollRecorder: Sendable {
         (0..<count).map { ContactReference(kind: .id, value: String(format: "C%03d", $0)) }
     }
 
-    /// Runs the scheduler until `until` holds (or 10 s pass), then shuts it down gracefully.
-    func run(_ scheduler: PollScheduler, until: @escaping @Sendable () async throws -> Bool) async throws {
+    /// Runs the scheduler until `until` holds (or 60 s of real time pass), calling `step` between
+    /// two looks (to move the clock), then shuts it down gracefully.
+    ///
+    /// Once shut down, the loop notices at its next turn: each time it sleeps on its tick, the
+    /// clock moves on by `idleCheck`. Call it with no poll in flight (the tests wait for the
+    /// polls to complete), so that the first turn after the shutdown ends the loop.
+    func run(
+        _ scheduler: PollScheduler,
+        until: @escaping @Sendable () async throws -> Bool,
+        step: @Sendable () async throws -> Void = {}
+    ) async throws {
         try await testGracefulShutdown { trigger in
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await scheduler.run(logger: logger) }
+                let finished = Mutex(false)
+                group.addTask {
+                    try await scheduler.run(logger: logger)
+                    finished.withLock { $0 = true }
+                }
                 let deadline = ContinuousClock.now + .seconds(60)
-                while try await !until(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+                while try await !until(), ContinuousClock.now < deadline {
+                    try await step()
+                    try await Task.sleep(for: .milliseconds(2))
+                }
                 trigger.triggerGracefulShutdown()
+                while !finished.withLock({ $0 }), ContinuousClock.now < deadline {
+                    if !clock.sleeperDeadlines.isEmpty { clock.advance(by: scheduler.idleCheck) }
+                    try await Task.sleep(for: .milliseconds(2))
+                }
                 try await group.waitForAll()
             }
         }
@@ -78,7 +109,7 @@ final class PollRecorder: Sendable {
                 try db.execute(sql: "UPDATE contacts SET next_due_ms = 300 WHERE value NOT IN ('C001', 'C003')")
             }
             let recorder = PollRecorder()
-            try await run(scheduler(database, limit: 1, recorder: recorder)) { recorder.order.count == 5 }
+            try await run(scheduler(database, limit: 1, recorder: recorder)) { recorder.completed == 5 }
             #expect(recorder.order == ["C003", "C001", "C000", "C002", "C004"])
         }
     }
@@ -87,9 +118,18 @@ final class PollRecorder: Sendable {
         try await withTemporaryDatabase { database in
             _ = try await database.addContacts(contacts(20), now: 0)
             let recorder = PollRecorder()
-            try await run(scheduler(database, limit: 3, recorder: recorder, pollTime: .milliseconds(30))) {
-                recorder.order.count == 20
-            }
+            let pollTime = Duration.milliseconds(30)
+            try await run(
+                scheduler(database, limit: 3, recorder: recorder, pollTime: pollTime),
+                until: { recorder.completed == 20 },
+                step: {
+                    // The polls take their time once as many run as the limit allows (fewer at
+                    // the end), each asleep for its `pollTime`.
+                    let running = recorder.running
+                    let ended = recorder.order.count - running
+                    let asleep = clock.sleeperDeadlines.filter { $0 == clock.now.advanced(by: pollTime) }.count
+                    if running > 0, running == min(3, 20 - ended), asleep == running { clock.advance(by: pollTime) }
+                })
             #expect(recorder.maxRunning == 3)
             #expect(Set(recorder.order).count == 20, "each due contact polled once")
         }
@@ -100,15 +140,21 @@ final class PollRecorder: Sendable {
             _ = try await database.addContacts(contacts(1), now: 0)
             let recorder = PollRecorder()
             let added = Mutex(false)
-            try await run(scheduler(database, limit: 2, recorder: recorder)) {
-                if recorder.order.count == 1, !added.withLock({ $0 }) {
-                    try await database.pool.write { db in
-                        try db.execute(sql: "INSERT INTO contacts (kind, value) VALUES ('unicity', 'late@example.com')")
+            try await run(
+                scheduler(database, limit: 2, recorder: recorder),
+                until: {
+                    if recorder.order.count == 1, !added.withLock({ $0 }) {
+                        try await database.pool.write { db in
+                            try db.execute(sql: "INSERT INTO contacts (kind, value) VALUES ('unicity', 'late@example.com')")
+                        }
+                        added.withLock { $0 = true }
                     }
-                    added.withLock { $0 = true }
-                }
-                return recorder.order.contains("late@example.com")
-            }
+                    return recorder.order.contains("late@example.com") && recorder.completed == 2
+                },
+                step: {
+                    // The loop looks at the database again at its next tick.
+                    if !clock.sleeperDeadlines.isEmpty { clock.advance(by: .milliseconds(50)) }
+                })
             #expect(recorder.order == ["C000", "late@example.com"])
         }
     }
@@ -129,12 +175,21 @@ final class PollRecorder: Sendable {
         try await withTemporaryDatabase { database in
             _ = try await database.addContacts(contacts(2), now: 0)
             let recorder = PollRecorder()
-            let started = ContinuousClock.now
-            try await run(scheduler(database, limit: 2, recorder: recorder, pollTime: .milliseconds(500))) {
-                recorder.order.count == 2
+            let started = clock.now
+            let pollTime = Duration.milliseconds(500)
+            let scheduler = scheduler(database, limit: 2, recorder: recorder, pollTime: pollTime)
+            try await testGracefulShutdown { trigger in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await scheduler.run(logger: logger) }
+                    // Shut down while both polls are in flight, then let their time pass.
+                    try await clock.waitForSleepers(2, until: started.advanced(by: pollTime))
+                    trigger.triggerGracefulShutdown()
+                    clock.advance(by: pollTime)
+                    try await group.waitForAll()
+                }
             }
             // Both polls finished (and committed) before the scheduler returned.
-            #expect(ContinuousClock.now - started >= .milliseconds(500))
+            #expect(started.duration(to: clock.now) >= .milliseconds(500))
             let polled = try await database.contacts(limit: 10, enabledOnly: true)
             #expect(polled.allSatisfy { $0.lastStatus == .ok })
         }

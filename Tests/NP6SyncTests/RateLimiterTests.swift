@@ -1,4 +1,6 @@
 import NP6Client
+import Synchronization
+import TestClocks
 import Testing
 import NP6Model
 import Config
@@ -8,7 +10,7 @@ import SQLiteStore
 
 @testable import NP6Sync
 
-@Suite struct RateLimiterTests {
+@Suite(.timeLimit(.minutes(1))) struct RateLimiterTests {
     let start = ContinuousClock.now
     let wall: Int64 = 1_700_000_000_000
 
@@ -73,5 +75,36 @@ import SQLiteStore
         limiter.observe(
             RateLimitInfo(limit: 20, remaining: 0, resetAtMs: wall + 900 + 1_000), rateLimited: false, now: at(0.9), wallNowMs: wall + 900)
         #expect(limiter.acquire(now: at(0.95)) == .wait(until: at(1)))
+    }
+
+    @Test func pacerSleepsOnItsClockUntilTheLimiterAllows() async throws {
+        let clock = ManualClock()
+        let pacer = RequestPacer(requestsPerSecond: 10, wallNowMs: { clock.wallNowMs }, clock: clock)
+        #expect(try await acquire(pacer, on: clock) == .zero)
+        // The bucket holds one request: the next may start a tenth of a second later.
+        let waited = try await acquire(pacer, on: clock)
+        #expect(waited >= .milliseconds(99) && waited <= .milliseconds(101), "\(waited)")
+        // A 429 pauses every request for a second.
+        await pacer.observe(nil, rateLimited: true)
+        #expect(await pacer.pauses == 1)
+        let paused = try await acquire(pacer, on: clock)
+        #expect(paused >= .seconds(1) && paused <= .milliseconds(1010), "\(paused)")
+    }
+
+    /// Acquires from `pacer`, moving the clock to each deadline it sleeps until; returns how far the clock moved.
+    func acquire(_ pacer: RequestPacer, on clock: ManualClock) async throws -> Duration {
+        let started = clock.now
+        let done = Mutex(false)
+        let acquiring = Task {
+            try await pacer.acquire()
+            done.withLock { $0 = true }
+        }
+        let giveUp = ContinuousClock.now + .seconds(60)
+        while !done.withLock({ $0 }), ContinuousClock.now < giveUp {
+            if let deadline = clock.sleeperDeadlines.first { clock.advance(to: deadline) }
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        try await acquiring.value
+        return started.duration(to: clock.now)
     }
 }

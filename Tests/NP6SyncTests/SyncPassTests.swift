@@ -10,7 +10,7 @@ import SQLiteStore
 
 @testable import NP6Sync
 
-@Suite struct SyncPassTests {
+@Suite(.timeLimit(.minutes(5))) struct SyncPassTests {
     @Test(arguments: ContactKind.allCases)
     func eachContactKindSyncsEveryEvent(kind: ContactKind) async throws {
         try await withSyncFixture { fixture in

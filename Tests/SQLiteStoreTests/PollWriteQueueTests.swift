@@ -3,6 +3,7 @@ import GRDB
 import NP6Model
 import SyncStore
 import Synchronization
+import TestClocks
 import Testing
 
 @testable import SQLiteStore
@@ -17,7 +18,7 @@ final class CommitCounter: TransactionObserver, Sendable {
     func databaseDidRollback(_ db: Database) {}
 }
 
-@Suite struct PollWriteQueueTests {
+@Suite(.timeLimit(.minutes(5))) struct PollWriteQueueTests {
     func contactIDs(_ database: SQLiteEventStore, _ count: Int) async throws -> [Int64] {
         let references = (0..<count).map { ContactReference(kind: .id, value: "C\($0)") }
         _ = try await database.addContacts(references, now: 0)
@@ -39,12 +40,15 @@ final class CommitCounter: TransactionObserver, Sendable {
             let ids = try await contactIDs(database, 100)
             let counter = CommitCounter()
             database.pool.add(transactionObserver: counter, extent: .observerLifetime)
+            // The delay is on a clock that does not move: however slowly a busy machine submits,
+            // no transaction starts before the flush.
+            let queue = PollWriteQueue(pool: database.pool, clock: ManualClock())
             let polls = ids.map { _ in PollWriteGroup() }
             for (id, writes) in zip(ids, polls) {
-                await database.submit(.batch(contactID: id, events: [event("a\(id)", at: 10)], malformed: [], checkpointMs: 10, now: 1), for: writes)
-                await database.submit(finish(id, [event("b\(id)", at: 20)]), for: writes)
+                await queue.submit(.batch(contactID: id, events: [event("a\(id)", at: 10)], malformed: [], checkpointMs: 10, now: 1), for: writes)
+                await queue.submit(finish(id, [event("b\(id)", at: 20)]), for: writes)
             }
-            await database.flushWrites()
+            await queue.flush()
             for writes in polls { #expect(try await writes.committed() == InsertCounts(new: 2)) }
             #expect(counter.commits <= 2, "200 writes of 100 polls share a transaction or two (the delay is 100 ms)")
             #expect(try await database.eventIDs().count == 200)
@@ -55,8 +59,13 @@ final class CommitCounter: TransactionObserver, Sendable {
     @Test func aWriteCommitsWithoutAFlushWithinTheDelay() async throws {
         try await withTemporarySQLiteStore { database in
             let id = try await contactIDs(database, 1)[0]
+            let clock = ManualClock()
+            let queue = PollWriteQueue(pool: database.pool, clock: clock)
             let writes = PollWriteGroup()
-            await database.submit(finish(id, [event("a", at: 10)]), for: writes)
+            await queue.submit(finish(id, [event("a", at: 10)]), for: writes)
+            // The drainer waits for the delay, then commits.
+            try await clock.waitForSleepers(1)
+            clock.advance(by: PollWriteQueue.Limits().delay)
             #expect(try await writes.committed() == InsertCounts(new: 1))
             #expect(try await watermark(database, id) == 500)
         }
@@ -115,7 +124,7 @@ final class CommitCounter: TransactionObserver, Sendable {
             var limits = PollWriteQueue.Limits()
             let eventBytes = event("e0-0", at: 0).payload.count
             (limits.transactionBytes, limits.queuedBytes, limits.delay) = (50 * eventBytes, 100 * eventBytes, .seconds(10))
-            let queue = PollWriteQueue(pool: database.pool, limits: limits)
+            let queue = PollWriteQueue(pool: database.pool, limits: limits, clock: ManualClock())
             let counter = CommitCounter()
             database.pool.add(transactionObserver: counter, extent: .observerLifetime)
             let writes = PollWriteGroup()

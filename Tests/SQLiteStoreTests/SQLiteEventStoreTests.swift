@@ -9,7 +9,7 @@ import Testing
 /// What only the SQLite store promises: a private file in WAL mode, plain-SQL defaults,
 /// migrations, and a file from a newer version left untouched. The store contract is in
 /// `SyncStoreTests`.
-@Suite(.timeLimit(.minutes(1))) struct SQLiteEventStoreTests {
+@Suite(.timeLimit(.minutes(5))) struct SQLiteEventStoreTests {
     @Test func newFileIsPrivateAndInWALMode() async throws {
         try await withTemporarySQLiteStore { database in
             #expect(try await database.schemaVersion() == 2)

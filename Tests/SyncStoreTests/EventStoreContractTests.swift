@@ -5,7 +5,7 @@ import Synchronization
 import Testing
 
 /// The store contract: what the engine relies on, run against every `EventStore` implementation.
-@Suite(.timeLimit(.minutes(1))) struct EventStoreContractTests {
+@Suite(.timeLimit(.minutes(5))) struct EventStoreContractTests {
     let alice = ContactReference(kind: .unicity, value: "alice+news@example.com")
     let bob = ContactReference(kind: .id, value: "000R4M0T")
 

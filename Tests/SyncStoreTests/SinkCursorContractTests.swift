@@ -3,7 +3,7 @@ import NP6Model
 import SyncStore
 import Testing
 
-@Suite(.timeLimit(.minutes(1))) struct SinkCursorContractTests {
+@Suite(.timeLimit(.minutes(5))) struct SinkCursorContractTests {
     let alice = ContactReference(kind: .unicity, value: "alice@example.com")
 
     /// Stores events `e1`…`eN` (seq 1…N) for alice, received at `now`.

@@ -13,7 +13,7 @@ extension FakeNP6State {
 
     private func decide(_ request: StopEventsRequest) -> StopEventsPlan {
         let knobs = self.knobs
-        let now = ContinuousClock.now
+        let now = rateLimitNow()
         func answer(
             _ status: Int,
             _ body: StopEventsPlan.Body,

@@ -25,6 +25,8 @@ public actor FakeNP6State {
     /// The fractional event carried from one live generation to the next.
     var liveCarry: Double = 0
     var rateLimiter: FixedWindowRateLimiter<ContinuousClock.Instant>?
+    /// Now, for the rate limiter: `configuration.clock` read as continuous-clock instants.
+    let rateLimitNow: @Sendable () -> ContinuousClock.Instant
 
     private var log: [FakeRequest] = []
     /// Requests answered by status code, on the stop-events route.
@@ -54,6 +56,15 @@ public actor FakeNP6State {
         self.addedRandom = SeededGenerator(seed: configuration.seed, stream: GeneratorStream.added)
         self.liveGeneratedUntilMs = now
         self.rateLimiter = configuration.knobs.rateLimitPerSecond.map { FixedWindowRateLimiter(limit: $0) }
+        self.rateLimitNow = Self.continuousInstants(of: configuration.clock)
+    }
+
+    /// Reads `clock` as instants of the continuous clock (a fixed instant plus the time `clock`
+    /// has moved since), so that the rate limiter keeps one instant type whatever the clock.
+    private static func continuousInstants<C: Clock<Duration>>(of clock: C) -> @Sendable () -> ContinuousClock.Instant {
+        let origin = clock.now
+        let base = ContinuousClock.now
+        return { base.advanced(by: origin.duration(to: clock.now)) }
     }
 
     /// The events of a contact (named by its NP6 id) visible now, in API order; empty if unknown.

@@ -95,7 +95,7 @@ public struct Daemon: Sendable {
             database: runtime.database, maxConcurrentPolls: runtime.configuration.api.maxConcurrentRequests,
             wallNowMs: WallClock.nowMs, poll: { [poller] contact in try await poller.fetch(contact, logger: logger) })
         let pacer = pacer
-        let watchdog = WatchdogTimer(interval: notifier?.watchdogInterval)
+        let watchdog = WatchdogTimer(interval: notifier?.watchdogInterval, clock: ContinuousClock())
         let sinks = sinks
         scheduler.onPoll = { _, outcome in
             if outcome.counts.new > 0 { sinks.eventsStored() }
@@ -147,17 +147,21 @@ func notify(_ notifier: SystemdNotifier?, _ logger: Logger, _ send: (SystemdNoti
     }
 }
 
-/// Says when the next WATCHDOG=1 is due: every `interval` (half of WatchdogSec).
-actor WatchdogTimer {
+/// Says when the next WATCHDOG=1 is due: every `interval` (half of WatchdogSec) on `clock`.
+actor WatchdogTimer<C: Clock<Duration>> {
     private let interval: Duration?
-    private var last: ContinuousClock.Instant?
+    private let clock: C
+    private var last: C.Instant?
 
-    init(interval: Duration?) { self.interval = interval }
+    init(interval: Duration?, clock: C) {
+        self.interval = interval
+        self.clock = clock
+    }
 
     func isDue() -> Bool {
         guard let interval else { return false }
-        let now = ContinuousClock.now
-        if let last, now - last < interval { return false }
+        let now = clock.now
+        if let last, last.duration(to: now) < interval { return false }
         last = now
         return true
     }

@@ -34,6 +34,8 @@ public struct PollScheduler: Sendable {
     /// Longest sleep between two looks at the database.
     public var idleCheck: Duration = .seconds(1)
     public var shutdownGrace: Duration = .seconds(5)
+    /// What the loop sleeps and measures `idleCheck` and `shutdownGrace` on; tests pass a manual clock.
+    public var clock: any Clock<Duration> = ContinuousClock()
     /// How many due contacts one read of the database fetches.
     static let pageSize = 64
     /// Called after every poll, with the contact and its outcome (metrics).
@@ -62,21 +64,25 @@ public struct PollScheduler: Sendable {
     /// Runs until graceful shutdown or cancellation; throws `DaemonError.unauthorized` when the
     /// API refuses the key, and database errors.
     public func run(logger: Logger) async throws {
+        try await run(logger: logger, clock: clock)
+    }
+
+    private func run<C: Clock<Duration>>(logger: Logger, clock: C) async throws {
         try await withThrowingTaskGroup(of: Event.self) { group in
             var inFlight: Set<Int64> = []  // fetching or committing: not read as due again
             var fetching = 0
             var queue: [StoredContact] = []  // due contacts, the next one last
-            var queueReadAt = ContinuousClock.now
+            var queueReadAt = clock.now
             var tickPending = false
-            var shutdownDeadline: ContinuousClock.Instant?
+            var shutdownDeadline: C.Instant?
             while true {
                 if shutdownDeadline == nil, Task.isShuttingDownGracefully || Task.isCancelled {
-                    shutdownDeadline = .now + shutdownGrace
+                    shutdownDeadline = clock.now.advanced(by: shutdownGrace)
                     logger.info("Stopping: no new polls", metadata: ["polls.in_flight": "\(inFlight.count)"])
                 }
                 if let deadline = shutdownDeadline {
                     if inFlight.isEmpty { break }
-                    if ContinuousClock.now >= deadline {
+                    if clock.now >= deadline {
                         logger.warning("Abandoning polls still in flight", metadata: ["polls.in_flight": "\(inFlight.count)"])
                         group.cancelAll()
                         break
@@ -84,11 +90,11 @@ public struct PollScheduler: Sendable {
                 } else if fetching < maxConcurrentPolls {
                     // Due contacts are read a page at a time, not once per poll; the page is read
                     // again at least every `idleCheck`, so changes made meanwhile are seen.
-                    if queue.isEmpty || ContinuousClock.now - queueReadAt >= idleCheck {
+                    if queue.isEmpty || queueReadAt.duration(to: clock.now) >= idleCheck {
                         queue = try await database.dueContacts(
                             nowMs: wallNowMs(), limit: max(Self.pageSize, maxConcurrentPolls), excluding: inFlight
                         ).reversed()
-                        queueReadAt = .now
+                        queueReadAt = clock.now
                     }
                     while fetching < maxConcurrentPolls, let contact = queue.popLast() {
                         inFlight.insert(contact.id)
@@ -101,7 +107,7 @@ public struct PollScheduler: Sendable {
                     let wait = try await nextWait(fetching: fetching, shuttingDown: shutdownDeadline != nil)
                     tickPending = true
                     group.addTask {
-                        try? await Task.sleep(for: wait)
+                        try? await clock.sleep(for: wait)
                         return .tick
                     }
                 }

@@ -1,13 +1,23 @@
 import NP6Model
 import NP6Client
 
-/// Paces every request of the process through one `RateLimiter`, sleeping on the continuous clock.
+/// Paces every request of the process through one `RateLimiter`, sleeping on its clock (the
+/// continuous clock; tests pass a manual one).
 public actor RequestPacer {
-    private var limiter: RateLimiter<ContinuousClock.Instant>
+    private var limiter: RateLimiter<PacerInstant>
+    private let now: @Sendable () -> PacerInstant
+    private let sleep: @Sendable (_ until: PacerInstant) async throws -> Void
     private let wallNowMs: @Sendable () -> Int64
 
-    public init(requestsPerSecond: Int, wallNowMs: @escaping @Sendable () -> Int64) {
-        limiter = RateLimiter(requestsPerSecond: requestsPerSecond, now: .now)
+    public init(
+        requestsPerSecond: Int,
+        wallNowMs: @escaping @Sendable () -> Int64,
+        clock: any Clock<Duration> = ContinuousClock()
+    ) {
+        let timeline = Self.timeline(clock)
+        limiter = RateLimiter(requestsPerSecond: requestsPerSecond, now: timeline.now())
+        now = timeline.now
+        sleep = timeline.sleep
         self.wallNowMs = wallNowMs
     }
 
@@ -17,15 +27,36 @@ public actor RequestPacer {
     /// Waits until a request may start. Throws `CancellationError` when the task is cancelled.
     public func acquire() async throws {
         while true {
-            switch limiter.acquire(now: .now) {
+            switch limiter.acquire(now: now()) {
             case .proceed: return
-            case .wait(let instant): try await Task.sleep(until: instant, clock: .continuous)
+            case .wait(let instant): try await sleep(instant)
             }
         }
     }
 
     /// Takes in what a response said about the rate limit.
     public func observe(_ info: RateLimitInfo?, rateLimited: Bool) {
-        limiter.observe(info, rateLimited: rateLimited, now: .now, wallNowMs: wallNowMs())
+        limiter.observe(info, rateLimited: rateLimited, now: now(), wallNowMs: wallNowMs())
     }
+
+    /// Reads `clock` as the time since now, and sleeps on it until such a time.
+    private static func timeline<C: Clock<Duration>>(
+        _ clock: C
+    ) -> (now: @Sendable () -> PacerInstant, sleep: @Sendable (PacerInstant) async throws -> Void) {
+        let origin = clock.now
+        return (
+            { PacerInstant(sinceStart: origin.duration(to: clock.now)) },
+            { try await clock.sleep(until: origin.advanced(by: $0.sinceStart), tolerance: nil) }
+        )
+    }
+}
+
+/// An instant of the pacer's clock, held as the time since the pacer was made: one concrete
+/// instant type for its `RateLimiter`, whatever clock was injected.
+struct PacerInstant: InstantProtocol {
+    var sinceStart: Duration
+
+    func advanced(by duration: Duration) -> PacerInstant { PacerInstant(sinceStart: sinceStart + duration) }
+    func duration(to other: PacerInstant) -> Duration { other.sinceStart - sinceStart }
+    static func < (lhs: PacerInstant, rhs: PacerInstant) -> Bool { lhs.sinceStart < rhs.sinceStart }
 }

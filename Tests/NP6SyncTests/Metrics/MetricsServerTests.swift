@@ -14,7 +14,7 @@ import NP6Model
 
 @testable import NP6Sync
 
-@Suite struct MetricsServerTests {
+@Suite(.timeLimit(.minutes(5))) struct MetricsServerTests {
     @Test func scrapeShowsCountersMoving() async throws {
         let metrics = SyncMetrics(registry: PrometheusCollectorRegistry())
         try await withMetricsServer(metrics) { port in
@@ -41,7 +41,7 @@ import NP6Model
             }
 
             let other = try await HTTPClient.shared.execute(
-                HTTPClientRequest(url: "http://127.0.0.1:\(port)/"), timeout: .seconds(5))
+                HTTPClientRequest(url: "http://127.0.0.1:\(port)/"), timeout: .seconds(60))
             #expect(other.status == .notFound)
         }
     }
@@ -134,7 +134,7 @@ private func withMetricsServer(
 }
 
 private func scrape(
-    port: Int, timeout: TimeAmount = .seconds(5)
+    port: Int, timeout: TimeAmount = .seconds(60)
 ) async throws -> (status: UInt, contentType: String?, body: String) {
     let response = try await HTTPClient.shared.execute(
         HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: timeout)

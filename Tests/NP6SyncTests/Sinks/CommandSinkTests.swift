@@ -11,7 +11,7 @@ import NP6Model
 @testable import NP6Sync
 
 extension SinkTests {
-    @Suite struct CommandSinkTests {
+    @Suite(.timeLimit(.minutes(5))) struct CommandSinkTests {
         func sink(_ fixture: SinkFixture, _ arguments: [String], timeoutSeconds: Int = 10) -> CommandSink {
             CommandSink(
                 name: "script", configuration: CommandSinkConfiguration(arguments: arguments, timeoutSeconds: timeoutSeconds),

@@ -11,7 +11,7 @@ import NP6Model
 @testable import NP6Sync
 
 extension SinkTests {
-    @Suite struct JSONLSinkTests {
+    @Suite(.timeLimit(.minutes(5))) struct JSONLSinkTests {
         @Test func appendsPrivateLinesAndEndsALineCutByACrash() async throws {
             try await withSinkFixture { fixture in
                 try await fixture.storeEvents(3)

@@ -52,7 +52,7 @@ enum SinkUnderTest: String, CaseIterable, CustomTestStringConvertible, Sendable 
         case .webhook:
             return try await withWebhookReceiver { receiver in
                 let configuration = SinkConfiguration(
-                    name: "crm", kind: .webhook(WebhookSinkConfiguration(url: receiver.url, timeoutSeconds: 5)),
+                    name: "crm", kind: .webhook(WebhookSinkConfiguration(url: receiver.url, timeoutSeconds: 30)),
                     batchSize: batchSize, from: from)
                 return try await body(configuration) {
                     let stored = Dictionary(uniqueKeysWithValues: try fixture.storedEvents().map { ($0.seq, $0) })
@@ -67,7 +67,7 @@ enum SinkUnderTest: String, CaseIterable, CustomTestStringConvertible, Sendable 
 }
 
 extension SinkTests {
-    @Suite struct SinkContractTests {
+    @Suite(.timeLimit(.minutes(5))) struct SinkContractTests {
         @Test(arguments: SinkUnderTest.allCases)
         func deliversEveryEventOnceInSeqOrder(sink: SinkUnderTest) async throws {
             try await withSinkFixture { fixture in

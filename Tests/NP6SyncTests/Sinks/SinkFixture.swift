@@ -4,6 +4,7 @@ import Logging
 import NP6Client
 import Synchronization
 import SyncStore
+import TestClocks
 import Testing
 import NP6Model
 import Config
@@ -18,6 +19,8 @@ struct SinkFixture {
     let database: SQLiteEventStore
     let logs = InMemoryLogHandler()
     let contact = ContactReference(kind: .unicity, value: "jane+news@example.com")
+    /// What the supervisors' loops wait and back off on: time passes only when a test moves it.
+    let clock = ManualClock()
 
     var logger: Logger {
         var logger = Logger(label: "test", factory: { _ in logs })
@@ -68,7 +71,7 @@ struct SinkFixture {
         registry: SinkRegistry = .builtIn,
         policy: SinkDeliveryPolicy = SinkFixture.fastPolicy
     ) -> SinkSupervisor {
-        SinkSupervisor(database: database, sinks: sinks, logger: logger, policy: policy, registry: registry)
+        SinkSupervisor(database: database, sinks: sinks, logger: logger, policy: policy, registry: registry, clock: clock)
     }
 }
 
@@ -82,7 +85,7 @@ func withSinkFixture<T>(_ body: (SinkFixture) async throws -> T) async throws ->
 
 /// Waits until `condition` holds, checking every 20 ms; records an issue after `timeout`.
 func eventually(
-    timeout: Duration = .seconds(15),
+    timeout: Duration = .seconds(60),
     _ what: String,
     sourceLocation: SourceLocation = #_sourceLocation,
     _ condition: () async throws -> Bool

@@ -6,6 +6,7 @@ import NP6Fake
 import Prometheus
 import ServiceLifecycleTestKit
 import SyncStore
+import TestClocks
 import Testing
 import NP6Model
 import Config
@@ -15,7 +16,7 @@ import SQLiteStore
 @testable import NP6Sync
 
 extension SinkTests {
-    @Suite struct SinkSupervisorTests {
+    @Suite(.timeLimit(.minutes(5))) struct SinkSupervisorTests {
         /// Runs the supervisor until `body` returns, then shuts it down gracefully.
         func running<T>(_ supervisor: SinkSupervisor, _ body: () async throws -> T) async throws -> T {
             try await testGracefulShutdown { shutdown in
@@ -33,7 +34,7 @@ extension SinkTests {
             -> SinkConfiguration
         {
             SinkConfiguration(
-                name: name, kind: .webhook(WebhookSinkConfiguration(url: receiver.url, secretFile: secretFile, timeoutSeconds: 5)),
+                name: name, kind: .webhook(WebhookSinkConfiguration(url: receiver.url, secretFile: secretFile, timeoutSeconds: 30)),
                 batchSize: batchSize, deadLetter: deadLetter)
         }
 
@@ -45,7 +46,9 @@ extension SinkTests {
                 }) { receiver in
                     let supervisor = fixture.supervisor([webhook("crm", receiver)])
                     try await running(supervisor) {
-                        try await eventually("everything is delivered") { receiver.acceptedSeqs.count >= 25 }
+                        try await fixture.clock.advancingToEachDeadline {
+                            try await eventually("everything is delivered") { receiver.acceptedSeqs.count >= 25 }
+                        }
                     }
                     #expect(receiver.acceptedSeqs == Array(1...25))
                     #expect(receiver.acceptedIDs == ids)
@@ -69,10 +72,11 @@ extension SinkTests {
                 try await withWebhookReceiver(script: { _, index in
                     index == 0 ? .init(status: 429, headers: ["Retry-After": "1"]) : .ok
                 }) { receiver in
-                    let started = ContinuousClock.now
-                    let report = await fixture.supervisor([webhook("crm", receiver)]).drainOnce()
+                    let started = fixture.clock.now
+                    let supervisor = fixture.supervisor([webhook("crm", receiver)])
+                    let report = try await fixture.clock.advancingToEachDeadline { await supervisor.drainOnce() }
                     #expect(report.failures.isEmpty)
-                    #expect(ContinuousClock.now - started >= .seconds(1), "the backoff alone is 20 ms")
+                    #expect(started.duration(to: fixture.clock.now) >= .seconds(1), "the backoff alone is 20 ms")
                     #expect(receiver.acceptedSeqs == [1, 2, 3])
                 }
             }
@@ -86,13 +90,14 @@ extension SinkTests {
                 defer { try? FileManager.default.removeItem(atPath: archive) }
                 try await withWebhookReceiver(script: { _, _ in .init(status: 400, body: #"{"error":"unknown field"}"#) }) {
                     receiver in
+                    let clock = ManualClock()
                     let supervisor = SinkSupervisor(
                         database: sync.database,
                         sinks: [
                             webhook("crm", receiver),
                             SinkConfiguration(name: "archive", kind: .jsonl(JSONLSinkConfiguration(destination: .file(archive)))),
                         ],
-                        logger: sync.logger, policy: SinkFixture.fastPolicy)
+                        logger: sync.logger, policy: SinkFixture.fastPolicy, clock: clock)
                     try await running(supervisor) {
                         // Ingestion while one sink is rejected: a real sync pass against the fake API.
                         let first = try await sync.pass().run(logger: sync.logger)
@@ -123,7 +128,10 @@ extension SinkTests {
                         // The receiver is fixed; `sinks replay` resumes the stopped sink from the start.
                         receiver.answer { _, _ in .ok }
                         _ = try await sync.database.rewindSinkCursor("crm", toRedeliverFromSeq: 1, now: WallClock.nowMs())
-                        try await eventually("crm catches up") { receiver.acceptedSeqs.count == stored + 5 }
+                        // The stopped loop looks at its cursor every `pollInterval`.
+                        try await clock.advancingToEachDeadline {
+                            try await eventually("crm catches up") { receiver.acceptedSeqs.count == stored + 5 }
+                        }
                     }
                     #expect(receiver.acceptedSeqs == Array(1...Int64(lines(archive).count)))
                     #expect(try await sync.database.sinkCursor("crm")?.state == .running)
@@ -300,7 +308,8 @@ extension SinkTests {
                     }
                 }) { receiver in
                     let configuration = webhook("crm", receiver, batchSize: 4, secretFile: fixture.path("secret"))
-                    let report = await fixture.supervisor([configuration]).drainOnce()
+                    let supervisor = fixture.supervisor([configuration])
+                    let report = try await fixture.clock.advancingToEachDeadline { await supervisor.drainOnce() }
                     #expect(report.failures.isEmpty)
                     #expect(receiver.acceptedSeqs == Array(1...9))
                     #expect(receiver.requests.allSatisfy { $0.signatureIsValid == true }, "the receiver verified every signature")

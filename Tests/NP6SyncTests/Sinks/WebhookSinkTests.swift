@@ -14,14 +14,14 @@ import NP6Model
 @testable import NP6Sync
 
 extension SinkTests {
-    @Suite struct WebhookSinkTests {
+    @Suite(.timeLimit(.minutes(5))) struct WebhookSinkTests {
         /// A webhook sink pointed at `url`, with a client that follows no redirect, as the supervisor builds it.
         @discardableResult
         func withWebhookSink<T: Sendable>(
             _ fixture: SinkFixture,
             url: String,
             secret: String? = nil,
-            timeoutSeconds: Int = 5,
+            timeoutSeconds: Int = 30,
             headers: [String: String] = [:],
             _ body: (WebhookSink) async throws -> T
         ) async throws -> T {

@@ -66,4 +66,20 @@ final class NotifySocketListener: Sendable {
         guard count >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
         return String(decoding: buffer.prefix(count), as: UTF8.self)
     }
+
+    /// The next datagram, as text, waiting for it without blocking a thread: for a sender that
+    /// runs in this process (a daemon under test), which needs the concurrency pool's threads
+    /// to send it. Throws `EAGAIN` after `timeout` without one.
+    func next(timeout: Duration = .seconds(60)) async throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if count >= 0 { return String(decoding: buffer.prefix(count), as: UTF8.self) }
+            guard errno == EAGAIN || errno == EWOULDBLOCK, ContinuousClock.now < deadline else {
+                throw POSIXError(.init(rawValue: errno) ?? .EIO)
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
 }
