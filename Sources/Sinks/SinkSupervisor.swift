@@ -47,7 +47,7 @@ public final class SinkSupervisor: Service, Sendable {
         logger: Logger,
         policy: SinkDeliveryPolicy = SinkDeliveryPolicy(),
         registry: SinkRegistry = .builtIn,
-        metrics: (any SinkDeliveryMetrics)? = nil
+        metrics: (any SinkDeliveryMetrics)? = nil,
         clock: any Clock<Duration> = ContinuousClock()
     ) {
         self.database = database

@@ -3,7 +3,7 @@ import GRDB
 import Testing
 
 /// What `--json` prints, key by key: a script reading it must not notice how it is produced.
-/// In the serialized suite of the binary's tests.
+/// Part of the suite of the binary's tests.
 extension SyncEndToEndTests {
     /// A demo database, with sink cursors (one of a sink no longer configured), a dead letter and
     /// a failing contact added by hand, and a config naming three sinks (one that never ran).
@@ -12,13 +12,13 @@ extension SyncEndToEndTests {
         let config: String
         let database: String
 
-        init() throws {
+        init() async throws {
             directory = try TemporaryDirectory()
             database = directory.path("demo.sqlite")
-            let demo = try Binary.run(["demo", "--database", database, "--contacts", "6"], timeout: 120)
+            let demo = try await Binary.run(["demo", "--database", database, "--contacts", "6"], timeout: 120)
             #expect(demo.status == 0, "stderr: \(demo.stderr)")
             let now = Int64(Date().timeIntervalSince1970 * 1000)
-            try DatabaseQueue(path: database).write { db in
+            try await DatabaseQueue(path: database).write { db in
                 try db.execute(
                     sql: """
                         INSERT INTO sink_cursors (sink, delivered_seq, updated_ms, state, last_error, last_attempt_ms,
@@ -48,8 +48,8 @@ extension SyncEndToEndTests {
                 """)
         }
 
-        func run(_ arguments: [String]) throws -> String {
-            let result = try Binary.run(arguments + ["--config", config])
+        func run(_ arguments: [String]) async throws -> String {
+            let result = try await Binary.run(arguments + ["--config", config])
             #expect(result.status == 0, "np6-sync \(arguments.joined(separator: " ")): \(result.stderr)")
             return result.stdout
         }
@@ -89,9 +89,9 @@ extension SyncEndToEndTests {
         #expect(gone["state"] as? String == "not configured")
     }
 
-    @Test func statusJSONKeepsItsShape() throws {
-        let fixture = try JSONFixture()
-        let text = try fixture.run(["status", "--json"])
+    @Test func statusJSONKeepsItsShape() async throws {
+        let fixture = try await JSONFixture()
+        let text = try await fixture.run(["status", "--json"])
         let status = try Self.object(text)
         #expect(
             Self.keys(status)
@@ -103,7 +103,7 @@ extension SyncEndToEndTests {
         #expect(positions.allSatisfy { $0 != nil } && positions == positions.sorted { $0! < $1! }, "keys sorted")
         #expect(Self.keys(status["contacts"]) == ["total", "enabled", "byStatus", "neverSynced"])
         let contacts = try #require(status["contacts"] as? [String: Any])
-        let (total, enabled) = try DatabaseQueue(path: fixture.database).read { db in
+        let (total, enabled) = try await DatabaseQueue(path: fixture.database).read { db in
             (try Int.fetchOne(db, sql: "SELECT count(*) FROM contacts") ?? 0, try Int.fetchOne(db, sql: "SELECT sum(enabled) FROM contacts") ?? 0)
         }
         #expect((contacts["total"] as? NSNumber)?.intValue == total && (contacts["enabled"] as? NSNumber)?.intValue == enabled)
@@ -126,25 +126,25 @@ extension SyncEndToEndTests {
         try Self.expectSinks(status["sinks"])
     }
 
-    @Test func sinksStatusJSONKeepsItsShapeAndARemovedSinkIsNotLagging() throws {
-        let fixture = try JSONFixture()
-        let status = try Self.object(try fixture.run(["sinks", "status", "--json"]))
+    @Test func sinksStatusJSONKeepsItsShapeAndARemovedSinkIsNotLagging() async throws {
+        let fixture = try await JSONFixture()
+        let status = try Self.object(try await fixture.run(["sinks", "status", "--json"]))
         #expect(Self.keys(status) == ["database", "sinks"])
         #expect(status["database"] as? String == fixture.database)
         try Self.expectSinks(status["sinks"])
 
-        let text = try fixture.run(["sinks", "status"])
+        let text = try await fixture.run(["sinks", "status"])
         let gone = text.split(separator: "\n").filter { $0.hasPrefix("gone") }
         #expect(gone == ["gone  not configured  cursor 1  dead letters 0"])
         #expect(text.contains("archive  jsonl  running  cursor 3  lag "))
-        let summary = try fixture.run(["status"])
+        let summary = try await fixture.run(["status"])
         #expect(summary.split(separator: "\n").contains("  gone  not configured  cursor 1  dead letters 0"), "\(summary)")
     }
 
-    @Test func contactsListJSONKeepsItsShape() throws {
-        let fixture = try JSONFixture()
-        let lines = try fixture.run(["contacts", "list", "--all", "--json"]).split(separator: "\n")
-        let total = try DatabaseQueue(path: fixture.database).read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM contacts") }
+    @Test func contactsListJSONKeepsItsShape() async throws {
+        let fixture = try await JSONFixture()
+        let lines = try await fixture.run(["contacts", "list", "--all", "--json"]).split(separator: "\n")
+        let total = try await DatabaseQueue(path: fixture.database).read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM contacts") }
         #expect(lines.count == total)
         let fields = ["kind", "value", "enabled", "status", "watermarkMs", "nextDueMs", "consecutiveFailures", "lastError"]
         for line in lines {
@@ -159,13 +159,13 @@ extension SyncEndToEndTests {
         #expect(lines.first?.contains(#""lastError":"HTTP 500: \"down\" a/b""#) == true, "slashes are not escaped")
         #expect(try Self.object(try #require(lines.last))["enabled"] as? Bool == false)
         #expect(try Self.object(try #require(lines.dropFirst().first))["lastError"] is NSNull)
-        #expect(try fixture.run(["contacts", "list", "--json"]).split(separator: "\n").count == lines.count - 1, "removed ones only with --all")
+        #expect(try await fixture.run(["contacts", "list", "--json"]).split(separator: "\n").count == lines.count - 1, "removed ones only with --all")
     }
 
-    @Test func eventsJSONIsTheSinkRecordWithTheStoredEventVerbatim() throws {
-        let fixture = try JSONFixture()
-        let lines = try fixture.run(["events", "--json"]).split(separator: "\n", omittingEmptySubsequences: false).dropLast()
-        let expected = try DatabaseQueue(path: fixture.database).read { db in
+    @Test func eventsJSONIsTheSinkRecordWithTheStoredEventVerbatim() async throws {
+        let fixture = try await JSONFixture()
+        let lines = try await fixture.run(["events", "--json"]).split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        let expected = try await DatabaseQueue(path: fixture.database).read { db in
             try Row.fetchAll(
                 db, sql: "SELECT e.seq, c.kind, c.value, e.payload FROM events e LEFT JOIN contacts c ON c.id = e.contact_id ORDER BY e.seq"
             ).map { row -> String in

@@ -48,7 +48,7 @@ import SQLiteStore
             if metrics { configuration.metrics = MetricsConfiguration(host: "127.0.0.1", port: 0) }
             var daemon = try await Daemon.make(
                 configuration: configuration, apiKey: APIKey(unredactedValue: apiKey), environment: environment,
-                logger: Logger(label: "daemon", factory: { _ in logs }), reloadConfiguration: { [configuration] in configuration })
+                logger: Logger(label: "daemon", factory: { _ in logs }), openStore: openTestStore, reloadConfiguration: { [configuration] in configuration })
             let port = Mutex<Int?>(nil)
             daemon.onMetricsReady = { bound in port.withLock { $0 = bound } }
             let running = daemon
@@ -102,7 +102,7 @@ import SQLiteStore
             #expect(response.status == .ok)
             // Nor is the key in the database or its WAL.
             for suffix in ["", "-wal"] {
-                let bytes = (try? Data(contentsOf: URL(fileURLWithPath: daemon.runtime.database.path + suffix))) ?? Data()
+                let bytes = (try? Data(contentsOf: URL(fileURLWithPath: daemon.runtime.database.location + suffix))) ?? Data()
                 #expect(bytes.range(of: Data(apiKey.utf8)) == nil)
             }
             return String(buffer: try await response.body.collect(upTo: 1 << 20))
@@ -135,7 +135,7 @@ import SQLiteStore
                     receiver.accepted.flatMap(\.ids).count >= expected
                 }
                 for suffix in ["", "-wal"] {
-                    let bytes = (try? Data(contentsOf: URL(fileURLWithPath: daemon.runtime.database.path + suffix))) ?? Data()
+                    let bytes = (try? Data(contentsOf: URL(fileURLWithPath: daemon.runtime.database.location + suffix))) ?? Data()
                     #expect(bytes.range(of: Data(secret.utf8)) == nil && bytes.range(of: Data(apiKey.utf8)) == nil)
                 }
                 let port = try #require(await metricsPort())

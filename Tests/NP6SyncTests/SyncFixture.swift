@@ -89,3 +89,8 @@ func withSyncFixture<T: Sendable>(
         }
     }
 }
+
+/// How the tests open a configuration's store: the SQLite file at `database.path`, as the CLI does.
+@Sendable func openTestStore(_ configuration: DatabaseConfiguration) async throws -> any EventStore {
+    try SQLiteEventStore.open(path: configuration.path)
+}

@@ -98,7 +98,7 @@ import SQLiteStore
             let report = try await fixture.pass().run(logger: fixture.logger)
             #expect(report.failures.isEmpty)
             #expect(report.run.eventsQuarantined > 0)
-            let quarantined = try fixture.database.quarantined()
+            let quarantined = try await fixture.database.quarantinedElements()
             #expect(!quarantined.isEmpty)
             #expect(quarantined.allSatisfy { !$0.reason.isEmpty && !$0.raw.isEmpty })
             #expect(fixture.loggedLines.contains { $0.contains("Quarantined malformed elements") })

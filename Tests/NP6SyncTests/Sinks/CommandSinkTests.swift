@@ -4,7 +4,7 @@ import Logging
 import SyncStore
 import Testing
 import Config
-import Sinks
+@testable import Sinks
 import SQLiteStore
 import NP6Model
 
@@ -22,7 +22,7 @@ extension SinkTests {
         @Test func recordsArriveOnStandardInputAsJSONLines() async throws {
             try await withSinkFixture { fixture in
                 try await fixture.storeEvents(4)
-                let events = try fixture.storedEvents()
+                let events = try await fixture.storedEvents()
                 let out = fixture.path("stdin-copy")
                 // A program found in PATH, arguments passed as they are: no shell splits "$0".
                 try await sink(fixture, ["sh", "-c", #"cat > "$0""#, out]).deliver(events)
@@ -35,7 +35,7 @@ extension SinkTests {
                 try await fixture.storeEvents(1)
                 await #expect {
                     try await sink(fixture, ["/bin/sh", "-c", "cat >/dev/null; echo 'crm is down' >&2; echo 'try later' >&2; exit 3"])
-                        .deliver(try fixture.storedEvents())
+                        .deliver(try await fixture.storedEvents())
                 } throws: { error in
                     guard case .transient(let reason, nil) = error as? SinkError else { return false }
                     return reason == "/bin/sh exited with status 3: crm is down | try later"
@@ -50,7 +50,7 @@ extension SinkTests {
             try await withSinkFixture { fixture in
                 try await fixture.storeEvents(1)
                 await #expect {
-                    try await sink(fixture, ["/bin/sh", "-c", "echo 'unknown contact' >&2; exit 65"]).deliver(try fixture.storedEvents())
+                    try await sink(fixture, ["/bin/sh", "-c", "echo 'unknown contact' >&2; exit 65"]).deliver(try await fixture.storedEvents())
                 } throws: { error in
                     error as? SinkError == .permanent(reason: "/bin/sh exited with status 65: unknown contact")
                 }
@@ -61,7 +61,7 @@ extension SinkTests {
             try await withSinkFixture { fixture in
                 try await fixture.storeEvents(1)
                 await #expect {
-                    try await sink(fixture, ["/bin/sh", "-c", "exec sleep 30"], timeoutSeconds: 1).deliver(try fixture.storedEvents())
+                    try await sink(fixture, ["/bin/sh", "-c", "exec sleep 30"], timeoutSeconds: 1).deliver(try await fixture.storedEvents())
                 } throws: { error in
                     guard case .transient(let reason, _) = error as? SinkError else { return false }
                     return reason.contains("did not finish within")
@@ -79,7 +79,7 @@ extension SinkTests {
                 sink.killGrace = .seconds(60)
                 let started = ContinuousClock.now
                 await #expect {
-                    try await sink.deliver(try fixture.storedEvents())
+                    try await sink.deliver(try await fixture.storedEvents())
                 } throws: { error in
                     guard case .transient(let reason, nil) = error as? SinkError else { return false }
                     return reason == "/bin/sh did not finish within 0.2 seconds and was killed"
@@ -97,7 +97,7 @@ extension SinkTests {
                 sink.timeout = .seconds(1)
                 sink.killGrace = .milliseconds(200)
                 await #expect {
-                    try await sink.deliver(try fixture.storedEvents())
+                    try await sink.deliver(try await fixture.storedEvents())
                 } throws: { error in
                     guard case .transient(let reason, nil) = error as? SinkError else { return false }
                     return reason == "/bin/sh did not finish within 1.0 seconds and was killed: got TERM"
@@ -114,7 +114,7 @@ extension SinkTests {
             try await withSinkFixture { fixture in
                 try await fixture.storeEvents(1)
                 try await sink(fixture, ["/bin/sh", "-c", "exec grep -E '^Sig(Blk|Ign):' /proc/self/status >&2"])
-                    .deliver(try fixture.storedEvents())
+                    .deliver(try await fixture.storedEvents())
                 var masks: [String: UInt64] = [:]
                 for line in fixture.logs.entries.compactMap({ $0.metadata["command.stderr"]?.description }) {
                     let field = line.split(separator: ":")
@@ -133,7 +133,7 @@ extension SinkTests {
                 try await fixture.storeEvents(1)
                 // CRLF and LF end a line, empty lines are skipped, an unfinished last line counts.
                 try await sink(fixture, ["/bin/sh", "-c", #"cat >/dev/null; printf 'one\r\n\ntwo\vstill two\nlast' >&2"#])
-                    .deliver(try fixture.storedEvents())
+                    .deliver(try await fixture.storedEvents())
                 let lines = fixture.logs.entries.compactMap { $0.metadata["command.stderr"]?.description }
                 #expect(lines == ["one", "two\u{0B}still two", "last"])
             }
@@ -145,7 +145,7 @@ extension SinkTests {
                 let pidFile = fixture.path("grandchild.pid")
                 let started = ContinuousClock.now
                 try await sink(fixture, ["/bin/sh", "-c", #"sleep 60 & echo $! > "$0"; exit 0"#, pidFile])
-                    .deliver(try fixture.storedEvents())
+                    .deliver(try await fixture.storedEvents())
                 #expect(ContinuousClock.now - started < .seconds(30))
                 if let pid = Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)) {
                     kill(pid, SIGKILL)
@@ -178,7 +178,7 @@ extension SinkTests {
             try await withSinkFixture { fixture in
                 try await fixture.storeEvents(3000)
                 // More than a pipe holds, to a program that exits at once: EPIPE, not SIGPIPE.
-                try await sink(fixture, ["/bin/true"]).deliver(try fixture.storedEvents())
+                try await sink(fixture, ["/bin/true"]).deliver(try await fixture.storedEvents())
             }
         }
 
@@ -186,7 +186,7 @@ extension SinkTests {
             try await withSinkFixture { fixture in
                 try await fixture.storeEvents(1)
                 await #expect {
-                    try await sink(fixture, ["np6-sync-no-such-program"]).deliver(try fixture.storedEvents())
+                    try await sink(fixture, ["np6-sync-no-such-program"]).deliver(try await fixture.storedEvents())
                 } throws: { error in
                     guard case .refused(let reason) = error as? SinkError else { return false }
                     return reason.contains("no such executable")

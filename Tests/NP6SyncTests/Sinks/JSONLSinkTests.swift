@@ -4,7 +4,7 @@ import Logging
 import SyncStore
 import Testing
 import Config
-import Sinks
+@testable import Sinks
 import SQLiteStore
 import NP6Model
 
@@ -15,7 +15,7 @@ extension SinkTests {
         @Test func appendsPrivateLinesAndEndsALineCutByACrash() async throws {
             try await withSinkFixture { fixture in
                 try await fixture.storeEvents(3)
-                let events = try fixture.storedEvents()
+                let events = try await fixture.storedEvents()
                 let path = fixture.path("out.jsonl")
                 let sink = JSONLSink(name: "archive", configuration: JSONLSinkConfiguration(destination: .file(path)))
                 try await sink.deliver(Array(events[0..<1]))
@@ -39,7 +39,7 @@ extension SinkTests {
                 try await fixture.storeEvents(1)
                 let sink = JSONLSink(name: "archive", configuration: JSONLSinkConfiguration(destination: .file(fixture.path("missing/dir/out.jsonl"))))
                 await #expect {
-                    try await sink.deliver(try fixture.storedEvents())
+                    try await sink.deliver(try await fixture.storedEvents())
                 } throws: { error in
                     guard case .transient(let reason, _) = error as? SinkError else { return false }
                     return reason.contains("cannot open")

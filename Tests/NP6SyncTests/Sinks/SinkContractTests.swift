@@ -5,7 +5,7 @@ import ServiceLifecycleTestKit
 import SyncStore
 import Testing
 import Config
-import Sinks
+@testable import Sinks
 import SQLiteStore
 import NP6Model
 
@@ -23,13 +23,13 @@ enum SinkUnderTest: String, CaseIterable, CustomTestStringConvertible, Sendable 
         in fixture: SinkFixture,
         batchSize: Int,
         from: SinkConfiguration.StartPosition = .beginning,
-        _ body: (SinkConfiguration, _ received: @escaping () throws -> (seqs: [Int64], verbatim: Bool)) async throws -> T
+        _ body: (SinkConfiguration, _ received: @escaping () async throws -> (seqs: [Int64], verbatim: Bool)) async throws -> T
     ) async throws -> T {
         let file = fixture.path("\(rawValue)-out.jsonl")
-        let readLines = { () throws -> (seqs: [Int64], verbatim: Bool) in
+        let readLines = { () async throws -> (seqs: [Int64], verbatim: Bool) in
             guard FileManager.default.fileExists(atPath: file) else { return ([], true) }
             let lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").map(String.init)
-            let stored = Dictionary(uniqueKeysWithValues: try fixture.storedEvents().map { ($0.seq, $0) })
+            let stored = Dictionary(uniqueKeysWithValues: try await fixture.storedEvents().map { ($0.seq, $0) })
             let seqs = lines.map { line in
                 (((try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any])?["seq"] as? NSNumber)?.int64Value ?? -1
             }
@@ -55,7 +55,7 @@ enum SinkUnderTest: String, CaseIterable, CustomTestStringConvertible, Sendable 
                     name: "crm", kind: .webhook(WebhookSinkConfiguration(url: receiver.url, timeoutSeconds: 30)),
                     batchSize: batchSize, from: from)
                 return try await body(configuration) {
-                    let stored = Dictionary(uniqueKeysWithValues: try fixture.storedEvents().map { ($0.seq, $0) })
+                    let stored = Dictionary(uniqueKeysWithValues: try await fixture.storedEvents().map { ($0.seq, $0) })
                     let verbatim = receiver.accepted.allSatisfy { request in
                         request.body == WebhookSink.body(request.seqs.compactMap { stored[$0] })
                     }
@@ -77,16 +77,16 @@ extension SinkTests {
                     try await testGracefulShutdown { shutdown in
                         try await withThrowingTaskGroup(of: Void.self) { group in
                             group.addTask { try await supervisor.run() }
-                            try await eventually("the history is delivered") { try received().seqs.count >= 23 }
+                            try await eventually("the history is delivered") { try await received().seqs.count >= 23 }
                             // New events while it runs: the sync engine wakes the loop.
                             try await fixture.storeEvents(7)
                             supervisor.eventsStored()
-                            try await eventually("the new events are delivered") { try received().seqs.count >= 30 }
+                            try await eventually("the new events are delivered") { try await received().seqs.count >= 30 }
                             shutdown.triggerGracefulShutdown()
                             try await group.waitForAll()
                         }
                     }
-                    let (seqs, verbatim) = try received()
+                    let (seqs, verbatim) = try await received()
                     #expect(seqs == Array(1...30), "every event once, in seq order")
                     #expect(verbatim, "each record is recordJSON, byte for byte")
                     let status = try #require(try await fixture.database.sinkStatuses().first)
@@ -107,7 +107,7 @@ extension SinkTests {
                     #expect(first.failures.isEmpty)
                     let second = await fixture.supervisor([configuration]).drainOnce()
                     #expect(second.results.map(\.delivered) == [0])
-                    let (seqs, verbatim) = try received()
+                    let (seqs, verbatim) = try await received()
                     #expect(seqs == Array(1...12))
                     #expect(verbatim)
                 }
@@ -120,11 +120,11 @@ extension SinkTests {
                 try await fixture.storeEvents(4)
                 try await sink.withSink(in: fixture, batchSize: 10, from: .now) { configuration, received in
                     _ = await fixture.supervisor([configuration]).drainOnce()
-                    let before = try received().seqs
+                    let before = try await received().seqs
                     #expect(before.isEmpty)
                     try await fixture.storeEvents(3)
                     _ = await fixture.supervisor([configuration]).drainOnce()
-                    let after = try received().seqs
+                    let after = try await received().seqs
                     #expect(after == [5, 6, 7])
                 }
             }

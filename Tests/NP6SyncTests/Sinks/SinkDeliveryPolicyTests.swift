@@ -1,6 +1,6 @@
 import Testing
 import Config
-import Sinks
+@testable import Sinks
 import SyncStore
 import SQLiteStore
 import NP6Model

@@ -8,7 +8,7 @@ import TestClocks
 import Testing
 import NP6Model
 import Config
-import Sinks
+@testable import Sinks
 import SQLiteStore
 
 @testable import NP6Sync
@@ -60,10 +60,10 @@ struct SinkFixture {
     }
 
     /// Every stored event, in seq order.
-    func storedEvents() throws -> [StoredEvent] {
-        var events: [StoredEvent] = []
-        try database.forEachEvent { events.append($0) }
-        return events
+    func storedEvents() async throws -> [StoredEvent] {
+        let events = Mutex<[StoredEvent]>([])
+        try await database.forEachEvent { event in events.withLock { $0.append(event) } }
+        return events.withLock { $0 }
     }
 
     func supervisor(

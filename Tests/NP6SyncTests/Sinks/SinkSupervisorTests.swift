@@ -10,7 +10,7 @@ import TestClocks
 import Testing
 import NP6Model
 import Config
-import Sinks
+@testable import Sinks
 import SQLiteStore
 
 @testable import NP6Sync

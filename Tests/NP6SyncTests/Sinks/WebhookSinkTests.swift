@@ -7,7 +7,7 @@ import NIOHTTP1
 import SyncStore
 import Testing
 import Config
-import Sinks
+@testable import Sinks
 import SQLiteStore
 import NP6Model
 
@@ -38,7 +38,7 @@ extension SinkTests {
         @Test func postsTheSignedBatchWithItsHeaders() async throws {
             try await withSinkFixture { fixture in
                 try await fixture.storeEvents(3)
-                let events = try fixture.storedEvents()
+                let events = try await fixture.storedEvents()
                 let secret = "s3cr3t-for-hmac"
                 try await withWebhookReceiver(secret: secret, script: { _, index in index == 0 ? .init(status: 503) : .ok }) {
                     receiver in
@@ -100,7 +100,7 @@ extension SinkTests {
                     }
                     try await withWebhookSink(fixture, url: receiver.url) { sink in
                         await #expect {
-                            try await sink.deliver(try fixture.storedEvents())
+                            try await sink.deliver(try await fixture.storedEvents())
                         } throws: { error in
                             guard case .refused(let reason) = error as? SinkError else { return false }
                             return reason.contains("redirects are not followed")
@@ -118,7 +118,7 @@ extension SinkTests {
                     try await withWebhookSink(fixture, url: receiver.url, timeoutSeconds: 1) { sink in
                         let started = ContinuousClock.now
                         await #expect {
-                            try await sink.deliver(try fixture.storedEvents())
+                            try await sink.deliver(try await fixture.storedEvents())
                         } throws: { error in
                             guard case .transient(let reason, _) = error as? SinkError else { return false }
                             return reason.contains("timed out") && reason.contains("127.0.0.1") && !reason.contains("/hook")
@@ -135,7 +135,7 @@ extension SinkTests {
                 // Port 9 (discard) is closed on the loopback of a test machine.
                 try await withWebhookSink(fixture, url: "http://127.0.0.1:9/hook?token=abc") { sink in
                     await #expect {
-                        try await sink.deliver(try fixture.storedEvents())
+                        try await sink.deliver(try await fixture.storedEvents())
                     } throws: { error in
                         guard case .transient(let reason, _) = error as? SinkError else { return false }
                         return !reason.contains("token=abc")
