@@ -1,4 +1,3 @@
-import NP6Model
 
 /// Where the SQLite database lives: the `database` object of the config file.
 public struct DatabaseConfiguration: Sendable, Hashable {

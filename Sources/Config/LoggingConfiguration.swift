@@ -1,4 +1,3 @@
-import NP6Model
 
 /// What the daemon logs and how: the `logging` object of the config file.
 public struct LoggingConfiguration: Sendable, Hashable {

@@ -1,6 +1,5 @@
 import SyncStore
 import Config
-import NP6Model
 
 /// Where stored events go: a CRM webhook, a file, a program.
 ///

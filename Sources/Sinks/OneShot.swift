@@ -1,9 +1,10 @@
 import Synchronization
-import Config
-import NP6Model
-import SyncStore
 
-/// A value set once and awaited by any number of tasks: a loop's end.
+/// A value set once and awaited by any number of tasks: a sink loop's end, which the loop that
+/// replaces it on a reload waits for (one loop per sink at a time).
+///
+/// Hand-written: none of the kept packages has an awaitable one-shot event that needs no event
+/// loop (NIO's promises do), and cancellation must release a waiter.
 final class OneShot<Value: Sendable>: Sendable {
     private struct State {
         var value: Value?

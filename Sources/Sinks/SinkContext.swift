@@ -1,8 +1,5 @@
 import AsyncHTTPClient
 import Logging
-import Config
-import NP6Model
-import SyncStore
 
 /// What a sink may use besides its configuration, lent by the ``SinkSupervisor`` for as long as
 /// the sink runs.

@@ -1,5 +1,4 @@
 import Synchronization
-import Config
 import NP6Model
 import SyncStore
 

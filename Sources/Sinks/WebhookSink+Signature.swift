@@ -1,7 +1,6 @@
 import Crypto
 import Config
 import NP6Model
-import SyncStore
 
 extension WebhookSink {
     /// The header carrying the body's signature when the sink has a `secretFile`.

@@ -1,7 +1,6 @@
 import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
-import NP6Model
 
 /// What a complete response looked like besides its events.
 public struct FetchSummary: Sendable {

@@ -1,5 +1,4 @@
 import Logging
-import NP6Model
 import SyncStore
 
 /// A poll whose requests are done and whose writes are queued for group commit.

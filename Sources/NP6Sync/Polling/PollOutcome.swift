@@ -1,5 +1,4 @@
 import Logging
-import NP6Model
 import SyncStore
 
 /// What one poll did: its result and what it stored.

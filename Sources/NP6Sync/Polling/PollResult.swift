@@ -1,5 +1,4 @@
 import Logging
-import NP6Model
 import SyncStore
 import NP6Client
 

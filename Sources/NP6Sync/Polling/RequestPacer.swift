@@ -1,4 +1,3 @@
-import NP6Model
 import NP6Client
 
 /// Paces every request of the process through one `RateLimiter`, sleeping on its clock (the
@@ -49,14 +48,4 @@ public actor RequestPacer {
             { try await clock.sleep(until: origin.advanced(by: $0.sinceStart), tolerance: nil) }
         )
     }
-}
-
-/// An instant of the pacer's clock, held as the time since the pacer was made: one concrete
-/// instant type for its `RateLimiter`, whatever clock was injected.
-struct PacerInstant: InstantProtocol {
-    var sinceStart: Duration
-
-    func advanced(by duration: Duration) -> PacerInstant { PacerInstant(sinceStart: sinceStart + duration) }
-    func duration(to other: PacerInstant) -> Duration { other.sinceStart - sinceStart }
-    static func < (lhs: PacerInstant, rhs: PacerInstant) -> Bool { lhs.sinceStart < rhs.sinceStart }
 }

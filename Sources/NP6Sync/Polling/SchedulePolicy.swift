@@ -1,5 +1,4 @@
 import NP6Client
-import NP6Model
 
 /// When a contact is due again after a poll (`schedule.*` in the configuration), in milliseconds.
 public struct SchedulePolicy: Sendable, Hashable {
