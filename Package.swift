@@ -172,7 +172,8 @@ let package = Package(
         .testTarget(
             name: "NP6SyncTests",
             dependencies: [
-                "NP6Sync", "NP6Fake", "NP6Client", "NP6Model", "SyncStore", "SQLiteStore", "Config", "Sinks", "TestClocks",
+                "NP6Sync", "NP6Fake", "NP6Client", "NP6Model", "SyncStore", "SQLiteStore", "Config", "Sinks",
+                "TestClocks",
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),

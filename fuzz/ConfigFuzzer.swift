@@ -103,7 +103,9 @@ struct ConfigFuzzer {
         let inputHas = { (text: String) in Self.contains(self.bytes, Array(text.utf8)) }
         if !inputHas(Self.environmentKey) {
             for message in messages {
-                require(!Self.contains(Array(message.utf8), Array(Self.environmentKey.utf8)), "the environment's API key in: \(message)")
+                require(
+                    !Self.contains(Array(message.utf8), Array(Self.environmentKey.utf8)),
+                    "the environment's API key in: \(message)")
             }
         }
 
@@ -131,7 +133,8 @@ struct ConfigFuzzer {
             guard !found.others.contains(where: { Self.contains(Array($0.utf8), needle) }) else { continue }
             guard !plantedMessages.contains(where: { Self.contains(Array($0.utf8), needle) }) else { continue }
             for message in messages {
-                require(!Self.contains(Array(message.utf8), needle), "the secret \(secret.debugDescription) in: \(message)")
+                require(
+                    !Self.contains(Array(message.utf8), needle), "the secret \(secret.debugDescription) in: \(message)")
             }
         }
     }
@@ -159,7 +162,8 @@ struct ConfigFuzzer {
                 members.map { member in
                     found.others.append(member.key)
                     let secret = inSecret || membersAreSecret || APIConfiguration.misplacedKeyMessage(member.key) != nil
-                    let inner = plant(member.value, inSecret: secret, membersAreSecret: member.key == "headers", into: &found)
+                    let inner = plant(
+                        member.value, inSecret: secret, membersAreSecret: member.key == "headers", into: &found)
                     return JSONMember(key: member.key, value: inner)
                 }
             )
@@ -225,7 +229,8 @@ struct ConfigFuzzer {
         for sink in configuration.sinks {
             require(names.insert(sink.name).inserted, "sink name \(sink.name) twice")
             require(
-                !sink.name.isEmpty && sink.name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) },
+                !sink.name.isEmpty
+                    && sink.name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) },
                 "sink name \(sink.name.debugDescription)"
             )
             require((1...10_000).contains(sink.batchSize), "sinks.batchSize \(sink.batchSize)")
@@ -244,7 +249,9 @@ struct ConfigFuzzer {
                 for (name, value) in webhook.headers {
                     require(lowercased.insert(name.lowercased()).inserted, "header \(name) twice")
                     require(!WebhookSinkConfiguration.reservedHeaders.contains(name.lowercased()), "header \(name)")
-                    require(!value.unicodeScalars.contains { ($0.value < 0x20 && $0 != "\t") || $0.value == 0x7F }, "header value")
+                    require(
+                        !value.unicodeScalars.contains { ($0.value < 0x20 && $0 != "\t") || $0.value == 0x7F },
+                        "header value")
                 }
             case .command(let command):
                 require(!command.arguments.isEmpty, "empty argv")
@@ -262,7 +269,9 @@ struct ConfigFuzzer {
         require(path.hasPrefix("/"), "\(key) is not absolute: \(path.debugDescription)")
         guard path != "/" else { return }
         let components = path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
-        require(!components.contains { $0.isEmpty || $0 == "." || $0 == ".." }, "\(key) not normalized: \(path.debugDescription)")
+        require(
+            !components.contains { $0.isEmpty || $0 == "." || $0 == ".." },
+            "\(key) not normalized: \(path.debugDescription)")
     }
 
     // MARK: - Contacts

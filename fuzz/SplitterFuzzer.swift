@@ -344,7 +344,8 @@ struct SplitterFuzzer {
         }
         if case .array(let values)? = tree {
             require(reference.error == nil && reference.finishError == nil, "a valid array failed to split")
-            require(reference.elements.count == values.count, "\(reference.elements.count) elements, not \(values.count)")
+            require(
+                reference.elements.count == values.count, "\(reference.elements.count) elements, not \(values.count)")
             for (element, value) in zip(reference.elements, values) {
                 guard case .element(let raw) = element else { continue }
                 require((try? JSONValue.parse(raw)) == value, "an element differs from the array's value")

@@ -25,7 +25,9 @@ enum ConfigurationFiles {
 
     /// Reads a small file that holds one secret (the API key, a webhook secret) as UTF-8 text.
     /// Errors name `issuePath` and the file, never what it holds.
-    static func secretText(atPath path: String, issuePath: String, holding what: String) throws(ConfigurationError) -> String {
+    static func secretText(
+        atPath path: String, issuePath: String, holding what: String
+    ) throws(ConfigurationError) -> String {
         let bytes: [UInt8]
         do {
             bytes = try contents(atPath: path, limit: 64 * 1024)

@@ -144,7 +144,9 @@ public struct ContactList: Sendable, Hashable {
             case .skip:
                 continue
             case .failure(let message):
-                issues.append(ConfigurationIssue(path: source.map { "\($0): line \(number)" } ?? "line \(number)", message: message))
+                issues.append(
+                    ConfigurationIssue(
+                        path: source.map { "\($0): line \(number)" } ?? "line \(number)", message: message))
             case .contact(let reference):
                 try contact(reference)
             }

@@ -1,4 +1,3 @@
-
 /// Where the SQLite database lives: the `database` object of the config file.
 public struct DatabaseConfiguration: Sendable, Hashable {
     /// The file name used in the default locations.

@@ -1,4 +1,3 @@
-
 /// `"type": "jsonl"`: one record per line, appended to a file or written to standard output.
 public struct JSONLSinkConfiguration: Sendable, Hashable {
     public enum Destination: Sendable, Hashable {

@@ -1,4 +1,3 @@
-
 /// What the daemon logs and how: the `logging` object of the config file.
 public struct LoggingConfiguration: Sendable, Hashable {
     /// The swift-log levels, by their raw names (`Logger.Level(rawValue:)` reads them).

@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 import NP6Client
-import NP6Model
 import NP6Fake
+import NP6Model
 import NP6Sync
 import SQLiteStore
 import SyncStore
@@ -47,7 +47,9 @@ public struct Demo: Sendable {
                     default: ContactReference(kind: .hash, value: contact.hash)
                     }
                 }
-                if let first = contacts.first { references.append(ContactReference(kind: .unicity, value: first.unicity)) }
+                if let first = contacts.first {
+                    references.append(ContactReference(kind: .unicity, value: first.unicity))
+                }
                 references.append(ContactReference(kind: .unicity, value: "nobody@example.invalid"))
                 _ = try await database.addContacts(references, now: WallClock.nowMs())
 
@@ -59,7 +61,8 @@ public struct Demo: Sendable {
                 let pass = SyncPass(
                     poller: ContactPoller(
                         client: client, database: database, windows: WindowPolicy(), schedule: SchedulePolicy(),
-                        pacer: RequestPacer(requestsPerSecond: 200, wallNowMs: WallClock.nowMs), wallNowMs: WallClock.nowMs),
+                        pacer: RequestPacer(requestsPerSecond: 200, wallNowMs: WallClock.nowMs),
+                        wallNowMs: WallClock.nowMs),
                     maxConcurrentRequests: 8)
                 let first = try await pass.run(logger: logger)
                 print("Pass 1: first sync of \(references.count) contacts from the beginning of time")
@@ -68,7 +71,9 @@ public struct Demo: Sendable {
                 let arrived = await api.state.publish(count: 12, lateFraction: 0.5)
                 let late = arrived.filter { $0.timestampMs < $0.arrivedMs - 1000 }.count
                 print("")
-                print("Meanwhile \(arrived.count) new stop events reach NP6, \(late) of them late (timestamps up to 10 minutes in the past).")
+                print(
+                    "Meanwhile \(arrived.count) new stop events reach NP6, \(late) of them late (timestamps up to 10 minutes in the past)."
+                )
                 print("")
 
                 let second = try await pass.run(logger: logger)
@@ -81,9 +86,13 @@ public struct Demo: Sendable {
                 print("Query it while np6-sync runs (WAL mode):")
                 print("")
                 print("  sqlite3 -header -column \(databasePath) \\")
-                print("    \"SELECT c.kind, c.value, count(*) AS stops FROM events e JOIN contacts c ON c.id = e.contact_id GROUP BY c.id ORDER BY stops DESC LIMIT 5\"")
+                print(
+                    "    \"SELECT c.kind, c.value, count(*) AS stops FROM events e JOIN contacts c ON c.id = e.contact_id GROUP BY c.id ORDER BY stops DESC LIMIT 5\""
+                )
                 print("  sqlite3 -header -column \(databasePath) \\")
-                print("    \"SELECT id, datetime(timestamp_ms / 1000, 'unixepoch') AS at, source_type, json_extract(payload, '$.source.detail.execution.recipient.unicity') AS unicity FROM events ORDER BY timestamp_ms DESC LIMIT 5\"")
+                print(
+                    "    \"SELECT id, datetime(timestamp_ms / 1000, 'unixepoch') AS at, source_type, json_extract(payload, '$.source.detail.execution.recipient.unicity') AS unicity FROM events ORDER BY timestamp_ms DESC LIMIT 5\""
+                )
                 print("  sqlite3 -header -column \(databasePath) \\")
                 print("    \"SELECT kind, value, last_status, last_error FROM contacts WHERE last_status <> 'ok'\"")
                 try await client.shutdown()
@@ -96,11 +105,13 @@ public struct Demo: Sendable {
 
     static func describe(_ report: SyncPass.Report) -> String {
         let run = report.run
-        var line = "  \(run.contactsPolled) contacts polled in \(run.requests) requests: \(run.eventsNew) new events, "
+        var line =
+            "  \(run.contactsPolled) contacts polled in \(run.requests) requests: \(run.eventsNew) new events, "
             + "\(run.eventsDuplicate) duplicates skipped"
         if run.eventsQuarantined > 0 { line += ", \(run.eventsQuarantined) quarantined" }
         if !report.notFound.isEmpty {
-            line += "\n  not found (404, re-checked daily): " + report.notFound.map(\.description).joined(separator: ", ")
+            line +=
+                "\n  not found (404, re-checked daily): " + report.notFound.map(\.description).joined(separator: ", ")
         }
         for failure in report.failures {
             line += "\n  failed: \(failure.contact): \(failure.error)"

@@ -1,8 +1,8 @@
+import Config
 import Logging
+import NP6Client
 import NP6Model
 import SyncStore
-import NP6Client
-import Config
 
 /// What the commands build from a configuration: the database, and the API client and sync
 /// pass for the commands that call the API. `main` and the tests both build through here.

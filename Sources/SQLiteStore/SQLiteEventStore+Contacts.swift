@@ -1,6 +1,6 @@
 import GRDB
-import SyncStore
 import NP6Model
+import SyncStore
 
 extension SQLiteEventStore {
     /// Adds the contacts that `produce` hands to `add`, one by one, in a single transaction: when
@@ -14,21 +14,25 @@ extension SQLiteEventStore {
         try await pool.write { db in
             var result = AddedContacts()
             // The references seen in this call: SQLite's temporary storage, not this process's memory.
-            try db.execute(sql: """
-                CREATE TEMP TABLE IF NOT EXISTS adding (kind TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (kind, value))
-                    WITHOUT ROWID;
-                DELETE FROM temp.adding;
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TEMP TABLE IF NOT EXISTS adding (kind TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (kind, value))
+                        WITHOUT ROWID;
+                    DELETE FROM temp.adding;
+                    """)
             defer { try? db.execute(sql: "DELETE FROM temp.adding") }
-            let seen = try db.cachedStatement(sql: "INSERT INTO temp.adding (kind, value) VALUES (?, ?) ON CONFLICT DO NOTHING")
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO contacts (kind, value, enabled, next_due_ms, added_ms) VALUES (?, ?, 1, ?, ?)
-                ON CONFLICT (kind, value) DO NOTHING
-                """)
-            let enable = try db.cachedStatement(sql: """
-                UPDATE contacts SET enabled = 1, next_due_ms = MIN(next_due_ms, ?)
-                WHERE kind = ? AND value = ? AND enabled = 0
-                """)
+            let seen = try db.cachedStatement(
+                sql: "INSERT INTO temp.adding (kind, value) VALUES (?, ?) ON CONFLICT DO NOTHING")
+            let insert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO contacts (kind, value, enabled, next_due_ms, added_ms) VALUES (?, ?, 1, ?, ?)
+                    ON CONFLICT (kind, value) DO NOTHING
+                    """)
+            let enable = try db.cachedStatement(
+                sql: """
+                    UPDATE contacts SET enabled = 1, next_due_ms = MIN(next_due_ms, ?)
+                    WHERE kind = ? AND value = ? AND enabled = 0
+                    """)
             let produced = try produce { reference in
                 try seen.execute(arguments: [reference.kind.rawValue, reference.value])
                 guard db.changesCount > 0 else {

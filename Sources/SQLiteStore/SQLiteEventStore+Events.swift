@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
-import SyncStore
 import NP6Model
+import SyncStore
 
 extension SQLiteEventStore {
     /// Queues one of a poll's writes for group commit (see `PollWriteQueue`); waits only while
@@ -57,7 +57,8 @@ extension SQLiteEventStore {
     public func quarantinedElements() async throws -> [QuarantinedElement] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT contact_id, reason, raw FROM quarantine ORDER BY id").map { row in
-                QuarantinedElement(contactID: row["contact_id"], reason: row["reason"], raw: [UInt8](row["raw"] as Data))
+                QuarantinedElement(
+                    contactID: row["contact_id"], reason: row["reason"], raw: [UInt8](row["raw"] as Data))
             }
         }
     }

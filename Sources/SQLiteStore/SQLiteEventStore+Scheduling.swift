@@ -8,10 +8,11 @@ extension SQLiteEventStore {
     public func dueContacts(nowMs: Int64, limit: Int, excluding: Set<Int64>) async throws -> [StoredContact] {
         try await pool.read { db in
             var contacts: [StoredContact] = []
-            let statement = try db.cachedStatement(sql: """
-                SELECT \(ContactRecord.columns) FROM contacts
-                WHERE enabled = 1 AND next_due_ms <= ? ORDER BY next_due_ms, id LIMIT ?
-                """)
+            let statement = try db.cachedStatement(
+                sql: """
+                    SELECT \(ContactRecord.columns) FROM contacts
+                    WHERE enabled = 1 AND next_due_ms <= ? ORDER BY next_due_ms, id LIMIT ?
+                    """)
             let rows = try ContactRecord.fetchCursor(statement, arguments: [nowMs, limit + excluding.count])
             while contacts.count < limit, let record = try rows.next() {
                 if let contact = record.contact, !excluding.contains(contact.id) {
@@ -26,7 +27,8 @@ extension SQLiteEventStore {
     public func nextDueMs(after nowMs: Int64) async throws -> Int64? {
         try await pool.read { db in
             try Int64.fetchOne(
-                db, sql: "SELECT min(next_due_ms) FROM contacts WHERE enabled = 1 AND next_due_ms > ?", arguments: [nowMs])
+                db, sql: "SELECT min(next_due_ms) FROM contacts WHERE enabled = 1 AND next_due_ms > ?",
+                arguments: [nowMs])
         }
     }
 
@@ -48,8 +50,9 @@ extension SQLiteEventStore {
                 snapshot.failingContacts = row[2] ?? 0
                 snapshot.oldestWatermarkMs = row[3]
             }
-            snapshot.eventsToday = try Int.fetchOne(
-                db, sql: "SELECT count(*) FROM events WHERE timestamp_ms >= ?", arguments: [dayStartMs]) ?? 0
+            snapshot.eventsToday =
+                try Int.fetchOne(
+                    db, sql: "SELECT count(*) FROM events WHERE timestamp_ms >= ?", arguments: [dayStartMs]) ?? 0
             return snapshot
         }
     }

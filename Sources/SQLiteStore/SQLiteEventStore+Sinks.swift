@@ -15,11 +15,12 @@ extension SQLiteEventStore {
     @discardableResult
     public func createSinkCursor(_ sink: String, startingAfterLatest: Bool, now: Int64) async throws -> SinkCursor {
         try await pool.write { db in
-            try db.cachedStatement(sql: """
-                INSERT INTO sink_cursors (sink, delivered_seq, updated_ms)
-                VALUES (?1, CASE WHEN ?2 THEN (SELECT COALESCE(MAX(seq), 0) FROM events) ELSE 0 END, ?3)
-                ON CONFLICT (sink) DO NOTHING
-                """
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO sink_cursors (sink, delivered_seq, updated_ms)
+                    VALUES (?1, CASE WHEN ?2 THEN (SELECT COALESCE(MAX(seq), 0) FROM events) ELSE 0 END, ?3)
+                    ON CONFLICT (sink) DO NOTHING
+                    """
             ).execute(arguments: [sink, startingAfterLatest, now])
             return try Self.sinkCursor(sink, db)!
         }
@@ -32,7 +33,8 @@ extension SQLiteEventStore {
 
     /// The next batch a sink has to deliver: its cursor and up to `limit` events after it, in
     /// `seq` order, read together. `nil` when the sink has no cursor.
-    public func pendingBatch(for sink: String, limit: Int) async throws -> (cursor: SinkCursor, events: [StoredEvent])? {
+    public func pendingBatch(for sink: String, limit: Int) async throws -> (cursor: SinkCursor, events: [StoredEvent])?
+    {
         try await pool.read { db in
             guard let cursor = try Self.sinkCursor(sink, db) else { return nil }
             let events = try EventRecord.fetchAll(
@@ -49,14 +51,17 @@ extension SQLiteEventStore {
     ///   is no longer there (a replay moved it meanwhile), nothing is written, so the replay wins.
     /// - Returns: whether the cursor moved.
     @discardableResult
-    public func advanceSinkCursor(_ sink: String, from expectedSeq: Int64, to seq: Int64, now: Int64) async throws -> Bool {
+    public func advanceSinkCursor(
+        _ sink: String, from expectedSeq: Int64, to seq: Int64, now: Int64
+    ) async throws -> Bool {
         precondition(seq > expectedSeq, "a cursor only moves forward here; replays use rewindSinkCursor")
         return try await pool.write { db in
-            try db.cachedStatement(sql: """
-                UPDATE sink_cursors SET delivered_seq = ?, state = 'running', last_error = NULL,
-                    consecutive_failures = 0, last_attempt_ms = ?, last_success_ms = ?, updated_ms = ?
-                WHERE sink = ? AND delivered_seq = ?
-                """
+            try db.cachedStatement(
+                sql: """
+                    UPDATE sink_cursors SET delivered_seq = ?, state = 'running', last_error = NULL,
+                        consecutive_failures = 0, last_attempt_ms = ?, last_success_ms = ?, updated_ms = ?
+                    WHERE sink = ? AND delivered_seq = ?
+                    """
             ).execute(arguments: [seq, now, now, now, sink, expectedSeq])
             return db.changesCount > 0
         }
@@ -65,11 +70,12 @@ extension SQLiteEventStore {
     /// Records a failed delivery: `failing` (retried with backoff) or `stopped` (rejected for good).
     public func recordSinkFailure(_ sink: String, state: SinkState, error: String, now: Int64) async throws {
         try await pool.write { db in
-            try db.cachedStatement(sql: """
-                UPDATE sink_cursors SET state = ?, last_error = ?, consecutive_failures = consecutive_failures + 1,
-                    last_attempt_ms = ?, updated_ms = ?
-                WHERE sink = ?
-                """
+            try db.cachedStatement(
+                sql: """
+                    UPDATE sink_cursors SET state = ?, last_error = ?, consecutive_failures = consecutive_failures + 1,
+                        last_attempt_ms = ?, updated_ms = ?
+                    WHERE sink = ?
+                    """
             ).execute(arguments: [state.rawValue, error, now, now, sink])
         }
     }
@@ -99,10 +105,11 @@ extension SQLiteEventStore {
     ) async throws -> Bool {
         precondition(event.seq > expectedSeq)
         return try await pool.write { db in
-            try db.cachedStatement(sql: """
-                UPDATE sink_cursors SET delivered_seq = ?, last_attempt_ms = ?, updated_ms = ?
-                WHERE sink = ? AND delivered_seq = ?
-                """
+            try db.cachedStatement(
+                sql: """
+                    UPDATE sink_cursors SET delivered_seq = ?, last_attempt_ms = ?, updated_ms = ?
+                    WHERE sink = ? AND delivered_seq = ?
+                    """
             ).execute(arguments: [event.seq, now, now, sink, expectedSeq])
             guard db.changesCount > 0 else { return false }
             try Self.upsertDeadLetter(sink, seq: event.seq, id: event.id, answer: answer, now: now, db)
@@ -138,12 +145,15 @@ extension SQLiteEventStore {
     }
 
     /// Records the outcome of re-sending a dead letter: acknowledged (`answer` nil) or rejected again.
-    public func recordDeadLetterResend(_ sink: String, seq: Int64, rejectedWith answer: String?, now: Int64) async throws {
+    public func recordDeadLetterResend(
+        _ sink: String, seq: Int64, rejectedWith answer: String?, now: Int64
+    ) async throws {
         try await pool.write { db in
             if let answer {
-                try db.cachedStatement(sql: """
-                    UPDATE dead_letters SET answer = ?, recorded_ms = ? WHERE sink = ? AND event_seq = ?
-                    """
+                try db.cachedStatement(
+                    sql: """
+                        UPDATE dead_letters SET answer = ?, recorded_ms = ? WHERE sink = ? AND event_seq = ?
+                        """
                 ).execute(arguments: [answer, now, sink, seq])
             } else {
                 try db.cachedStatement(sql: "UPDATE dead_letters SET resent_ms = ? WHERE sink = ? AND event_seq = ?")
@@ -162,7 +172,9 @@ extension SQLiteEventStore {
     /// Moves a sink's cursor back to before the first event stamped or stored at or after
     /// `sinceMs`, as ``rewindSinkCursor(_:toRedeliverFromSeq:now:)`` does. When there is no such
     /// event the cursor stays where it is (the sink still resumes).
-    public func rewindSinkCursor(_ sink: String, toRedeliverSinceMs sinceMs: Int64, now: Int64) async throws -> SinkRewind {
+    public func rewindSinkCursor(
+        _ sink: String, toRedeliverSinceMs sinceMs: Int64, now: Int64
+    ) async throws -> SinkRewind {
         try await pool.write { db in
             // Both times: an event published late was stored after its stamp, and a replay
             // "since yesterday" should cover what happened and what arrived since then.
@@ -170,7 +182,9 @@ extension SQLiteEventStore {
                 db, sql: "SELECT MIN(seq) FROM events WHERE received_ms >= ?1 OR timestamp_ms >= ?1",
                 arguments: [sinceMs])
             let target =
-                if let first { first - 1 } else { try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM events") ?? 0 }
+                if let first { first - 1 } else {
+                    try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM events") ?? 0
+                }
             return try Self.rewind(sink, toSeq: target, now: now, db)
         }
     }
@@ -178,22 +192,24 @@ extension SQLiteEventStore {
     /// Every sink that has a cursor, by name, with its lag and dead letters; reads only.
     public func sinkStatuses() async throws -> [SinkStatus] {
         try await pool.read { db in
-            try SinkCursorRecord.fetchAll(db, sql: "SELECT \(SinkCursorRecord.columns) FROM sink_cursors ORDER BY sink").map {
-                let cursor = $0.cursor
-                let pending = try Row.fetchOne(
-                    db,
-                    sql: """
-                        SELECT count(*), (SELECT received_ms FROM events WHERE seq > ?1 ORDER BY seq LIMIT 1)
-                        FROM events WHERE seq > ?1
-                        """,
-                    arguments: [cursor.deliveredSeq])
-                let deadLetters = try Int.fetchOne(
-                    db, sql: "SELECT count(*) FROM dead_letters WHERE sink = ? AND resent_ms IS NULL",
-                    arguments: [cursor.sink]) ?? 0
-                return SinkStatus(
-                    cursor: cursor, pendingEvents: pending?[0] ?? 0, oldestPendingReceivedMs: pending?[1],
-                    deadLetters: deadLetters)
-            }
+            try SinkCursorRecord.fetchAll(db, sql: "SELECT \(SinkCursorRecord.columns) FROM sink_cursors ORDER BY sink")
+                .map {
+                    let cursor = $0.cursor
+                    let pending = try Row.fetchOne(
+                        db,
+                        sql: """
+                            SELECT count(*), (SELECT received_ms FROM events WHERE seq > ?1 ORDER BY seq LIMIT 1)
+                            FROM events WHERE seq > ?1
+                            """,
+                        arguments: [cursor.deliveredSeq])
+                    let deadLetters =
+                        try Int.fetchOne(
+                            db, sql: "SELECT count(*) FROM dead_letters WHERE sink = ? AND resent_ms IS NULL",
+                            arguments: [cursor.sink]) ?? 0
+                    return SinkStatus(
+                        cursor: cursor, pendingEvents: pending?[0] ?? 0, oldestPendingReceivedMs: pending?[1],
+                        deadLetters: deadLetters)
+                }
         }
     }
 
@@ -220,11 +236,12 @@ extension SQLiteEventStore {
         _ sink: String, seq: Int64, id: String, answer: String, now: Int64, _ db: Database
     ) throws {
         // Rejected again after a replay: the newest answer, pending again.
-        try db.cachedStatement(sql: """
-            INSERT INTO dead_letters (sink, event_seq, event_id, answer, recorded_ms) VALUES (?, ?, ?, ?, ?)
-            ON CONFLICT (sink, event_seq) DO UPDATE SET answer = excluded.answer,
-                recorded_ms = excluded.recorded_ms, resent_ms = NULL
-            """
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO dead_letters (sink, event_seq, event_id, answer, recorded_ms) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (sink, event_seq) DO UPDATE SET answer = excluded.answer,
+                    recorded_ms = excluded.recorded_ms, resent_ms = NULL
+                """
         ).execute(arguments: [sink, seq, id, answer, now])
     }
 }

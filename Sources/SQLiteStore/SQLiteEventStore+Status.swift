@@ -24,16 +24,20 @@ extension SQLiteEventStore {
         try await pool.read { db in
             var status = StoreStatus()
             status.contacts = try Int.fetchOne(db, sql: "SELECT count(*) FROM contacts") ?? 0
-            for row in try Row.fetchAll(db, sql: """
-                SELECT COALESCE(last_status, 'never'), count(*) FROM contacts WHERE enabled = 1 GROUP BY 1
-                """)
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT COALESCE(last_status, 'never'), count(*) FROM contacts WHERE enabled = 1 GROUP BY 1
+                    """)
             {
                 status.contactsByStatus[row[0]] = row[1]
                 status.enabledContacts += row[1] as Int
             }
-            let watermarks = try Row.fetchOne(db, sql: """
-                SELECT min(watermark_ms), sum(watermark_ms IS NULL) FROM contacts WHERE enabled = 1
-                """)
+            let watermarks = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT min(watermark_ms), sum(watermark_ms IS NULL) FROM contacts WHERE enabled = 1
+                    """)
             status.oldestWatermarkMs = watermarks?[0]
             status.neverSynced = watermarks?[1] ?? 0
             let synced = status.enabledContacts - status.neverSynced
@@ -51,15 +55,18 @@ extension SQLiteEventStore {
                 status.medianWatermarkMs = try watermark(synced / 2)
                 status.p95LagWatermarkMs = try watermark(synced / 20)
             }
-            status.failing = try ContactRecord.fetchAll(db, sql: """
-                SELECT \(ContactRecord.columns) FROM contacts
-                WHERE enabled = 1 AND last_status IS NOT NULL AND last_status <> 'ok'
-                ORDER BY consecutive_failures DESC, id LIMIT 20
-                """
+            status.failing = try ContactRecord.fetchAll(
+                db,
+                sql: """
+                    SELECT \(ContactRecord.columns) FROM contacts
+                    WHERE enabled = 1 AND last_status IS NOT NULL AND last_status <> 'ok'
+                    ORDER BY consecutive_failures DESC, id LIMIT 20
+                    """
             ).compactMap(\.contact)
             status.events = try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0
-            status.eventsLastDay = try Int.fetchOne(
-                db, sql: "SELECT count(*) FROM events WHERE timestamp_ms >= ?", arguments: [now - 86_400_000]) ?? 0
+            status.eventsLastDay =
+                try Int.fetchOne(
+                    db, sql: "SELECT count(*) FROM events WHERE timestamp_ms >= ?", arguments: [now - 86_400_000]) ?? 0
             status.lastEventReceivedMs = try Int64.fetchOne(db, sql: "SELECT max(received_ms) FROM events")
             status.quarantined = try Int.fetchOne(db, sql: "SELECT count(*) FROM quarantine") ?? 0
             status.lastRun = try SyncRunRecord.fetchOne(

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
-import SyncStore
 import NP6Model
+import SyncStore
 
 /// The SQLite store, np6-sync's embedded default: every SQL statement the product runs against
 /// SQLite lives behind this façade.

@@ -9,94 +9,96 @@ enum Schema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: contacts, events, quarantine, sync runs, sink cursors") { db in
-            try db.execute(sql: """
-                CREATE TABLE contacts (
-                    id INTEGER PRIMARY KEY,
-                    kind TEXT NOT NULL CHECK (kind IN ('id', 'unicity', 'hash')),
-                    value TEXT NOT NULL CHECK (value <> ''),
-                    enabled INTEGER NOT NULL DEFAULT 1,
-                    watermark_ms INTEGER,
-                    next_due_ms INTEGER NOT NULL DEFAULT 0,
-                    last_attempt_ms INTEGER,
-                    last_success_ms INTEGER,
-                    last_status TEXT,
-                    last_error TEXT,
-                    consecutive_failures INTEGER NOT NULL DEFAULT 0,
-                    added_ms INTEGER NOT NULL DEFAULT (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)),
-                    UNIQUE (kind, value)
-                );
-                CREATE INDEX contacts_due ON contacts (enabled, next_due_ms);
+            try db.execute(
+                sql: """
+                    CREATE TABLE contacts (
+                        id INTEGER PRIMARY KEY,
+                        kind TEXT NOT NULL CHECK (kind IN ('id', 'unicity', 'hash')),
+                        value TEXT NOT NULL CHECK (value <> ''),
+                        enabled INTEGER NOT NULL DEFAULT 1,
+                        watermark_ms INTEGER,
+                        next_due_ms INTEGER NOT NULL DEFAULT 0,
+                        last_attempt_ms INTEGER,
+                        last_success_ms INTEGER,
+                        last_status TEXT,
+                        last_error TEXT,
+                        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+                        added_ms INTEGER NOT NULL DEFAULT (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)),
+                        UNIQUE (kind, value)
+                    );
+                    CREATE INDEX contacts_due ON contacts (enabled, next_due_ms);
 
-                CREATE TABLE events (
-                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                    id TEXT NOT NULL UNIQUE,
-                    contact_id INTEGER,
-                    type TEXT,
-                    timestamp_ms INTEGER NOT NULL,
-                    identity_type TEXT,
-                    source_type TEXT,
-                    payload TEXT NOT NULL,
-                    received_ms INTEGER NOT NULL
-                );
-                CREATE INDEX events_contact_timestamp ON events (contact_id, timestamp_ms);
-                CREATE INDEX events_timestamp ON events (timestamp_ms);
+                    CREATE TABLE events (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        id TEXT NOT NULL UNIQUE,
+                        contact_id INTEGER,
+                        type TEXT,
+                        timestamp_ms INTEGER NOT NULL,
+                        identity_type TEXT,
+                        source_type TEXT,
+                        payload TEXT NOT NULL,
+                        received_ms INTEGER NOT NULL
+                    );
+                    CREATE INDEX events_contact_timestamp ON events (contact_id, timestamp_ms);
+                    CREATE INDEX events_timestamp ON events (timestamp_ms);
 
-                CREATE TABLE quarantine (
-                    id INTEGER PRIMARY KEY,
-                    contact_id INTEGER,
-                    reason TEXT NOT NULL,
-                    raw BLOB NOT NULL,
-                    received_ms INTEGER NOT NULL,
-                    UNIQUE (contact_id, raw)
-                );
+                    CREATE TABLE quarantine (
+                        id INTEGER PRIMARY KEY,
+                        contact_id INTEGER,
+                        reason TEXT NOT NULL,
+                        raw BLOB NOT NULL,
+                        received_ms INTEGER NOT NULL,
+                        UNIQUE (contact_id, raw)
+                    );
 
-                CREATE TABLE sync_runs (
-                    id INTEGER PRIMARY KEY,
-                    kind TEXT NOT NULL,
-                    started_ms INTEGER NOT NULL,
-                    finished_ms INTEGER NOT NULL,
-                    contacts_polled INTEGER NOT NULL,
-                    contacts_failed INTEGER NOT NULL,
-                    requests INTEGER NOT NULL,
-                    events_new INTEGER NOT NULL,
-                    events_duplicate INTEGER NOT NULL,
-                    events_quarantined INTEGER NOT NULL,
-                    error TEXT
-                );
+                    CREATE TABLE sync_runs (
+                        id INTEGER PRIMARY KEY,
+                        kind TEXT NOT NULL,
+                        started_ms INTEGER NOT NULL,
+                        finished_ms INTEGER NOT NULL,
+                        contacts_polled INTEGER NOT NULL,
+                        contacts_failed INTEGER NOT NULL,
+                        requests INTEGER NOT NULL,
+                        events_new INTEGER NOT NULL,
+                        events_duplicate INTEGER NOT NULL,
+                        events_quarantined INTEGER NOT NULL,
+                        error TEXT
+                    );
 
-                CREATE TABLE sink_cursors (
-                    sink TEXT PRIMARY KEY,
-                    delivered_seq INTEGER NOT NULL DEFAULT 0,
-                    updated_ms INTEGER
-                );
+                    CREATE TABLE sink_cursors (
+                        sink TEXT PRIMARY KEY,
+                        delivered_seq INTEGER NOT NULL DEFAULT 0,
+                        updated_ms INTEGER
+                    );
 
-                PRAGMA user_version = 1;
-                """)
+                    PRAGMA user_version = 1;
+                    """)
         }
         migrator.registerMigration("v2: sink delivery state, dead letters") { db in
             // Each sink's delivery loop records how it is doing beside its cursor, so that
             // `np6-sync sinks status` and plain SQL see it while the daemon runs.
-            try db.execute(sql: """
-                ALTER TABLE sink_cursors ADD COLUMN state TEXT NOT NULL DEFAULT 'running'
-                    CHECK (state IN ('running', 'failing', 'stopped'));
-                ALTER TABLE sink_cursors ADD COLUMN last_error TEXT;
-                ALTER TABLE sink_cursors ADD COLUMN last_attempt_ms INTEGER;
-                ALTER TABLE sink_cursors ADD COLUMN last_success_ms INTEGER;
-                ALTER TABLE sink_cursors ADD COLUMN consecutive_failures INTEGER NOT NULL DEFAULT 0;
+            try db.execute(
+                sql: """
+                    ALTER TABLE sink_cursors ADD COLUMN state TEXT NOT NULL DEFAULT 'running'
+                        CHECK (state IN ('running', 'failing', 'stopped'));
+                    ALTER TABLE sink_cursors ADD COLUMN last_error TEXT;
+                    ALTER TABLE sink_cursors ADD COLUMN last_attempt_ms INTEGER;
+                    ALTER TABLE sink_cursors ADD COLUMN last_success_ms INTEGER;
+                    ALTER TABLE sink_cursors ADD COLUMN consecutive_failures INTEGER NOT NULL DEFAULT 0;
 
-                CREATE TABLE dead_letters (
-                    id INTEGER PRIMARY KEY,
-                    sink TEXT NOT NULL,
-                    event_seq INTEGER NOT NULL,
-                    event_id TEXT NOT NULL,
-                    answer TEXT NOT NULL,
-                    recorded_ms INTEGER NOT NULL,
-                    resent_ms INTEGER,
-                    UNIQUE (sink, event_seq)
-                );
+                    CREATE TABLE dead_letters (
+                        id INTEGER PRIMARY KEY,
+                        sink TEXT NOT NULL,
+                        event_seq INTEGER NOT NULL,
+                        event_id TEXT NOT NULL,
+                        answer TEXT NOT NULL,
+                        recorded_ms INTEGER NOT NULL,
+                        resent_ms INTEGER,
+                        UNIQUE (sink, event_seq)
+                    );
 
-                PRAGMA user_version = 2;
-                """)
+                    PRAGMA user_version = 2;
+                    """)
         }
         return migrator
     }

@@ -1,6 +1,5 @@
 import Dispatch
 
-
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)

@@ -1,9 +1,9 @@
+import Config
 import Logging
+import NP6Model
 import Subprocess
 import SyncStore
 import SystemPackage
-import Config
-import NP6Model
 
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,5 @@
-import SyncStore
 import Config
+import SyncStore
 
 /// Where stored events go: a CRM webhook, a file, a program.
 ///

@@ -1,8 +1,7 @@
-import Foundation
-import SyncStore
-
 import Config
+import Foundation
 import NP6Model
+import SyncStore
 
 #if canImport(Glibc)
 import Glibc
@@ -42,7 +41,9 @@ public struct JSONLSink: EventSink {
         // Whatever the process printed through stdio goes first.
         fflush(nil)
         let error = BlockingIO.writeAll(lines, to: STDOUT_FILENO)
-        guard error == 0 else { throw .transient(reason: "cannot write to standard output: \(describe(error))", retryAfter: nil) }
+        guard error == 0 else {
+            throw .transient(reason: "cannot write to standard output: \(describe(error))", retryAfter: nil)
+        }
     }
 
     private static func append(_ lines: [UInt8], toFileAt path: String) throws(SinkError) {

@@ -1,8 +1,8 @@
+import Config
 import Logging
+import NP6Model
 import ServiceLifecycle
 import SyncStore
-import Config
-import NP6Model
 
 /// One sink's delivery: read the events after its cursor in batches, deliver, advance the cursor.
 ///
@@ -175,9 +175,11 @@ struct SinkDeliveryLoop: Sendable {
     /// halved and each half delivered in turn, down to single events, which are recorded as
     /// dead letters with the receiver's answer; the cursor advances after each acknowledged
     /// part, so a transient failure midway resumes where it stopped.
-    private func deliverIsolatingRejections(_ batch: ArraySlice<StoredEvent>, after cursor: Int64) async throws -> Step {
+    private func deliverIsolatingRejections(_ batch: ArraySlice<StoredEvent>, after cursor: Int64) async throws -> Step
+    {
         guard let error = await attempt(batch) else {
-            let moved = try await database.advanceSinkCursor(name, from: cursor, to: batch[batch.endIndex - 1].seq, now: nowMs())
+            let moved = try await database.advanceSinkCursor(
+                name, from: cursor, to: batch[batch.endIndex - 1].seq, now: nowMs())
             guard moved else { return .cursorMoved }
             metrics?.recordSinkDelivered(sink: name, events: batch.count)
             return .delivered(events: batch.count, deadLettered: 0)
@@ -185,7 +187,9 @@ struct SinkDeliveryLoop: Sendable {
         guard case .permanent(let answer) = error else { return .failed(error) }
         if batch.count == 1 {
             let event = batch[batch.startIndex]
-            guard try await database.recordDeadLetter(name, event: event, answer: answer, advancingCursorFrom: cursor, now: nowMs())
+            guard
+                try await database.recordDeadLetter(
+                    name, event: event, answer: answer, advancingCursorFrom: cursor, now: nowMs())
             else { return .cursorMoved }
             logger.warning(
                 "Sink rejected an event; recorded as a dead letter",

@@ -1,6 +1,6 @@
-import Synchronization
 import NP6Model
 import SyncStore
+import Synchronization
 
 /// How the supervisor talks to one running delivery loop: wake it for new events, ask it to
 /// stop at the next batch boundary, and learn when it has ended.

@@ -1,6 +1,6 @@
 import AsyncHTTPClient
-import Logging
 import Config
+import Logging
 import NP6Model
 import SyncStore
 
@@ -26,7 +26,8 @@ public struct SinkRegistry: Sendable {
             try WebhookSink(
                 name: configuration.name, configuration: webhook, secret: configuration.readSecret(),
                 client: context.httpClient)
-        case .command(let command): CommandSink(name: configuration.name, configuration: command, logger: context.logger)
+        case .command(let command):
+            CommandSink(name: configuration.name, configuration: command, logger: context.logger)
         }
     }
 

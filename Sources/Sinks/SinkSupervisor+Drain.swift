@@ -1,8 +1,8 @@
 import AsyncHTTPClient
-import Logging
-import SyncStore
 import Config
+import Logging
 import NP6Model
+import SyncStore
 
 /// One-shot delivery, for `np6-sync sync` and `np6-sync sinks replay --dead-letters`.
 extension SinkSupervisor {
@@ -73,7 +73,8 @@ extension SinkSupervisor {
                     logger.warning("Dead letter resend stopped", metadata: ["error": "\(report.error ?? "")"])
                     break
                 }
-                try await database.recordDeadLetterResend(name, seq: event.seq, rejectedWith: rejection, now: WallClock.nowMs())
+                try await database.recordDeadLetterResend(
+                    name, seq: event.seq, rejectedWith: rejection, now: WallClock.nowMs())
                 if let rejection {
                     report.rejected += 1
                     logger.warning(
@@ -81,7 +82,8 @@ extension SinkSupervisor {
                         metadata: ["event.seq": "\(event.seq)", "event.id": "\(event.id)", "error": "\(rejection)"])
                 } else {
                     report.resent += 1
-                    logger.info("Dead letter resent", metadata: ["event.seq": "\(event.seq)", "event.id": "\(event.id)"])
+                    logger.info(
+                        "Dead letter resent", metadata: ["event.seq": "\(event.seq)", "event.id": "\(event.id)"])
                 }
             }
             return report

@@ -1,11 +1,11 @@
 import AsyncHTTPClient
+import Config
 import Logging
 import NIOCore
-import ServiceLifecycle
-import Synchronization
-import SyncStore
-import Config
 import NP6Model
+import ServiceLifecycle
+import SyncStore
+import Synchronization
 
 /// Runs one delivery loop per configured sink, each its own failure boundary, until graceful
 /// shutdown; a ServiceLifecycle `Service` for the daemon's `ServiceGroup`.

@@ -1,6 +1,6 @@
+import Config
 import NP6Model
 import SyncStore
-import Config
 
 extension StoredEvent {
     /// The record every consumer sees for an event:
@@ -10,9 +10,10 @@ extension StoredEvent {
     /// stored bytes as they are (re-encoding would change spacing, escapes and number text), and
     /// this runs once per delivered event.
     public var recordJSON: String {
-        let contactJSON = contact.map {
-            "{\"kind\":\(JSONText.quoted($0.kind.rawValue)),\"value\":\(JSONText.quoted($0.value))}"
-        } ?? "null"
+        let contactJSON =
+            contact.map {
+                "{\"kind\":\(JSONText.quoted($0.kind.rawValue)),\"value\":\(JSONText.quoted($0.value))}"
+            } ?? "null"
         return "{\"seq\":\(seq),\"contact\":\(contactJSON),\"event\":\(payload)}"
     }
 }

@@ -1,5 +1,5 @@
-import Crypto
 import Config
+import Crypto
 import NP6Model
 
 extension WebhookSink {
@@ -15,9 +15,10 @@ extension WebhookSink {
     public static func signature(of body: [UInt8], secret: Secret) -> String {
         let key = SymmetricKey(data: Array(secret.unredactedValue.utf8))
         let code = HMAC<SHA256>.authenticationCode(for: body, using: key)
-        return "sha256=" + code.map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+        return "sha256="
+            + code.map { byte in
+                let hex = String(byte, radix: 16)
+                return byte < 16 ? "0" + hex : hex
+            }.joined()
     }
 }

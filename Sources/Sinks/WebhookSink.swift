@@ -1,10 +1,10 @@
 import AsyncHTTPClient
+import Config
 import Foundation
 import NIOCore
 import NIOHTTP1
 import NP6Model
 import SyncStore
-import Config
 
 /// `"type": "webhook"`: POSTs each batch as `{"events":[record, …]}`.
 ///
@@ -87,7 +87,8 @@ public struct WebhookSink: EventSink {
     }
 
     /// Turns the receiver's answer into success or a ``SinkError``.
-    static func check(status: HTTPResponseStatus, headers: HTTPHeaders, answer: String, host: String) throws(SinkError) {
+    static func check(status: HTTPResponseStatus, headers: HTTPHeaders, answer: String, host: String) throws(SinkError)
+    {
         let code = status.code
         let what = answer.isEmpty ? "HTTP \(code)" : "HTTP \(code): \(answer)"
         switch code {
@@ -96,7 +97,8 @@ public struct WebhookSink: EventSink {
         case 408, 429, 500..<600:
             throw .transient(reason: "\(host) answered \(what)", retryAfter: retryAfter(headers))
         case 300..<400:
-            throw .refused(reason: "\(host) answered \(what) (redirects are not followed; set url to the final address)")
+            throw .refused(
+                reason: "\(host) answered \(what) (redirects are not followed; set url to the final address)")
         case _ where refusingStatuses.contains(code):
             throw .refused(reason: "\(host) answered \(what)")
         case 400..<500:

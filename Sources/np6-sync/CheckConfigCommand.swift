@@ -1,11 +1,12 @@
 import ArgumentParser
-import NP6Sync
 import Config
+import NP6Sync
 
 struct CheckConfigCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-config",
-        abstract: "Validate the config file and everything it refers to (API key, contacts file, secrets); exit 78 if wrong."
+        abstract:
+            "Validate the config file and everything it refers to (API key, contacts file, secrets); exit 78 if wrong."
     )
 
     @OptionGroup var options: GlobalOptions

@@ -1,11 +1,11 @@
 import ArgumentParser
+import Config
 import Foundation
 import Logging
 import NP6Model
 import NP6Sync
 import SQLiteStore
 import SyncStore
-import Config
 
 /// Where the configuration and the database are, for every command that uses them.
 struct GlobalOptions: ParsableArguments {

@@ -1,9 +1,9 @@
 import ArgumentParser
+import Config
 import Foundation
 import NP6Model
 import NP6Sync
 import SyncStore
-import Config
 
 struct ContactsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,7 +26,8 @@ struct ContactsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReportingErrors {
-                let runtime = try await Runtime.open(configuration: options.loadConfiguration(), addingConfiguredContacts: true, openStore: openStore)
+                let runtime = try await Runtime.open(
+                    configuration: options.loadConfiguration(), addingConfiguredContacts: true, openStore: openStore)
                 // Keys sorted: JSONEncoder does not keep the order in which they are encoded.
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -34,7 +35,10 @@ struct ContactsCommand: AsyncParsableCommand {
                 while true {
                     let page = try await runtime.database.contacts(afterID: afterID, limit: 1000, enabledOnly: !all)
                     for contact in page {
-                        print(json ? String(decoding: try encoder.encode(Record(contact)), as: UTF8.self) : Self.text(contact))
+                        print(
+                            json
+                                ? String(decoding: try encoder.encode(Record(contact)), as: UTF8.self)
+                                : Self.text(contact))
                     }
                     guard let last = page.last, page.count == 1000 else { break }
                     afterID = last.id
@@ -85,7 +89,8 @@ struct ContactsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReportingErrors {
-                let runtime = try await Runtime.open(configuration: options.loadConfiguration(), addingConfiguredContacts: false, openStore: openStore)
+                let runtime = try await Runtime.open(
+                    configuration: options.loadConfiguration(), addingConfiguredContacts: false, openStore: openStore)
                 let result = try await runtime.database.addContacts(contacts, now: WallClock.nowMs())
                 print("added \(result.added), re-enabled \(result.reenabled), already present \(result.unchanged)")
             }
@@ -103,11 +108,16 @@ struct ContactsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReportingErrors {
-                let runtime = try await Runtime.open(configuration: options.loadConfiguration(), addingConfiguredContacts: false, openStore: openStore)
+                let runtime = try await Runtime.open(
+                    configuration: options.loadConfiguration(), addingConfiguredContacts: false, openStore: openStore)
                 var unknown: [ContactReference] = []
                 var removed = 0
                 for contact in contacts {
-                    if try await runtime.database.removeContact(contact) { removed += 1 } else { unknown.append(contact) }
+                    if try await runtime.database.removeContact(contact) {
+                        removed += 1
+                    } else {
+                        unknown.append(contact)
+                    }
                 }
                 print("removed \(removed)")
                 guard unknown.isEmpty else {
@@ -120,8 +130,10 @@ struct ContactsCommand: AsyncParsableCommand {
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Add contacts from a file: a JSON list of {\"id\"|\"unicity\"|\"hash\": …} or one KIND:VALUE per line.",
-            discussion: "All or nothing: when a line is wrong, each bad line is reported with its number and nothing is added."
+            abstract:
+                "Add contacts from a file: a JSON list of {\"id\"|\"unicity\"|\"hash\": …} or one KIND:VALUE per line.",
+            discussion:
+                "All or nothing: when a line is wrong, each bad line is reported with its number and nothing is added."
         )
 
         @OptionGroup var options: GlobalOptions
@@ -131,12 +143,14 @@ struct ContactsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReportingErrors {
-                let runtime = try await Runtime.open(configuration: options.loadConfiguration(), addingConfiguredContacts: false, openStore: openStore)
+                let runtime = try await Runtime.open(
+                    configuration: options.loadConfiguration(), addingConfiguredContacts: false, openStore: openStore)
                 // Read as it is stored, in one transaction: a million lines are never all in memory,
                 // and a bad line anywhere leaves the database as it was.
                 let (result, droppedRepeats): (AddedContacts, Int)
                 do {
-                    (result, droppedRepeats) = try await runtime.database.addContacts(now: WallClock.nowMs()) { [file] add in
+                    (result, droppedRepeats) = try await runtime.database.addContacts(now: WallClock.nowMs()) {
+                        [file] add in
                         try ContactList.forEachContact(inFile: file, add)
                     }
                 } catch let error as ConfigurationError {
@@ -146,7 +160,8 @@ struct ContactsCommand: AsyncParsableCommand {
                 let repeats = result.repeated + droppedRepeats
                 print(
                     "imported \(result.added + result.reenabled + result.unchanged) contacts: added \(result.added), "
-                        + "re-enabled \(result.reenabled), already present \(result.unchanged), duplicates in the file \(repeats)")
+                        + "re-enabled \(result.reenabled), already present \(result.unchanged), duplicates in the file \(repeats)"
+                )
             }
         }
     }
@@ -154,7 +169,8 @@ struct ContactsCommand: AsyncParsableCommand {
     struct SetWatermark: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "set-watermark",
-            abstract: "Re-sync a contact from a point in time: its next poll asks for events since TIME minus the lookback.",
+            abstract:
+                "Re-sync a contact from a point in time: its next poll asks for events since TIME minus the lookback.",
             discussion: "Stored events stay; re-read ones are deduplicated. The contact is polled on the next pass."
         )
 
@@ -168,7 +184,8 @@ struct ContactsCommand: AsyncParsableCommand {
 
         func validate() throws {
             guard Timestamp.parseMilliseconds(time) != nil else {
-                throw ValidationError("TIME takes ISO-8601 with an offset (2026-11-01T00:00:00Z) or ms since the epoch; got \"\(time)\"")
+                throw ValidationError(
+                    "TIME takes ISO-8601 with an offset (2026-11-01T00:00:00Z) or ms since the epoch; got \"\(time)\"")
             }
         }
 
@@ -197,12 +214,14 @@ struct ContactsCommand: AsyncParsableCommand {
 /// The watermark commands' shared body: unknown contacts fail with exit 1.
 private func setWatermark(_ contact: ContactReference, to watermarkMs: Int64?, options: GlobalOptions) async throws {
     try await runReportingErrors {
-        let runtime = try await Runtime.open(configuration: options.loadConfiguration(), addingConfiguredContacts: false, openStore: openStore)
+        let runtime = try await Runtime.open(
+            configuration: options.loadConfiguration(), addingConfiguredContacts: false, openStore: openStore)
         guard try await runtime.database.setWatermark(contact, to: watermarkMs, now: WallClock.nowMs()) else {
             printError("no such contact: \(contact)")
             throw ExitCode.failure
         }
-        let watermark = watermarkMs.map { Timestamp.iso8601(milliseconds: $0) } ?? "cleared (re-read from sync.initialStart)"
+        let watermark =
+            watermarkMs.map { Timestamp.iso8601(milliseconds: $0) } ?? "cleared (re-read from sync.initialStart)"
         print("\(contact): watermark \(watermark); due now")
     }
 }

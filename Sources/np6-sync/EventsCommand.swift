@@ -1,8 +1,8 @@
 import ArgumentParser
 import NP6Model
 import NP6Sync
-import SyncStore
 import Sinks
+import SyncStore
 
 struct EventsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,7 +19,8 @@ struct EventsCommand: AsyncParsableCommand {
     @Option(help: "Only the events stored for this contact (KIND:VALUE).")
     var contact: ContactReference?
 
-    @Option(help: "Only events stamped at or after this time: ISO-8601, ms since the epoch, or an age like 90m, 24h, 7d.")
+    @Option(
+        help: "Only events stamped at or after this time: ISO-8601, ms since the epoch, or an age like 90m, 24h, 7d.")
     var since: String?
 
     @Option(help: "At most this many events.")
@@ -30,14 +31,16 @@ struct EventsCommand: AsyncParsableCommand {
 
     func validate() throws {
         if let since, Self.parseSince(since, nowMs: WallClock.nowMs()) == nil {
-            throw ValidationError("--since takes an ISO-8601 time, ms since the epoch, or an age like 90m, 24h, 7d; got \"\(since)\"")
+            throw ValidationError(
+                "--since takes an ISO-8601 time, ms since the epoch, or an age like 90m, 24h, 7d; got \"\(since)\"")
         }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
     }
 
     func run() async throws {
         try await runReportingErrors {
-            let runtime = try await Runtime.open(configuration: options.loadConfiguration(), addingConfiguredContacts: false, openStore: openStore)
+            let runtime = try await Runtime.open(
+                configuration: options.loadConfiguration(), addingConfiguredContacts: false, openStore: openStore)
             let sinceMs = since.flatMap { Self.parseSince($0, nowMs: WallClock.nowMs()) }
             let json = json
             try await runtime.database.forEachEvent(contact: contact, sinceMs: sinceMs, limit: limit) { event in

@@ -62,8 +62,11 @@ struct FakeAPICommand: AsyncParsableCommand {
         guard eventsRange != nil else {
             throw ValidationError("--events-per-contact takes N or MIN-MAX, e.g. 0-3 or 200")
         }
-        for (name, rate) in [("--error-rate", errorRate), ("--malformed-rate", malformedRate), ("--drop-rate", dropRate), ("--late-fraction", lateFraction),
-            ("--unsorted-rate", unsortedRate), ("--duplicate-rate", duplicateRate)]
+        for (name, rate) in [
+            ("--error-rate", errorRate), ("--malformed-rate", malformedRate), ("--drop-rate", dropRate),
+            ("--late-fraction", lateFraction),
+            ("--unsorted-rate", unsortedRate), ("--duplicate-rate", duplicateRate),
+        ]
         where !(0...1).contains(rate) {
             throw ValidationError("\(name) must be between 0 and 1")
         }

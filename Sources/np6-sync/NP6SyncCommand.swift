@@ -11,7 +11,8 @@ struct NP6SyncCommand: AsyncParsableCommand {
             """,
         version: ProductVersion.current,
         subcommands: [
-            RunCommand.self, SyncCommand.self, StatusCommand.self, ContactsCommand.self, EventsCommand.self, SinksCommand.self,
+            RunCommand.self, SyncCommand.self, StatusCommand.self, ContactsCommand.self, EventsCommand.self,
+            SinksCommand.self,
             CheckConfigCommand.self, DemoCommand.self, FakeAPICommand.self,
         ]
     )

@@ -1,12 +1,13 @@
 import ArgumentParser
+import Config
 import Logging
 import NP6Sync
-import Config
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run the daemon: poll contacts as they fall due until SIGTERM or SIGINT; SIGHUP reloads the configuration.",
+        abstract:
+            "Run the daemon: poll contacts as they fall due until SIGTERM or SIGINT; SIGHUP reloads the configuration.",
         discussion: """
             Exits 0 after SIGTERM/SIGINT, 78 when the configuration is wrong or the API refuses the \
             key (systemd's RestartPreventExitStatus=78 keeps it from restarting in a loop), 1 on a \

@@ -1,10 +1,10 @@
 import ArgumentParser
+import Config
 import Foundation
 import Logging
 import NP6Sync
-import SyncStore
-import Config
 import Sinks
+import SyncStore
 
 struct SinksCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

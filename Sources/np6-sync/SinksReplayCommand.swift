@@ -1,11 +1,11 @@
 import ArgumentParser
+import Config
 import Foundation
 import Logging
 import NP6Model
 import NP6Sync
-import SyncStore
-import Config
 import Sinks
+import SyncStore
 
 struct SinksReplayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,7 +29,10 @@ struct SinksReplayCommand: AsyncParsableCommand {
     @Option(help: "Deliver again every event whose seq is at least this.")
     var fromSeq: Int64?
 
-    @Option(help: "Deliver again from the first event stamped or stored at or after this time: ISO-8601, ms since the epoch, or an age like 90m, 24h, 7d.")
+    @Option(
+        help:
+            "Deliver again from the first event stamped or stored at or after this time: ISO-8601, ms since the epoch, or an age like 90m, 24h, 7d."
+    )
     var since: String?
 
     @Flag(help: "Re-send the sink's dead letters.")
@@ -40,10 +43,13 @@ struct SinksReplayCommand: AsyncParsableCommand {
 
     func validate() throws {
         let chosen = [fromSeq != nil, since != nil, deadLetters].filter { $0 }.count
-        guard chosen == 1 else { throw ValidationError("give exactly one of --from-seq N, --since TIME, --dead-letters") }
+        guard chosen == 1 else {
+            throw ValidationError("give exactly one of --from-seq N, --since TIME, --dead-letters")
+        }
         if let fromSeq, fromSeq < 1 { throw ValidationError("--from-seq must be at least 1") }
         if let since, EventsCommand.parseSince(since, nowMs: WallClock.nowMs()) == nil {
-            throw ValidationError("--since takes an ISO-8601 time, ms since the epoch, or an age like 90m, 24h, 7d; got \"\(since)\"")
+            throw ValidationError(
+                "--since takes an ISO-8601 time, ms since the epoch, or an age like 90m, 24h, 7d; got \"\(since)\"")
         }
     }
 
@@ -54,7 +60,8 @@ struct SinksReplayCommand: AsyncParsableCommand {
                 printError("\(SinkSupervisorError.unknownSink(name, configured: configuration.sinks.map(\.name)))")
                 throw ExitCode(64)
             }
-            let runtime = try await Runtime.open(configuration: configuration, addingConfiguredContacts: false, openStore: openStore)
+            let runtime = try await Runtime.open(
+                configuration: configuration, addingConfiguredContacts: false, openStore: openStore)
             let now = WallClock.nowMs()
             if deadLetters {
                 try await resendDeadLetters(configuration, runtime: runtime)
@@ -69,9 +76,13 @@ struct SinksReplayCommand: AsyncParsableCommand {
                 }
             switch rewind.previousSeq {
             case let previous? where previous > rewind.deliveredSeq:
-                print("\(name): cursor moved back from \(previous) to \(rewind.deliveredSeq); events after it will be delivered again")
+                print(
+                    "\(name): cursor moved back from \(previous) to \(rewind.deliveredSeq); events after it will be delivered again"
+                )
             case let previous?:
-                print("\(name): cursor left at \(previous) (nothing delivered after that point); the sink resumes if it was stopped")
+                print(
+                    "\(name): cursor left at \(previous) (nothing delivered after that point); the sink resumes if it was stopped"
+                )
             case nil:
                 print("\(name): cursor set to \(rewind.deliveredSeq); the sink has not run yet")
             }
@@ -84,7 +95,9 @@ struct SinksReplayCommand: AsyncParsableCommand {
             format: LineLogHandler.Format(rawValue: configuration.logging.format.rawValue) ?? .logfmt)
         let supervisor = SinkSupervisor(database: runtime.database, sinks: configuration.sinks, logger: logger)
         let report = try await supervisor.resendDeadLetters(of: name)
-        print("\(name): \(report.resent) dead letters resent, \(report.rejected) rejected again, \(report.missing) whose event is gone")
+        print(
+            "\(name): \(report.resent) dead letters resent, \(report.rejected) rejected again, \(report.missing) whose event is gone"
+        )
         if let error = report.error { printError("\(name): resend stopped: \(error)") }
         if report.rejected > 0 || report.error != nil { throw ExitCode.failure }
     }

@@ -1,16 +1,17 @@
 import ArgumentParser
+import Config
 import Foundation
 import Logging
 import NP6Model
 import NP6Sync
-import SyncStore
-import Config
 import Sinks
+import SyncStore
 
 struct SinksStatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Per sink: state, cursor, lag in events and time, last error, dead letters (works while np6-sync runs).",
+        abstract:
+            "Per sink: state, cursor, lag in events and time, last error, dead letters (works while np6-sync runs).",
         discussion: """
             The state is the one the delivery loop last recorded: running, failing (retrying with \
             backoff), stopped (the receiver rejected a batch; fix it, then reload or replay), or new \
@@ -27,7 +28,8 @@ struct SinksStatusCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReportingErrors {
             let configuration = try options.loadConfiguration()
-            let runtime = try await Runtime.open(configuration: configuration, addingConfiguredContacts: false, openStore: openStore)
+            let runtime = try await Runtime.open(
+                configuration: configuration, addingConfiguredContacts: false, openStore: openStore)
             let rows = Self.rows(configured: configuration.sinks, statuses: try await runtime.database.sinkStatuses())
             let now = WallClock.nowMs()
             print(json ? try Self.json(rows, database: runtime.database.location, now: now) : Self.text(rows, now: now))
@@ -53,7 +55,9 @@ struct SinksStatusCommand: AsyncParsableCommand {
         let byName = Dictionary(statuses.map { ($0.cursor.sink, $0) }, uniquingKeysWith: { first, _ in first })
         let names = Set(configured.map(\.name))
         return configured.map { Row(name: $0.name, type: $0.kind.typeName, status: byName[$0.name]) }
-            + statuses.filter { !names.contains($0.cursor.sink) }.map { Row(name: $0.cursor.sink, type: nil, status: $0) }
+            + statuses.filter { !names.contains($0.cursor.sink) }.map {
+                Row(name: $0.cursor.sink, type: nil, status: $0)
+            }
     }
 
     static func text(_ rows: [Row], now: Int64) -> String {
@@ -62,13 +66,17 @@ struct SinksStatusCommand: AsyncParsableCommand {
         for row in rows {
             guard let type = row.type else {
                 // Its cursor row stays, but it is not lagging: nothing delivers to it any more.
-                lines.append("\(row.name)  not configured  cursor \(row.status?.cursor.deliveredSeq ?? 0)  dead letters \(row.status?.deadLetters ?? 0)")
+                lines.append(
+                    "\(row.name)  not configured  cursor \(row.status?.cursor.deliveredSeq ?? 0)  dead letters \(row.status?.deadLetters ?? 0)"
+                )
                 continue
             }
             var line = "\(row.name)  \(type)  \(row.state)"
             if let status = row.status {
                 line += "  cursor \(status.cursor.deliveredSeq)  lag \(status.pendingEvents) events"
-                if status.pendingEvents > 0 { line += " (oldest waiting \(StatusCommand.duration(status.lagMs(now: now))))" }
+                if status.pendingEvents > 0 {
+                    line += " (oldest waiting \(StatusCommand.duration(status.lagMs(now: now))))"
+                }
                 line += "  dead letters \(status.deadLetters)"
             }
             lines.append(line)
@@ -105,7 +113,8 @@ struct SinksStatusCommand: AsyncParsableCommand {
 
         enum CodingKeys: String, CodingKey {
             case name, type, configured, state
-            case deliveredSeq, pendingEvents, lagMs, deadLetters, lastError, consecutiveFailures, lastAttemptMs, lastSuccessMs
+            case deliveredSeq, pendingEvents, lagMs, deadLetters, lastError, consecutiveFailures, lastAttemptMs,
+                lastSuccessMs
         }
 
         func encode(to encoder: any Encoder) throws {

@@ -1,14 +1,15 @@
 import ArgumentParser
+import Config
 import Foundation
 import NP6Model
 import NP6Sync
 import SyncStore
-import Config
 
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show contacts by state, failing contacts, stored events and the last run (works while np6-sync runs)."
+        abstract:
+            "Show contacts by state, failing contacts, stored events and the last run (works while np6-sync runs)."
     )
 
     @OptionGroup var options: GlobalOptions
@@ -19,7 +20,8 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReportingErrors {
             let configuration = try options.loadConfiguration()
-            let runtime = try await Runtime.open(configuration: configuration, addingConfiguredContacts: false, openStore: openStore)
+            let runtime = try await Runtime.open(
+                configuration: configuration, addingConfiguredContacts: false, openStore: openStore)
             let now = WallClock.nowMs()
             let status = try await runtime.database.status(now: now)
             let sinks = SinksStatusCommand.rows(
@@ -28,7 +30,12 @@ struct StatusCommand: AsyncParsableCommand {
                 print(try Self.json(status, sinks: sinks, database: runtime.database.location, now: now))
             } else {
                 print(Self.text(status, database: runtime.database.location, now: now))
-                if !sinks.isEmpty { print("sinks\n" + SinksStatusCommand.text(sinks, now: now).split(separator: "\n").map { "  \($0)" }.joined(separator: "\n")) }
+                if !sinks.isEmpty {
+                    print(
+                        "sinks\n"
+                            + SinksStatusCommand.text(sinks, now: now).split(separator: "\n").map { "  \($0)" }.joined(
+                                separator: "\n"))
+                }
             }
         }
     }
@@ -36,14 +43,20 @@ struct StatusCommand: AsyncParsableCommand {
     static func text(_ status: StoreStatus, database: String, now: Int64) -> String {
         var lines = ["database   \(database)"]
         let states = status.contactsByStatus.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }
-        lines.append("contacts   \(status.enabledContacts) enabled (\(states.joined(separator: ", "))), \(status.contacts - status.enabledContacts) removed")
-        if let oldest = status.oldestWatermarkMs, let median = status.medianWatermarkMs, let p95 = status.p95LagWatermarkMs {
+        lines.append(
+            "contacts   \(status.enabledContacts) enabled (\(states.joined(separator: ", "))), \(status.contacts - status.enabledContacts) removed"
+        )
+        if let oldest = status.oldestWatermarkMs, let median = status.medianWatermarkMs,
+            let p95 = status.p95LagWatermarkMs
+        {
             lines.append(
                 "lag        median \(duration(now - median)), 95th percentile \(duration(now - p95)), "
                     + "worst \(duration(now - oldest)) (oldest watermark \(Timestamp.iso8601(milliseconds: oldest)))")
         }
         if status.neverSynced > 0 { lines.append("           \(status.neverSynced) contacts never synced yet") }
-        lines.append("events     \(status.events) stored, \(status.eventsLastDay) in the last 24 h, \(status.quarantined) quarantined")
+        lines.append(
+            "events     \(status.events) stored, \(status.eventsLastDay) in the last 24 h, \(status.quarantined) quarantined"
+        )
         if let run = status.lastRun {
             lines.append(
                 "last run   \(run.kind) at \(Timestamp.iso8601(milliseconds: run.startedMs)): \(run.contactsPolled) polled, "
@@ -61,7 +74,9 @@ struct StatusCommand: AsyncParsableCommand {
         return lines.joined(separator: "\n")
     }
 
-    static func json(_ status: StoreStatus, sinks: [SinksStatusCommand.Row], database: String, now: Int64) throws -> String {
+    static func json(
+        _ status: StoreStatus, sinks: [SinksStatusCommand.Row], database: String, now: Int64
+    ) throws -> String {
         try prettyJSON(Report(status, sinks: sinks, database: database, now: now))
     }
 
@@ -145,7 +160,9 @@ struct StatusCommand: AsyncParsableCommand {
                 neverSynced: status.neverSynced)
             events = Events(stored: status.events, lastDay: status.eventsLastDay, quarantined: status.quarantined)
             failing = status.failing.map(FailingContact.init)
-            if let oldest = status.oldestWatermarkMs, let median = status.medianWatermarkMs, let p95 = status.p95LagWatermarkMs {
+            if let oldest = status.oldestWatermarkMs, let median = status.medianWatermarkMs,
+                let p95 = status.p95LagWatermarkMs
+            {
                 oldestWatermarkMs = oldest
                 lagMs = Lag(median: now - median, p95: now - p95, max: now - oldest)
             }

@@ -1,11 +1,11 @@
 import ArgumentParser
+import Config
 import Logging
+import NP6Client
 import NP6Model
 import NP6Sync
-import SyncStore
 import Sinks
-import Config
-import NP6Client
+import SyncStore
 
 struct SyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,7 +30,8 @@ struct SyncCommand: AsyncParsableCommand {
             let configuration = try options.loadConfiguration()
             let logger = bootstrapLogging(configuration, override: logLevel)
             let key = try configuration.api.resolveKey(environment: options.environment)
-            let runtime = try await Runtime.open(configuration: configuration, addingConfiguredContacts: true, openStore: openStore)
+            let runtime = try await Runtime.open(
+                configuration: configuration, addingConfiguredContacts: true, openStore: openStore)
             let client = runtime.makeClient(apiKey: key)
             let report: SyncPass.Report
             do {
@@ -65,7 +66,9 @@ struct SyncCommand: AsyncParsableCommand {
                 printError("sink \(failure.sink): \(failure.error ?? "failed")")
             }
             if let status = report.unauthorizedStatus {
-                printError("the API refused the key (HTTP \(status)); check api.keyFile, NP6_API_KEY or the np6-api-key credential")
+                printError(
+                    "the API refused the key (HTTP \(status)); check api.keyFile, NP6_API_KEY or the np6-api-key credential"
+                )
                 throw ExitCode(78)
             }
             if sinks.failures.contains(where: \.isConfigurationError) { throw ExitCode(78) }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import NP6Model
+import Testing
 
 @testable import Config
 

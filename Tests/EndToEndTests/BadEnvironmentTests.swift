@@ -41,35 +41,49 @@ final class TinyFileSystem {
     }
 }
 
-@Suite(.enabled(if: TinyFileSystem.available, "mounting a tmpfs needs root with CAP_SYS_ADMIN"), .timeLimit(.minutes(10)))
+@Suite(
+    .enabled(if: TinyFileSystem.available, "mounting a tmpfs needs root with CAP_SYS_ADMIN"), .timeLimit(.minutes(10)))
 struct BadEnvironmentTests {
     let apiKey = "env-key-91d0b3c7e5f2a846"
 
     func writeConfig(_ directory: TemporaryDirectory, baseURL: String, database: String, contacts: [String]) -> String {
         let list = contacts.map { #"{"id": "\#($0)"}"# }.joined(separator: ",")
-        return directory.file("config.json", contents: """
-            {"api": {"baseURL": "\(baseURL)", "requestsPerSecond": 200}, "database": {"path": "\(database)"},
-             "contacts": [\(list)]}
-            """)
+        return directory.file(
+            "config.json",
+            contents: """
+                {"api": {"baseURL": "\(baseURL)", "requestsPerSecond": 200}, "database": {"path": "\(database)"},
+                 "contacts": [\(list)]}
+                """)
     }
 
     func contactIDs(_ baseURL: String) async throws -> [String] {
-        let contacts = try JSONSerialization.jsonObject(with: try await httpGet("\(baseURL)/_fake/contacts")) as! [[String: String]]
+        let contacts =
+            try JSONSerialization.jsonObject(with: try await httpGet("\(baseURL)/_fake/contacts"))
+            as! [[String: String]]
         return contacts.map { $0["id"]! }
     }
 
     @Test func fullDiskGivesAClearErrorAndNoCorruption() async throws {
-        try await withFakeAPIProcess(arguments: ["--contacts", "20", "--events-per-contact", "150-200"], apiKey: apiKey) { baseURL in
+        try await withFakeAPIProcess(
+            arguments: ["--contacts", "20", "--events-per-contact", "150-200"], apiKey: apiKey
+        ) { baseURL in
             let disk = try TinyFileSystem(kilobytes: 320)
             let directory = try TemporaryDirectory()
             let database = disk.path + "/full.sqlite"
-            let config = writeConfig(directory, baseURL: baseURL, database: database, contacts: try await contactIDs(baseURL))
+            let config = writeConfig(
+                directory, baseURL: baseURL, database: database, contacts: try await contactIDs(baseURL))
             let result = try await Binary.run(["sync", "--config", config], environment: ["NP6_API_KEY": apiKey])
             #expect(result.status == 1, "stdout: \(result.stdout) stderr: \(result.stderr)")
             #expect(result.stderr.contains("full"), "the error says the disk is full: \(result.stderr)")
 
             // What is stored is sound, and no watermark passed an event that is not stored.
-            let queue = try DatabaseQueue(path: database, configuration: { var c = Configuration(); c.readonly = true; return c }())
+            let queue = try DatabaseQueue(
+                path: database,
+                configuration: {
+                    var c = Configuration()
+                    c.readonly = true
+                    return c
+                }())
             let (integrity, stored, watermarks) = try await queue.read { db in
                 (
                     try String.fetchOne(db, sql: "PRAGMA integrity_check"),
@@ -78,9 +92,11 @@ struct BadEnvironmentTests {
                 )
             }
             #expect(integrity == "ok")
-            let published = try JSONSerialization.jsonObject(with: try await httpGet("\(baseURL)/_fake/events")) as! [[String: Any]]
+            let published =
+                try JSONSerialization.jsonObject(with: try await httpGet("\(baseURL)/_fake/events")) as! [[String: Any]]
             for row in watermarks {
-                let contact: String = row[0], watermark: Int64 = row[1]
+                let contact: String = row[0]
+                let watermark: Int64 = row[1]
                 for entry in published where entry["contact"] as? String == contact {
                     let event = entry["event"] as! [String: Any]
                     if (event["timestamp"] as! NSNumber).int64Value < watermark {
@@ -92,18 +108,23 @@ struct BadEnvironmentTests {
     }
 
     @Test func readOnlyDatabaseGivesAClearErrorAndStaysIntact() async throws {
-        try await withFakeAPIProcess(arguments: ["--contacts", "4", "--events-per-contact", "2-4"], apiKey: apiKey) { baseURL in
+        try await withFakeAPIProcess(arguments: ["--contacts", "4", "--events-per-contact", "2-4"], apiKey: apiKey) {
+            baseURL in
             let disk = try TinyFileSystem(kilobytes: 4096)
             let directory = try TemporaryDirectory()
             let database = disk.path + "/ro.sqlite"
-            let config = writeConfig(directory, baseURL: baseURL, database: database, contacts: try await contactIDs(baseURL))
-            #expect(try await Binary.run(["sync", "--config", config], environment: ["NP6_API_KEY": apiKey]).status == 0)
+            let config = writeConfig(
+                directory, baseURL: baseURL, database: database, contacts: try await contactIDs(baseURL))
+            #expect(
+                try await Binary.run(["sync", "--config", config], environment: ["NP6_API_KEY": apiKey]).status == 0)
             let before = try Data(contentsOf: URL(fileURLWithPath: database))
             try #require(disk.remountReadOnly())
 
             let result = try await Binary.run(["sync", "--config", config], environment: ["NP6_API_KEY": apiKey])
             #expect(result.status == 1)
-            #expect(result.stderr.lowercased().contains("read-only") || result.stderr.lowercased().contains("readonly"), "stderr: \(result.stderr)")
+            #expect(
+                result.stderr.lowercased().contains("read-only") || result.stderr.lowercased().contains("readonly"),
+                "stderr: \(result.stderr)")
             #expect(try Data(contentsOf: URL(fileURLWithPath: database)) == before)
         }
     }

@@ -8,7 +8,8 @@ enum Binary {
     /// `.build/<triple>/debug/np6-sync`, beside the test bundle (or `$NP6_SYNC_BINARY`).
     static var path: String {
         if let path = ProcessInfo.processInfo.environment["NP6_SYNC_BINARY"] { return path }
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent()
         // Inside an .xctest bundle on some platforms: walk up to the products directory.
         while directory.path != "/" {
             let candidate = directory.appendingPathComponent("np6-sync")
@@ -38,7 +39,9 @@ enum Binary {
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         process.environment = baseEnvironment.merging(environment) { $1 }
-        let out = Pipe(), err = Pipe(), input = Pipe()
+        let out = Pipe()
+        let err = Pipe()
+        let input = Pipe()
         process.standardOutput = out
         process.standardError = err
         process.standardInput = input
@@ -71,8 +74,11 @@ enum Binary {
     /// The environment without anything that would change np6-sync's behaviour from outside.
     static var baseEnvironment: [String: String] {
         ProcessInfo.processInfo.environment.filter { key, _ in
-            !["NP6_API_KEY", "NP6_SYNC_CONFIG", "CREDENTIALS_DIRECTORY", "STATE_DIRECTORY", "JOURNAL_STREAM", "NOTIFY_SOCKET"]
-                .contains(key)
+            ![
+                "NP6_API_KEY", "NP6_SYNC_CONFIG", "CREDENTIALS_DIRECTORY", "STATE_DIRECTORY", "JOURNAL_STREAM",
+                "NOTIFY_SOCKET",
+            ]
+            .contains(key)
         }
     }
 

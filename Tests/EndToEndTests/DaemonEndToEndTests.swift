@@ -7,15 +7,19 @@ import Testing
     let apiKey = "daemon-key-2b8e4f61a9c3d705"
 
     func config(in directory: TemporaryDirectory, baseURL: String, contactsFile: String, extra: String = "") -> String {
-        directory.file("config.json", contents: """
-            {"api": {"baseURL": "\(baseURL)", "requestsPerSecond": 100, "maxConcurrentRequests": 4, "timeoutSeconds": 30},
-             "database": {"path": "\(directory.path("daemon.sqlite"))"}, "contactsFile": "\(contactsFile)",
-             "schedule": {"intervalSeconds": 2, "jitterSeconds": 0}\(extra)}
-            """)
+        directory.file(
+            "config.json",
+            contents: """
+                {"api": {"baseURL": "\(baseURL)", "requestsPerSecond": 100, "maxConcurrentRequests": 4, "timeoutSeconds": 30},
+                 "database": {"path": "\(directory.path("daemon.sqlite"))"}, "contactsFile": "\(contactsFile)",
+                 "schedule": {"intervalSeconds": 2, "jitterSeconds": 0}\(extra)}
+                """)
     }
 
     func contactLines(_ baseURL: String, count: Int) async throws -> [String] {
-        let contacts = try JSONSerialization.jsonObject(with: try await httpGet("\(baseURL)/_fake/contacts")) as! [[String: String]]
+        let contacts =
+            try JSONSerialization.jsonObject(with: try await httpGet("\(baseURL)/_fake/contacts"))
+            as! [[String: String]]
         return contacts.prefix(count).enumerated().map { index, contact in
             let kind = ["id", "unicity", "hash"][index % 3]
             return "\(kind):\(contact[kind]!)"
@@ -24,17 +28,22 @@ import Testing
 
     @Test func sigtermWithSlowRequestsInFlightExitsCleanlyWithin10Seconds() async throws {
         try await withFakeAPIProcess(
-            arguments: ["--contacts", "8", "--seed", "21", "--events-per-contact", "2-6", "--latency-ms", "4000"], apiKey: apiKey
+            arguments: ["--contacts", "8", "--seed", "21", "--events-per-contact", "2-6", "--latency-ms", "4000"],
+            apiKey: apiKey
         ) { baseURL in
             let directory = try TemporaryDirectory()
             let lines = try await contactLines(baseURL, count: 8)
             let contactsFile = directory.file("contacts.txt", contents: lines.joined(separator: "\n"))
             let daemon = try DaemonProcess(
-                arguments: ["--config", config(in: directory, baseURL: baseURL, contactsFile: contactsFile), "--log-level", "debug"],
+                arguments: [
+                    "--config", config(in: directory, baseURL: baseURL, contactsFile: contactsFile), "--log-level",
+                    "debug",
+                ],
                 environment: ["NP6_API_KEY": apiKey])
             #expect(await daemon.waitForLog("np6-sync started"))
             // Four slow requests in flight: the fake counts a request when it arrives.
-            #expect(try await eventually { try await fakeRequestCount(baseURL) >= 4 }, "four requests reach the fake API")
+            #expect(
+                try await eventually { try await fakeRequestCount(baseURL) >= 4 }, "four requests reach the fake API")
             #expect(try await eventually { daemon.handles(SIGTERM) }, "the daemon traps SIGTERM")
             daemon.signal(SIGTERM)
             let exit = try #require(await daemon.waitForExit(timeout: 12))
@@ -47,20 +56,28 @@ import Testing
             let (integrity, watermarks, stored) = try await queue.read { db in
                 (
                     try String.fetchOne(db, sql: "PRAGMA integrity_check"),
-                    try Row.fetchAll(db, sql: "SELECT kind, value, watermark_ms FROM contacts WHERE watermark_ms IS NOT NULL"),
+                    try Row.fetchAll(
+                        db, sql: "SELECT kind, value, watermark_ms FROM contacts WHERE watermark_ms IS NOT NULL"),
                     Set(try String.fetchAll(db, sql: "SELECT id FROM events"))
                 )
             }
             #expect(integrity == "ok")
-            let published = try JSONSerialization.jsonObject(with: try await httpGet("\(baseURL)/_fake/events")) as! [[String: Any]]
-            let contacts = try JSONSerialization.jsonObject(with: try await httpGet("\(baseURL)/_fake/contacts")) as! [[String: String]]
+            let published =
+                try JSONSerialization.jsonObject(with: try await httpGet("\(baseURL)/_fake/events")) as! [[String: Any]]
+            let contacts =
+                try JSONSerialization.jsonObject(with: try await httpGet("\(baseURL)/_fake/contacts"))
+                as! [[String: String]]
             for row in watermarks {
-                let kind: String = row[0], value: String = row[1], watermark: Int64 = row[2]
+                let kind: String = row[0]
+                let value: String = row[1]
+                let watermark: Int64 = row[2]
                 let contactID = try #require(contacts.first { $0[kind] == value }?["id"])
                 for entry in published where entry["contact"] as? String == contactID {
                     let event = entry["event"] as! [String: Any]
                     if (event["timestamp"] as! NSNumber).int64Value < watermark {
-                        #expect(stored.contains(event["id"] as! String), "event before the watermark of \(kind):\(value) is stored")
+                        #expect(
+                            stored.contains(event["id"] as! String),
+                            "event before the watermark of \(kind):\(value) is stored")
                     }
                 }
             }
@@ -85,7 +102,9 @@ import Testing
             let deadline = Date().addingTimeInterval(60)
             var synced = 0
             while synced < 6, Date() < deadline {
-                synced = try await queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM contacts WHERE last_status = 'ok'") ?? 0 }
+                synced = try await queue.read { db in
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM contacts WHERE last_status = 'ok'") ?? 0
+                }
                 try await Task.sleep(for: .milliseconds(100))
             }
             #expect(synced == 6, "the reloaded contacts are polled without a restart")

@@ -30,7 +30,8 @@ final class DaemonProcess: @unchecked Sendable {
     /// daemon logs "np6-sync started" before its services set up their handlers.
     func handles(_ number: Int32) -> Bool {
         #if os(Linux)
-        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8) else {
+        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)
+        else {
             return false
         }
         let bit = UInt64(1) << UInt64(number - 1)

@@ -5,22 +5,28 @@ import Testing
 /// `sync` delivering to sinks, `sinks status` and `sinks replay`, as an operator runs them.
 extension SyncEndToEndTests {
     @Test func syncDeliversToSinksAndReplayRedelivers() async throws {
-        try await withFakeAPIProcess(arguments: ["--contacts", "8", "--seed", "5", "--events-per-contact", "1-4"], apiKey: apiKey) {
+        try await withFakeAPIProcess(
+            arguments: ["--contacts", "8", "--seed", "5", "--events-per-contact", "1-4"], apiKey: apiKey
+        ) {
             baseURL in
             let directory = try TemporaryDirectory()
             let archive = directory.path("archive.jsonl")
             let piped = directory.path("piped.jsonl")
-            let contacts = try JSONSerialization.jsonObject(with: try await httpGet("\(baseURL)/_fake/contacts")) as! [[String: String]]
-            let config = directory.file("config.json", contents: """
-                {"api": {"baseURL": "\(baseURL)", "requestsPerSecond": 200},
-                 "database": {"path": "\(directory.path("sync.sqlite"))"},
-                 "contacts": [\(contacts.map { #"{"id": "\#($0["id"]!)"}"# }.joined(separator: ", "))],
-                 "sinks": [
-                   {"name": "archive", "type": "jsonl", "path": "\(archive)", "batchSize": 7},
-                   {"name": "script", "type": "command", "argv": ["/bin/sh", "-c", "cat >> \\"$0\\"", "\(piped)"]},
-                   {"name": "crm", "type": "webhook", "url": "http://127.0.0.1:9/hook", "timeoutSeconds": 1}
-                 ]}
-                """)
+            let contacts =
+                try JSONSerialization.jsonObject(with: try await httpGet("\(baseURL)/_fake/contacts"))
+                as! [[String: String]]
+            let config = directory.file(
+                "config.json",
+                contents: """
+                    {"api": {"baseURL": "\(baseURL)", "requestsPerSecond": 200},
+                     "database": {"path": "\(directory.path("sync.sqlite"))"},
+                     "contacts": [\(contacts.map { #"{"id": "\#($0["id"]!)"}"# }.joined(separator: ", "))],
+                     "sinks": [
+                       {"name": "archive", "type": "jsonl", "path": "\(archive)", "batchSize": 7},
+                       {"name": "script", "type": "command", "argv": ["/bin/sh", "-c", "cat >> \\"$0\\"", "\(piped)"]},
+                       {"name": "crm", "type": "webhook", "url": "http://127.0.0.1:9/hook", "timeoutSeconds": 1}
+                     ]}
+                    """)
 
             // The webhook's port is closed: that sink fails, the others deliver, sync exits 1.
             let sync = try await Binary.run(["sync", "--config", config], environment: ["NP6_API_KEY": apiKey])
@@ -36,7 +42,8 @@ extension SyncEndToEndTests {
             let status = try await Binary.run(["sinks", "status", "--config", config, "--json"])
             #expect(status.status == 0, "stderr: \(status.stderr)")
             let sinks = try #require(
-                (try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?["sinks"] as? [[String: Any]])
+                (try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?["sinks"]
+                    as? [[String: Any]])
             let byName = Dictionary(uniqueKeysWithValues: sinks.map { ($0["name"] as! String, $0) })
             #expect((byName["archive"]?["deliveredSeq"] as? NSNumber)?.intValue == stored)
             #expect(byName["archive"]?["state"] as? String == "running")

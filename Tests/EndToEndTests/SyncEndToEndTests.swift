@@ -7,21 +7,28 @@ import Testing
     let apiKey = "e2e-key-7d41c0b2f9a86e35"
 
     @Test func syncStoresExactlyTheAPIsEvents() async throws {
-        try await withFakeAPIProcess(arguments: ["--contacts", "30", "--seed", "11", "--events-per-contact", "0-6"], apiKey: apiKey) { baseURL in
+        try await withFakeAPIProcess(
+            arguments: ["--contacts", "30", "--seed", "11", "--events-per-contact", "0-6"], apiKey: apiKey
+        ) { baseURL in
             let directory = try TemporaryDirectory()
-            let contacts = try JSONSerialization.jsonObject(with: try await httpGet("\(baseURL)/_fake/contacts")) as! [[String: String]]
+            let contacts =
+                try JSONSerialization.jsonObject(with: try await httpGet("\(baseURL)/_fake/contacts"))
+                as! [[String: String]]
             #expect(contacts.count == 30)
             // Each contact under one of the three kinds, in a contacts file of KIND:VALUE lines.
             let lines = contacts.enumerated().map { index, contact in
                 let kind = ["id", "unicity", "hash"][index % 3]
                 return "\(kind):\(contact[kind]!)"
             }
-            let contactsFile = directory.file("contacts.txt", contents: "# e2e\n" + lines.joined(separator: "\n") + "\n")
+            let contactsFile = directory.file(
+                "contacts.txt", contents: "# e2e\n" + lines.joined(separator: "\n") + "\n")
             let database = directory.path("sync.sqlite")
-            let config = directory.file("config.json", contents: """
-                {"api": {"baseURL": "\(baseURL)", "requestsPerSecond": 200, "maxConcurrentRequests": 4},
-                 "database": {"path": "\(database)"}, "contactsFile": "\(contactsFile)"}
-                """)
+            let config = directory.file(
+                "config.json",
+                contents: """
+                    {"api": {"baseURL": "\(baseURL)", "requestsPerSecond": 200, "maxConcurrentRequests": 4},
+                     "database": {"path": "\(database)"}, "contactsFile": "\(contactsFile)"}
+                    """)
 
             let first = try await Binary.run(["sync", "--config", config], environment: ["NP6_API_KEY": apiKey])
             #expect(first.status == 0, "stderr: \(first.stderr)")
@@ -30,12 +37,16 @@ import Testing
             #expect(second.status == 0, "stderr: \(second.stderr)")
             #expect(second.stdout.contains("0 new events"))
 
-            let published = try JSONSerialization.jsonObject(with: try await httpGet("\(baseURL)/_fake/events")) as! [[String: Any]]
+            let published =
+                try JSONSerialization.jsonObject(with: try await httpGet("\(baseURL)/_fake/events")) as! [[String: Any]]
             let expected = published.compactMap { ($0["event"] as? [String: Any])?["id"] as? String }
             #expect(!expected.isEmpty)
             let queue = try DatabaseQueue(path: database)
             let (ids, rows) = try await queue.read { db in
-                (try String.fetchAll(db, sql: "SELECT id FROM events"), try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0)
+                (
+                    try String.fetchAll(db, sql: "SELECT id FROM events"),
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0
+                )
             }
             #expect(Set(ids) == Set(expected), "same ids, none missing, none extra")
             #expect(rows == expected.count, "none stored twice")
@@ -59,10 +70,12 @@ import Testing
             let directory = try TemporaryDirectory()
             let wrongKey = "wrong-e2e-key-0c9d8e7f6a"
             let keyFile = directory.file("key", contents: wrongKey + "\n")
-            let config = directory.file("config.json", contents: """
-                {"api": {"baseURL": "\(baseURL)", "keyFile": "\(keyFile)"}, "database": {"path": "\(directory.path("db.sqlite"))"},
-                 "contacts": [{"id": "000AAAAA"}]}
-                """)
+            let config = directory.file(
+                "config.json",
+                contents: """
+                    {"api": {"baseURL": "\(baseURL)", "keyFile": "\(keyFile)"}, "database": {"path": "\(directory.path("db.sqlite"))"},
+                     "contacts": [{"id": "000AAAAA"}]}
+                    """)
             let result = try await Binary.run(["sync", "--config", config, "--log-level", "debug"])
             #expect(result.status == 78)
             #expect(result.stderr.contains("401"))
@@ -72,7 +85,8 @@ import Testing
 
     @Test func configMistakesExit78NamingTheKey() async throws {
         let directory = try TemporaryDirectory()
-        let config = directory.file("config.json", contents: #"{"schedule": {"intervalSeconds": -5}, "api": {"baseURL": 3}}"#)
+        let config = directory.file(
+            "config.json", contents: #"{"schedule": {"intervalSeconds": -5}, "api": {"baseURL": 3}}"#)
         let result = try await Binary.run(["check-config", "--config", config], environment: ["NP6_API_KEY": "k"])
         #expect(result.status == 78)
         #expect(result.stderr.contains("schedule.intervalSeconds"))
@@ -87,11 +101,13 @@ import Testing
     @Test func contactsCanBeImportedListedAndRemoved() async throws {
         let directory = try TemporaryDirectory()
         let database = directory.path("contacts.sqlite")
-        let bad = try await Binary.run(["contacts", "import", "--database", database, "-"], stdin: "id:000R4M0T\nemail:x@y.z\n")
+        let bad = try await Binary.run(
+            ["contacts", "import", "--database", database, "-"], stdin: "id:000R4M0T\nemail:x@y.z\n")
         #expect(bad.status != 0)
         #expect(bad.stderr.contains("line 2"))
         let good = try await Binary.run(
-            ["contacts", "import", "--database", database, "-"], stdin: "id:000R4M0T\nunicity:a+b@example.com\n# comment\n")
+            ["contacts", "import", "--database", database, "-"],
+            stdin: "id:000R4M0T\nunicity:a+b@example.com\n# comment\n")
         #expect(good.status == 0, "\(good.stderr)")
         #expect(good.stdout.contains("added 2"))
         #expect(try await Binary.run(["contacts", "remove", "--database", database, "id:000R4M0T"]).status == 0)

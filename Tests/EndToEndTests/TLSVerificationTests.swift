@@ -27,7 +27,8 @@ struct TLSVerificationTests {
 
     @Test func selfSignedServerIsRefused() async throws {
         let directory = try TemporaryDirectory()
-        let key = directory.path("key.pem"), certificate = directory.path("cert.pem")
+        let key = directory.path("key.pem")
+        let certificate = directory.path("cert.pem")
         let generate = try openssl([
             "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", certificate, "-days", "1",
             "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
@@ -36,15 +37,19 @@ struct TLSVerificationTests {
         while generate.isRunning { try await Task.sleep(for: .milliseconds(20)) }
         try #require(generate.terminationStatus == 0)
         let port = Int.random(in: 20_000..<40_000)
-        let server = try openssl(["s_server", "-accept", "127.0.0.1:\(port)", "-key", key, "-cert", certificate, "-www", "-quiet"])
+        let server = try openssl([
+            "s_server", "-accept", "127.0.0.1:\(port)", "-key", key, "-cert", certificate, "-www", "-quiet",
+        ])
         defer { server.terminate() }
         try #require(try await eventually { acceptsConnections(port: port) }, "openssl s_server listens")
 
         let tlsKey = "tls-key-6f2e0a9d4c"
-        let config = directory.file("config.json", contents: """
-            {"api": {"baseURL": "https://127.0.0.1:\(port)", "timeoutSeconds": 10},
-             "database": {"path": "\(directory.path("tls.sqlite"))"}, "contacts": [{"id": "000AAAAA"}]}
-            """)
+        let config = directory.file(
+            "config.json",
+            contents: """
+                {"api": {"baseURL": "https://127.0.0.1:\(port)", "timeoutSeconds": 10},
+                 "database": {"path": "\(directory.path("tls.sqlite"))"}, "contacts": [{"id": "000AAAAA"}]}
+                """)
         let result = try await Binary.run(["sync", "--config", config], environment: ["NP6_API_KEY": tlsKey])
         #expect(result.status == 1)
         #expect(result.stderr.contains("CERTIFICATE_VERIFY_FAILED"), "stderr: \(result.stderr)")
@@ -66,7 +71,9 @@ func acceptsConnections(port: Int) -> Bool {
     address.sin_port = in_port_t(UInt16(port).bigEndian)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
     let result = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
     }
     return result == 0
 }

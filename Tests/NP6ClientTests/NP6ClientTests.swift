@@ -34,11 +34,14 @@ import Testing
     }
 
     /// Fetches one window and returns the batches as delivered.
-    func fetch(_ client: NP6Client, _ contact: ContactReference, start: Int64 = past, end: Int64 = now) async throws
+    func fetch(
+        _ client: NP6Client, _ contact: ContactReference, start: Int64 = past, end: Int64 = now
+    ) async throws
         -> [(DecodedBatch, Bool)]
     {
         var batches: [(DecodedBatch, Bool)] = []
-        try await client.fetchStopEvents(StopEventsQuery(contact: contact, startMs: start, endMs: end)) { batch, isLast in
+        try await client.fetchStopEvents(StopEventsQuery(contact: contact, startMs: start, endMs: end)) {
+            batch, isLast in
             batches.append((batch, isLast))
         }
         return batches
@@ -48,11 +51,12 @@ import Testing
     func eachKindFetchesTheContactsEventsInOrder(kind: ContactKind) async throws {
         try await withClient { client, api in
             for contact in await api.state.contacts {
-                let value = switch kind {
-                case .id: contact.id
-                case .unicity: contact.unicity
-                case .hash: contact.hash
-                }
+                let value =
+                    switch kind {
+                    case .id: contact.id
+                    case .unicity: contact.unicity
+                    case .hash: contact.hash
+                    }
                 let batches = try await fetch(client, ContactReference(kind: kind, value: value))
                 #expect(batches.last?.1 == true)
                 #expect(batches.filter(\.1).count == 1, "exactly one last batch")
@@ -168,7 +172,8 @@ import Testing
             var sawLast = false
             await #expect {
                 try await client.fetchStopEvents(
-                    StopEventsQuery(contact: ContactReference(kind: .id, value: contact.id), startMs: 0, endMs: Self.now)
+                    StopEventsQuery(
+                        contact: ContactReference(kind: .id, value: contact.id), startMs: 0, endMs: Self.now)
                 ) { batch, isLast in
                     delivered += batch.events
                     sawLast = sawLast || isLast
@@ -179,7 +184,9 @@ import Testing
             }
             #expect(!sawLast, "a cut body never reports its last batch")
             #expect(delivered.count > 0 && delivered.count < 2_000)
-            #expect(delivered.map(\.timestampMs) == (0..<delivered.count).map { 5_000 + Int64($0) }, "in order, none invented")
+            #expect(
+                delivered.map(\.timestampMs) == (0..<delivered.count).map { 5_000 + Int64($0) },
+                "in order, none invented")
         }
     }
 

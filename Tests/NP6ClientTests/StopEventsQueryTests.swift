@@ -14,14 +14,19 @@ import Testing
         (.hash, "0441619ab4631d18548aa8835dd2c28b", "hash=0441619ab4631d18548aa8835dd2c28b"),
     ])
     func queryNamesTheContactPercentEncoded(kind: ContactKind, value: String, expected: String) {
-        let query = StopEventsQuery(contact: ContactReference(kind: kind, value: value), startMs: 1_614_089_500_000, endMs: 1_614_090_000_000)
+        let query = StopEventsQuery(
+            contact: ContactReference(kind: kind, value: value), startMs: 1_614_089_500_000, endMs: 1_614_090_000_000)
         #expect(query.queryString == "\(expected)&start=1614089500000&end=1614090000000&sort=asc")
     }
 
     @Test func urlKeepsABasePathAndDropsTrailingSlashes() {
         let query = StopEventsQuery(contact: ContactReference(kind: .id, value: "X"), startMs: 0, endMs: 1)
-        #expect(query.url(baseURL: "https://api-cm.np6.com") == "https://api-cm.np6.com/targets/events/responses/stop?id=X&start=0&end=1&sort=asc")
-        #expect(query.url(baseURL: "http://127.0.0.1:8080/np6//") == "http://127.0.0.1:8080/np6/targets/events/responses/stop?id=X&start=0&end=1&sort=asc")
+        #expect(
+            query.url(baseURL: "https://api-cm.np6.com")
+                == "https://api-cm.np6.com/targets/events/responses/stop?id=X&start=0&end=1&sort=asc")
+        #expect(
+            query.url(baseURL: "http://127.0.0.1:8080/np6//")
+                == "http://127.0.0.1:8080/np6/targets/events/responses/stop?id=X&start=0&end=1&sort=asc")
     }
 
     @Test func contactReferenceParsesKindAndValue() {

@@ -48,7 +48,9 @@ struct JSONArraySplitterTests {
         return elements
     }
 
-    static func split(_ text: String, splitter: JSONArraySplitter = JSONArraySplitter()) throws(JSONArraySplitterError)
+    static func split(
+        _ text: String, splitter: JSONArraySplitter = JSONArraySplitter()
+    ) throws(JSONArraySplitterError)
         -> [SplitElement]
     {
         try split(Array(text.utf8), splitter: splitter)

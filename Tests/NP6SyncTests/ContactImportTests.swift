@@ -1,11 +1,11 @@
+import Config
 import Foundation
 import NP6Client
+import NP6Model
+import SQLiteStore
+import Sinks
 import SyncStore
 import Testing
-import NP6Model
-import Config
-import Sinks
-import SQLiteStore
 
 @testable import NP6Sync
 
@@ -43,7 +43,9 @@ import SQLiteStore
                 #expect(added == AddedContacts(added: 25_000, repeated: 5_000))
                 #expect(dropped == 0)
                 #expect(try await contactCount(database) == 25_000)
-                #expect(try await database.contact(ContactReference(kind: .unicity, value: "person24999@example.com")) != nil)
+                #expect(
+                    try await database.contact(ContactReference(kind: .unicity, value: "person24999@example.com"))
+                        != nil)
 
                 // Again: everything is already there; a removed contact comes back.
                 _ = try await database.removeContact(ContactReference(kind: .unicity, value: "person7@example.com"))
@@ -58,10 +60,13 @@ import SQLiteStore
             _ = try await database.addContacts([ContactReference(kind: .id, value: "KEPT")], now: 0)
             // Line 1 is the comment; the bad entry is far past the first read.
             try await withFile(bigList(badLineAt: 28_000)) { path in
-                let error = await #expect(throws: ConfigurationError.self) { try await importFile(path, into: database) }
-                #expect(error?.issues.map(\.description) == [
-                    #"\#(path): line 28002: unknown kind "email"; expected id, unicity or hash"#
-                ])
+                let error = await #expect(throws: ConfigurationError.self) {
+                    try await importFile(path, into: database)
+                }
+                #expect(
+                    error?.issues.map(\.description) == [
+                        #"\#(path): line 28002: unknown kind "email"; expected id, unicity or hash"#
+                    ])
                 let count = try await contactCount(database)
                 #expect(count == 1)
             }
@@ -84,7 +89,9 @@ import SQLiteStore
             let error = await #expect(throws: ConfigurationError.self) {
                 try await importFile("/nonexistent/contacts.txt", into: database)
             }
-            #expect(error?.description.contains("/nonexistent/contacts.txt: cannot read the contacts: No such file") == true)
+            #expect(
+                error?.description.contains("/nonexistent/contacts.txt: cannot read the contacts: No such file") == true
+            )
         }
     }
 }

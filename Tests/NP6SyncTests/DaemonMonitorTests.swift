@@ -1,9 +1,9 @@
 import Logging
 import Prometheus
-import Synchronization
-import SyncStore
-import Testing
 import SQLiteStore
+import SyncStore
+import Synchronization
+import Testing
 
 @testable import NP6Sync
 

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Config
 import Foundation
 import InMemoryLogging
 import Logging
@@ -6,15 +7,14 @@ import NIOCore
 import NIOHTTP1
 import NP6Client
 import NP6Fake
+import NP6Model
+import SQLiteStore
 import ServiceLifecycle
 import ServiceLifecycleTestKit
-import Synchronization
-import SyncStore
-import Testing
-import NP6Model
-import Config
 import Sinks
-import SQLiteStore
+import SyncStore
+import Synchronization
+import Testing
 
 @testable import NP6Sync
 
@@ -29,12 +29,15 @@ import SQLiteStore
         metrics: Bool = false,
         sinks: String = "[]",
         logs: InMemoryLogHandler = InMemoryLogHandler(),
-        _ body: @escaping @Sendable (Daemon, FakeNP6Handle, _ metricsPort: @escaping @Sendable () async -> Int?) async throws -> T
+        _ body:
+            @escaping @Sendable (Daemon, FakeNP6Handle, _ metricsPort: @escaping @Sendable () async -> Int?)
+            async throws -> T
     ) async throws -> T {
         var fake = FakeNP6Configuration(contactCount: 9, eventsPerContact: 1...5)
         fake.apiKey = apiKey
         return try await withFakeNP6API(configuration: fake) { api in
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("np6-daemon-\(UUID().uuidString)")
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "np6-daemon-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }
             let contacts = await api.state.contacts.map { #"{"id": "\#($0.id)"}"# }.joined(separator: ",")
@@ -48,7 +51,8 @@ import SQLiteStore
             if metrics { configuration.metrics = MetricsConfiguration(host: "127.0.0.1", port: 0) }
             var daemon = try await Daemon.make(
                 configuration: configuration, apiKey: APIKey(unredactedValue: apiKey), environment: environment,
-                logger: Logger(label: "daemon", factory: { _ in logs }), openStore: openTestStore, reloadConfiguration: { [configuration] in configuration })
+                logger: Logger(label: "daemon", factory: { _ in logs }), openStore: openTestStore,
+                reloadConfiguration: { [configuration] in configuration })
             let port = Mutex<Int?>(nil)
             daemon.onMetricsReady = { bound in port.withLock { $0 = bound } }
             let running = daemon
@@ -102,7 +106,8 @@ import SQLiteStore
             #expect(response.status == .ok)
             // Nor is the key in the database or its WAL.
             for suffix in ["", "-wal"] {
-                let bytes = (try? Data(contentsOf: URL(fileURLWithPath: daemon.runtime.database.location + suffix))) ?? Data()
+                let bytes =
+                    (try? Data(contentsOf: URL(fileURLWithPath: daemon.runtime.database.location + suffix))) ?? Data()
                 #expect(bytes.range(of: Data(apiKey.utf8)) == nil)
             }
             return String(buffer: try await response.body.collect(upTo: 1 << 20))
@@ -117,7 +122,8 @@ import SQLiteStore
 
     @Test func keyAndWebhookSecretAppearNowhere() async throws {
         let secret = "webhook-secret-e83b5d0c17fa9246"
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("np6-secrets-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "np6-secrets-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let secretFile = directory.appendingPathComponent("secret").path
@@ -135,7 +141,9 @@ import SQLiteStore
                     receiver.accepted.flatMap(\.ids).count >= expected
                 }
                 for suffix in ["", "-wal"] {
-                    let bytes = (try? Data(contentsOf: URL(fileURLWithPath: daemon.runtime.database.location + suffix))) ?? Data()
+                    let bytes =
+                        (try? Data(contentsOf: URL(fileURLWithPath: daemon.runtime.database.location + suffix)))
+                        ?? Data()
                     #expect(bytes.range(of: Data(secret.utf8)) == nil && bytes.range(of: Data(apiKey.utf8)) == nil)
                 }
                 let port = try #require(await metricsPort())
@@ -151,7 +159,8 @@ import SQLiteStore
             }
             for file in files {
                 let bytes = try Data(contentsOf: URL(fileURLWithPath: file))
-                #expect(bytes.range(of: Data(apiKey.utf8)) == nil && bytes.range(of: Data(secret.utf8)) == nil, "\(file)")
+                #expect(
+                    bytes.range(of: Data(apiKey.utf8)) == nil && bytes.range(of: Data(secret.utf8)) == nil, "\(file)")
             }
             #expect(try String(contentsOfFile: jsonl, encoding: .utf8).split(separator: "\n").count > 0)
         }

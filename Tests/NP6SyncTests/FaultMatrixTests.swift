@@ -1,14 +1,14 @@
+import Config
 import GRDB
 import NP6Client
 import NP6Fake
-@testable import SQLiteStore
+import NP6Model
+import Sinks
 import SyncStore
 import Testing
-import NP6Model
-import Config
-import Sinks
 
 @testable import NP6Sync
+@testable import SQLiteStore
 
 /// Each fault the API can throw at a sync, and the outcome docs/RELIABILITY.md promises: nothing lost,
 /// nothing stored twice, the other contacts unaffected.
@@ -20,7 +20,9 @@ import Sinks
             // Failed contacts are retried at once here: the backoff is the daemon's business.
             try await fixture.database.pool.write { db in try db.execute(sql: "UPDATE contacts SET next_due_ms = 0") }
             reports.append(try await fixture.pass().run(logger: fixture.logger))
-            if try await fixture.database.eventIDs() == fixture.fakeEventIDs(), reports.last?.failures.isEmpty == true { break }
+            if try await fixture.database.eventIDs() == fixture.fakeEventIDs(), reports.last?.failures.isEmpty == true {
+                break
+            }
         }
         return reports
     }
@@ -85,7 +87,8 @@ import Sinks
         try await withSyncFixture(fake: fake, batchSize: 50) { fixture in
             let contact = try #require(await fixture.api.state.contacts.first)
             let base = WallClock.nowMs() - 7_200_000
-            _ = await fixture.api.state.addEvents(to: contact.id, timestamps: (0..<1_000).map { base + Int64($0) * 1_000 })
+            _ = await fixture.api.state.addEvents(
+                to: contact.id, timestamps: (0..<1_000).map { base + Int64($0) * 1_000 })
             _ = try await fixture.database.addContacts([SyncFixture.reference(contact, .id)], now: 0)
             // Cut the unsorted body: no checkpoint may be taken from it.
             var knobs = FakeNP6Knobs(unsortedBodyRate: 1)

@@ -1,19 +1,19 @@
+import Config
 import Foundation
 import GRDB
 import Logging
 import NP6Client
+import NP6Model
 import ServiceLifecycle
 import ServiceLifecycleTestKit
-@testable import SQLiteStore
+import Sinks
 import SyncStore
 import Synchronization
 import TestClocks
 import Testing
-import NP6Model
-import Config
-import Sinks
 
 @testable import NP6Sync
+@testable import SQLiteStore
 
 /// Counts polls, how many ran at once and how many completed.
 final class PollRecorder: Sendable {
@@ -43,16 +43,21 @@ final class PollRecorder: Sendable {
 
     /// A scheduler whose polls take `pollTime`, record themselves (and their completion) and
     /// push the contact an hour ahead.
-    func scheduler(_ database: SQLiteEventStore, limit: Int, recorder: PollRecorder, pollTime: Duration = .zero,
-                   result: PollResult = .caughtUp) -> PollScheduler {
+    func scheduler(
+        _ database: SQLiteEventStore, limit: Int, recorder: PollRecorder, pollTime: Duration = .zero,
+        result: PollResult = .caughtUp
+    ) -> PollScheduler {
         let clock = clock
-        var scheduler = PollScheduler(database: database, maxConcurrentPolls: limit, wallNowMs: { clock.wallNowMs }) { contact in
+        let wallNowMs: @Sendable () -> Int64 = { clock.wallNowMs }
+        var scheduler = PollScheduler(database: database, maxConcurrentPolls: limit, wallNowMs: wallNowMs) {
+            contact in
             recorder.begin(contact)
             defer { recorder.end() }
             try await clock.sleep(for: pollTime)
-            _ = try await database.write(.finish(
-                contactID: contact.id, events: [], malformed: [], watermarkMs: clock.wallNowMs,
-                nextDueMs: clock.wallNowMs + 3_600_000, now: clock.wallNowMs))
+            _ = try await database.write(
+                .finish(
+                    contactID: contact.id, events: [], malformed: [], watermarkMs: clock.wallNowMs,
+                    nextDueMs: clock.wallNowMs + 3_600_000, now: clock.wallNowMs))
             return PendingPoll(contact, outcome: PollOutcome(result: result), logger: logger)
         }
         scheduler.idleCheck = .milliseconds(50)
@@ -145,7 +150,8 @@ final class PollRecorder: Sendable {
                 until: {
                     if recorder.order.count == 1, !added.withLock({ $0 }) {
                         try await database.pool.write { db in
-                            try db.execute(sql: "INSERT INTO contacts (kind, value) VALUES ('unicity', 'late@example.com')")
+                            try db.execute(
+                                sql: "INSERT INTO contacts (kind, value) VALUES ('unicity', 'late@example.com')")
                         }
                         added.withLock { $0 = true }
                     }

@@ -1,12 +1,12 @@
+import Config
 import NP6Client
+import NP6Model
+import SQLiteStore
+import Sinks
+import SyncStore
 import Synchronization
 import TestClocks
 import Testing
-import NP6Model
-import Config
-import Sinks
-import SyncStore
-import SQLiteStore
 
 @testable import NP6Sync
 
@@ -61,7 +61,9 @@ import SQLiteStore
 
     @Test func serverLimitCapsTheRate() {
         var limiter = RateLimiter(requestsPerSecond: 50, now: at(0))
-        limiter.observe(RateLimitInfo(limit: 20, remaining: 15, resetAtMs: wall + 1_000), rateLimited: false, now: at(0), wallNowMs: wall)
+        limiter.observe(
+            RateLimitInfo(limit: 20, remaining: 15, resetAtMs: wall + 1_000), rateLimited: false, now: at(0),
+            wallNowMs: wall)
         #expect(limiter.rate == 19)
         let count = started(&limiter, from: 0, seconds: 10)
         #expect(count <= 192)
@@ -71,9 +73,12 @@ import SQLiteStore
     @Test func roundedUpResetIsShortenedToTheWindowsEnd() {
         var limiter = RateLimiter(requestsPerSecond: 50, now: at(0))
         // The window's first answer at 0 s, its last (remaining 0) at 0.9 s with a reset rounded up to 1 s.
-        limiter.observe(RateLimitInfo(limit: 20, remaining: 19, resetAtMs: wall + 1_000), rateLimited: false, now: at(0), wallNowMs: wall)
         limiter.observe(
-            RateLimitInfo(limit: 20, remaining: 0, resetAtMs: wall + 900 + 1_000), rateLimited: false, now: at(0.9), wallNowMs: wall + 900)
+            RateLimitInfo(limit: 20, remaining: 19, resetAtMs: wall + 1_000), rateLimited: false, now: at(0),
+            wallNowMs: wall)
+        limiter.observe(
+            RateLimitInfo(limit: 20, remaining: 0, resetAtMs: wall + 900 + 1_000), rateLimited: false, now: at(0.9),
+            wallNowMs: wall + 900)
         #expect(limiter.acquire(now: at(0.95)) == .wait(until: at(1)))
     }
 

@@ -1,15 +1,15 @@
+import Config
 import Foundation
 import InMemoryLogging
 import Logging
 import NP6Client
 import NP6Fake
 import NP6Model
-import Config
 import Sinks
-@testable import SQLiteStore
 import SyncStore
 
 @testable import NP6Sync
+@testable import SQLiteStore
 
 /// A fake NP6 API on loopback, a temporary database file and a client between them.
 struct SyncFixture {
@@ -37,7 +37,9 @@ struct SyncFixture {
 
     /// Adds every fake contact, each named by `kind(index)`.
     @discardableResult
-    func addFakeContacts(kind: (Int) -> ContactKind = { ContactKind.allCases[$0 % 3] }) async throws -> [ContactReference] {
+    func addFakeContacts(
+        kind: (Int) -> ContactKind = { ContactKind.allCases[$0 % 3] }
+    ) async throws -> [ContactReference] {
         let references = await api.state.contacts.enumerated().map { index, contact in
             Self.reference(contact, kind(index))
         }
@@ -77,7 +79,8 @@ func withSyncFixture<T: Sendable>(
         let database = try SQLiteEventStore.open(path: directory.appendingPathComponent("sync.sqlite").path)
         let client = NP6Client(
             configuration: NP6ClientConfiguration(
-                baseURL: api.baseURL, apiKey: apiKey ?? fake.apiKey, timeoutSeconds: timeoutSeconds, batchSize: batchSize),
+                baseURL: api.baseURL, apiKey: apiKey ?? fake.apiKey, timeoutSeconds: timeoutSeconds,
+                batchSize: batchSize),
             now: WallClock.nowMs)
         do {
             let result = try await body(SyncFixture(api: api, database: database, client: client, batchSize: batchSize))

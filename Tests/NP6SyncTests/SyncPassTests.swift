@@ -1,12 +1,12 @@
+import Config
 import Foundation
 import NP6Client
 import NP6Fake
+import NP6Model
+import SQLiteStore
+import Sinks
 import SyncStore
 import Testing
-import NP6Model
-import Config
-import Sinks
-import SQLiteStore
 
 @testable import NP6Sync
 
@@ -67,7 +67,8 @@ import SQLiteStore
         try await withSyncFixture(fake: fake, batchSize: 100) { fixture in
             let contact = try #require(await fixture.api.state.contacts.first)
             let base = WallClock.nowMs() - 3_600_000
-            _ = await fixture.api.state.addEvents(to: contact.id, timestamps: (0..<3_000).map { base + Int64($0) * 1_000 })
+            _ = await fixture.api.state.addEvents(
+                to: contact.id, timestamps: (0..<3_000).map { base + Int64($0) * 1_000 })
             _ = try await fixture.database.addContacts([SyncFixture.reference(contact, .id)], now: 0)
 
             var knobs = FakeNP6Knobs()

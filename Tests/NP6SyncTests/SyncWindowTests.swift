@@ -1,10 +1,10 @@
-import NP6Client
-import Testing
-import NP6Model
 import Config
+import NP6Client
+import NP6Model
+import SQLiteStore
 import Sinks
 import SyncStore
-import SQLiteStore
+import Testing
 
 @testable import NP6Sync
 
@@ -12,7 +12,9 @@ import SQLiteStore
     let policy = WindowPolicy(initialStartMs: 1_000, lookbackMs: 900_000, maxWindowMs: 0)
 
     @Test func neverSyncedContactStartsAtInitialStart() {
-        #expect(SyncWindow.first(watermarkMs: nil, nowMs: 5_000_000, policy: policy) == SyncWindow(startMs: 1_000, endMs: 5_000_000))
+        #expect(
+            SyncWindow.first(watermarkMs: nil, nowMs: 5_000_000, policy: policy)
+                == SyncWindow(startMs: 1_000, endMs: 5_000_000))
     }
 
     @Test func syncedContactRereadsTheLookback() {

@@ -45,7 +45,9 @@ final class CommitCounter: TransactionObserver, Sendable {
             let queue = PollWriteQueue(pool: database.pool, clock: ManualClock())
             let polls = ids.map { _ in PollWriteGroup() }
             for (id, writes) in zip(ids, polls) {
-                await queue.submit(.batch(contactID: id, events: [event("a\(id)", at: 10)], malformed: [], checkpointMs: 10, now: 1), for: writes)
+                await queue.submit(
+                    .batch(contactID: id, events: [event("a\(id)", at: 10)], malformed: [], checkpointMs: 10, now: 1),
+                    for: writes)
                 await queue.submit(finish(id, [event("b\(id)", at: 20)]), for: writes)
             }
             await queue.flush()
@@ -75,14 +77,19 @@ final class CommitCounter: TransactionObserver, Sendable {
         try await withTemporarySQLiteStore { database in
             let ids = try await contactIDs(database, 2)
             try await database.pool.write { db in
-                try db.execute(sql: """
-                    CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.id = 'poison'
-                    BEGIN SELECT RAISE(ABORT, 'poisoned event'); END
-                    """)
+                try db.execute(
+                    sql: """
+                        CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.id = 'poison'
+                        BEGIN SELECT RAISE(ABORT, 'poisoned event'); END
+                        """)
             }
             let (bad, good) = (PollWriteGroup(), PollWriteGroup())
-            await database.submit(.batch(contactID: ids[0], events: [event("poison", at: 10)], malformed: [], checkpointMs: 10, now: 1), for: bad)
-            await database.submit(.batch(contactID: ids[1], events: [event("g1", at: 10)], malformed: [], checkpointMs: 10, now: 1), for: good)
+            await database.submit(
+                .batch(contactID: ids[0], events: [event("poison", at: 10)], malformed: [], checkpointMs: 10, now: 1),
+                for: bad)
+            await database.submit(
+                .batch(contactID: ids[1], events: [event("g1", at: 10)], malformed: [], checkpointMs: 10, now: 1),
+                for: good)
             // Would move the watermark past the event that could not be stored: must be refused.
             await database.submit(finish(ids[0], [event("after", at: 20)]), for: bad)
             await database.submit(finish(ids[1], [event("g2", at: 20)]), for: good)
@@ -102,10 +109,11 @@ final class CommitCounter: TransactionObserver, Sendable {
             // Not a constraint (SQLITE_ERROR), like a full disk or a lock held past the busy
             // timeout: retrying each write would only repeat it, one timeout each.
             try await database.pool.write { db in
-                try db.execute(sql: """
-                    CREATE TRIGGER broken BEFORE INSERT ON events WHEN NEW.id = 'broken'
-                    BEGIN SELECT json('{'); END
-                    """)
+                try db.execute(
+                    sql: """
+                        CREATE TRIGGER broken BEFORE INSERT ON events WHEN NEW.id = 'broken'
+                        BEGIN SELECT json('{'); END
+                        """)
             }
             let (first, second) = (PollWriteGroup(), PollWriteGroup())
             await database.submit(finish(ids[0], [event("broken", at: 10)]), for: first)
@@ -123,14 +131,18 @@ final class CommitCounter: TransactionObserver, Sendable {
             let id = try await contactIDs(database, 1)[0]
             var limits = PollWriteQueue.Limits()
             let eventBytes = event("e0-0", at: 0).payload.count
-            (limits.transactionBytes, limits.queuedBytes, limits.delay) = (50 * eventBytes, 100 * eventBytes, .seconds(10))
+            (limits.transactionBytes, limits.queuedBytes, limits.delay) = (
+                50 * eventBytes, 100 * eventBytes, .seconds(10)
+            )
             let queue = PollWriteQueue(pool: database.pool, limits: limits, clock: ManualClock())
             let counter = CommitCounter()
             database.pool.add(transactionObserver: counter, extent: .observerLifetime)
             let writes = PollWriteGroup()
             for batch in 0..<40 {
                 let events = (0..<25).map { event("e\(batch)-\($0)", at: Int64(batch)) }
-                await queue.submit(.batch(contactID: id, events: events, malformed: [], checkpointMs: Int64(batch), now: 1), for: writes)
+                await queue.submit(
+                    .batch(contactID: id, events: events, malformed: [], checkpointMs: Int64(batch), now: 1),
+                    for: writes)
             }
             await queue.flush()
             #expect(try await writes.committed() == InsertCounts(new: 1000))

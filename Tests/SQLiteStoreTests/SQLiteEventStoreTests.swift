@@ -21,11 +21,11 @@ import Testing
         }
     }
 
-
     @Test func contactAddedByPlainSQLGetsDefaults() async throws {
         try await withTemporarySQLiteStore { database in
             try await database.pool.write { db in
-                try db.execute(sql: "INSERT INTO contacts (kind, value) VALUES ('hash', '0441619ab4631d18548aa8835dd2c28b')")
+                try db.execute(
+                    sql: "INSERT INTO contacts (kind, value) VALUES ('hash', '0441619ab4631d18548aa8835dd2c28b')")
             }
             let contact = try #require(try await database.contacts(limit: 10, enabledOnly: true).first)
             #expect(contact.enabled)
@@ -34,7 +34,6 @@ import Testing
             #expect(contact.addedMs > 1_600_000_000_000)
         }
     }
-
 
     @Test func databaseFromTheFutureIsRefusedUntouched() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("np6-store-\(UUID().uuidString)")
@@ -56,7 +55,6 @@ import Testing
         }
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
     }
-
 
     @Test func migrationToVersion2KeepsExistingCursors() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("np6-store-\(UUID().uuidString)")

@@ -13,7 +13,8 @@ func withTemporarySQLiteStore<T>(_ body: (SQLiteEventStore) async throws -> T) a
 
 /// A stop event with the API's shape, stamped `timestampMs`.
 func event(_ id: String, at timestampMs: Int64) -> StopEvent {
-    let json = #"{"type":"stop","id":"\#(id)","timestamp":\#(timestampMs),"identity":{"type":"customer"},"source":{"type":"email"}}"#
+    let json =
+        #"{"type":"stop","id":"\#(id)","timestamp":\#(timestampMs),"identity":{"type":"customer"},"source":{"type":"email"}}"#
     return StopEvent(
         id: id, timestampMs: timestampMs, type: "stop", identityType: "customer", sourceType: "email",
         payload: Array(json.utf8))

@@ -18,14 +18,16 @@ import Testing
         try await kind.withStore { database in
             _ = try await database.addContacts([alice, bob], now: 1)
             let contacts = try await database.contacts(limit: 10, enabledOnly: true)
-            let first = try await database.write(.batch(
-                contactID: contacts[0].id, events: [event("e1", at: 10), event("e2", at: 20), event("e1", at: 10)],
-                malformed: [], checkpointMs: nil, now: 100))
+            let first = try await database.write(
+                .batch(
+                    contactID: contacts[0].id, events: [event("e1", at: 10), event("e2", at: 20), event("e1", at: 10)],
+                    malformed: [], checkpointMs: nil, now: 100))
             #expect(first == InsertCounts(new: 2, duplicate: 1))
             // The same event reached through another contact (the same person named another way).
-            let second = try await database.write(.batch(
-                contactID: contacts[1].id, events: [event("e2", at: 20), event("e3", at: 30)],
-                malformed: [], checkpointMs: nil, now: 100))
+            let second = try await database.write(
+                .batch(
+                    contactID: contacts[1].id, events: [event("e2", at: 20), event("e3", at: 30)],
+                    malformed: [], checkpointMs: nil, now: 100))
             #expect(second == InsertCounts(new: 1, duplicate: 1))
             #expect(try await database.eventIDs() == ["e1", "e2", "e3"])
         }
@@ -38,7 +40,8 @@ import Testing
             let raw = #"{ "id" : "x\u00e9", "timestamp":5, "extra": {"deep": [1, 2.50, null]} , "z":"é"}"#
             let stop = StopEvent(
                 id: "xé", timestampMs: 5, type: nil, identityType: nil, sourceType: nil, payload: Array(raw.utf8))
-            _ = try await database.write(.batch(contactID: id, events: [stop], malformed: [], checkpointMs: nil, now: 1))
+            _ = try await database.write(
+                .batch(contactID: id, events: [stop], malformed: [], checkpointMs: nil, now: 1))
             let seen = Mutex<[StoredEvent]>([])
             try await database.forEachEvent { event in seen.withLock { $0.append(event) } }
             let stored = seen.withLock { $0 }
@@ -51,8 +54,10 @@ import Testing
         try await kind.withStore { database in
             _ = try await database.addContacts([alice], now: 1)
             let id = try #require(try await database.contact(alice)).id
-            _ = try await database.write(.finish(
-                contactID: id, events: [event("a", at: 50)], malformed: [], watermarkMs: 1_000, nextDueMs: 5_000, now: 900))
+            _ = try await database.write(
+                .finish(
+                    contactID: id, events: [event("a", at: 50)], malformed: [], watermarkMs: 1_000, nextDueMs: 5_000,
+                    now: 900))
             var contact = try #require(try await database.contact(alice))
             #expect(contact.watermarkMs == 1_000)
             #expect(contact.lastStatus == .ok)
@@ -64,11 +69,13 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreKind.allCases) func failureKeepsTheWatermarkAndCountsFailures(_ kind: StoreKind) async throws {
+    @Test(arguments: StoreKind.allCases) func failureKeepsTheWatermarkAndCountsFailures(_ kind: StoreKind) async throws
+    {
         try await kind.withStore { database in
             _ = try await database.addContacts([alice], now: 1)
             let id = try #require(try await database.contact(alice)).id
-            _ = try await database.write(.batch(contactID: id, events: [event("a", at: 50)], malformed: [], checkpointMs: 60, now: 2))
+            _ = try await database.write(
+                .batch(contactID: id, events: [event("a", at: 50)], malformed: [], checkpointMs: 60, now: 2))
             try await database.write(.failure(contactID: id, status: .failed, error: "HTTP 503", nextDueMs: 99, now: 3))
             try await database.write(.failure(contactID: id, status: .failed, error: "HTTP 500", nextDueMs: 99, now: 4))
             let contact = try #require(try await database.contact(alice))
@@ -79,14 +86,17 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreKind.allCases) func malformedElementIsQuarantinedOnceWithItsBytes(_ kind: StoreKind) async throws {
+    @Test(arguments: StoreKind.allCases) func malformedElementIsQuarantinedOnceWithItsBytes(
+        _ kind: StoreKind
+    ) async throws {
         try await kind.withStore { database in
             _ = try await database.addContacts([alice], now: 1)
             let id = try #require(try await database.contact(alice)).id
             let bad = MalformedElement(raw: Array(#"{"timestamp": 5}"#.utf8), reason: "missing id")
             for _ in 0..<2 {
-                let counts = try await database.write(.batch(
-                    contactID: id, events: [event("ok", at: 5)], malformed: [bad], checkpointMs: nil, now: 1))
+                let counts = try await database.write(
+                    .batch(
+                        contactID: id, events: [event("ok", at: 5)], malformed: [bad], checkpointMs: nil, now: 1))
                 #expect(counts.quarantined == 1)
             }
             let rows = try await database.quarantinedElements()
@@ -113,11 +123,13 @@ import Testing
         try await kind.withStore { database in
             _ = try await database.addContacts([alice, bob], now: 1)
             let contacts = try await database.contacts(limit: 10, enabledOnly: true)
-            _ = try await database.write(.finish(
-                contactID: contacts[0].id, events: [event("a", at: 1_000)], malformed: [], watermarkMs: 2_000,
-                nextDueMs: 0, now: 2_000))
-            try await database.write(.failure(
-                contactID: contacts[1].id, status: .notFound, error: "HTTP 404", nextDueMs: 0, now: 2_000))
+            _ = try await database.write(
+                .finish(
+                    contactID: contacts[0].id, events: [event("a", at: 1_000)], malformed: [], watermarkMs: 2_000,
+                    nextDueMs: 0, now: 2_000))
+            try await database.write(
+                .failure(
+                    contactID: contacts[1].id, status: .notFound, error: "HTTP 404", nextDueMs: 0, now: 2_000))
             var run = SyncRunSummary(kind: "sync", startedMs: 1, finishedMs: 2)
             run.eventsNew = 1
             try await database.recordRun(run)

@@ -14,10 +14,13 @@ import Testing
         _ = try await database.write(.batch(contactID: id, events: events, malformed: [], checkpointMs: nil, now: now))
     }
 
-    @Test(arguments: StoreKind.allCases) func newSinkStartsAtTheBeginningOrAfterTheLatestEventOnce(_ kind: StoreKind) async throws {
+    @Test(arguments: StoreKind.allCases) func newSinkStartsAtTheBeginningOrAfterTheLatestEventOnce(
+        _ kind: StoreKind
+    ) async throws {
         try await kind.withStore { database in
             try await store(5, in: database)
-            #expect(try await database.createSinkCursor("archive", startingAfterLatest: false, now: 2).deliveredSeq == 0)
+            #expect(
+                try await database.createSinkCursor("archive", startingAfterLatest: false, now: 2).deliveredSeq == 0)
             #expect(try await database.createSinkCursor("crm", startingAfterLatest: true, now: 2).deliveredSeq == 5)
             try await store(3, from: 6, in: database)
             // Created once: a later start, whatever it says, keeps the cursor.
@@ -29,7 +32,8 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreKind.allCases) func cursorAdvancesOnlyFromWhereTheBatchWasRead(_ kind: StoreKind) async throws {
+    @Test(arguments: StoreKind.allCases) func cursorAdvancesOnlyFromWhereTheBatchWasRead(_ kind: StoreKind) async throws
+    {
         try await kind.withStore { database in
             try await store(10, in: database)
             try await database.createSinkCursor("crm", startingAfterLatest: false, now: 2)
@@ -43,7 +47,9 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreKind.allCases) func replayNeverMovesTheCursorForwardAndResumesAStoppedSink(_ kind: StoreKind) async throws {
+    @Test(arguments: StoreKind.allCases) func replayNeverMovesTheCursorForwardAndResumesAStoppedSink(
+        _ kind: StoreKind
+    ) async throws {
         try await kind.withStore { database in
             try await store(10, in: database, now: 1_000)
             try await store(5, from: 11, in: database, now: 9_000)
@@ -66,19 +72,27 @@ import Testing
             // Nothing since then: the cursor stays.
             #expect(try await database.rewindSinkCursor("crm", toRedeliverSinceMs: 50_000, now: 9).deliveredSeq == 10)
             // A sink that never ran gets its cursor from the replay.
-            #expect(try await database.rewindSinkCursor("new", toRedeliverFromSeq: 3, now: 10) == SinkRewind(previousSeq: nil, deliveredSeq: 2))
+            #expect(
+                try await database.rewindSinkCursor("new", toRedeliverFromSeq: 3, now: 10)
+                    == SinkRewind(previousSeq: nil, deliveredSeq: 2))
         }
     }
 
-    @Test(arguments: StoreKind.allCases) func deadLetterIsRecordedWithTheCursorAndResentOnce(_ kind: StoreKind) async throws {
+    @Test(arguments: StoreKind.allCases) func deadLetterIsRecordedWithTheCursorAndResentOnce(
+        _ kind: StoreKind
+    ) async throws {
         try await kind.withStore { database in
             try await store(3, in: database)
             try await database.createSinkCursor("crm", startingAfterLatest: false, now: 2)
             let events = try #require(try await database.pendingBatch(for: "crm", limit: 10)).events
             try await database.advanceSinkCursor("crm", from: 0, to: 1, now: 3)
-            #expect(try await database.recordDeadLetter("crm", event: events[1], answer: "HTTP 422: no", advancingCursorFrom: 1, now: 4))
+            #expect(
+                try await database.recordDeadLetter(
+                    "crm", event: events[1], answer: "HTTP 422: no", advancingCursorFrom: 1, now: 4))
             // From a stale cursor nothing is recorded.
-            #expect(try await database.recordDeadLetter("crm", event: events[2], answer: "x", advancingCursorFrom: 1, now: 4) == false)
+            #expect(
+                try await database.recordDeadLetter(
+                    "crm", event: events[2], answer: "x", advancingCursorFrom: 1, now: 4) == false)
             #expect(try await database.sinkCursor("crm")?.deliveredSeq == 2)
 
             let letters = try await database.pendingDeadLetters(for: "crm")

@@ -120,7 +120,9 @@ public final class ManualClock: Clock, Sendable {
     ///
     /// - Throws: ``SleepersTimeout`` after `timeout` of real time, so that a test whose code
     ///   never sleeps fails instead of hanging.
-    public func waitForSleepers(_ count: Int = 1, until deadline: Instant? = nil, timeout: Duration = .seconds(60)) async throws {
+    public func waitForSleepers(
+        _ count: Int = 1, until deadline: Instant? = nil, timeout: Duration = .seconds(60)
+    ) async throws {
         let giveUp = ContinuousClock.now + timeout
         while true {
             let sleeping = state.withLock { state in

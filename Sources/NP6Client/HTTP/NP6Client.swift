@@ -90,7 +90,8 @@ public final class NP6Client: Sendable {
                 chunk = try await body.next()
             } catch {
                 if !batch.isEmpty { try await consume(batch, false) }
-                throw NP6ClientError.transport("the connection broke off after \(summary.bytes) bytes: \(Self.describe(error))")
+                throw NP6ClientError.transport(
+                    "the connection broke off after \(summary.bytes) bytes: \(Self.describe(error))")
             }
             guard let chunk else { break }
             summary.bytes += chunk.readableBytes

@@ -1,4 +1,3 @@
-
 /// Splits a top-level JSON array into its elements' bytes, fed chunk by chunk as a body streams in.
 ///
 /// It only finds element boundaries (top-level `,` and the closing `]`), tracking strings with

@@ -1,4 +1,3 @@
-
 /// The one JSON grammar of the module (RFC 8259): a pull lexer that also validates structure.
 ///
 /// Each `next()` returns the next token of exactly one JSON value, then `.end` once only
@@ -364,11 +363,19 @@ struct JSONScanner {
         var high: UInt8 = 0xBF
         switch lead {
         case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; low = 0xA0
-        case 0xED: length = 3; high = 0x9F
+        case 0xE0:
+            length = 3
+            low = 0xA0
+        case 0xED:
+            length = 3
+            high = 0x9F
         case 0xE1...0xEF: length = 3
-        case 0xF0: length = 4; low = 0x90
-        case 0xF4: length = 4; high = 0x8F
+        case 0xF0:
+            length = 4
+            low = 0x90
+        case 0xF4:
+            length = 4
+            high = 0x8F
         case 0xF1...0xF3: length = 4
         default: throw error("invalid UTF-8")
         }

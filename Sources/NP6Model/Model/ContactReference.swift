@@ -1,4 +1,3 @@
-
 /// A contact as the API names it: a kind and a value, e.g. `unicity:someone@example.com`.
 public struct ContactReference: Sendable, Hashable, Codable, CustomStringConvertible {
     public var kind: ContactKind

@@ -1,13 +1,13 @@
+import Config
 import Foundation
 import Logging
+import NP6Client
 import NP6Model
 import Prometheus
 import ServiceLifecycle
+import Sinks
 import SyncStore
 import UnixSignals
-import NP6Client
-import Config
-import Sinks
 
 /// `np6-sync run`: the long-running service, built here for both `main` and the tests.
 ///
@@ -73,7 +73,8 @@ public struct Daemon: Sendable {
                             "sinks": "\(fresh.sinks.count)", "logging.level": "\(fresh.logging.level.rawValue)",
                         ])
                 } catch {
-                    logger.error("Configuration reload refused; keeping the running one", metadata: ["error": "\(error)"])
+                    logger.error(
+                        "Configuration reload refused; keeping the running one", metadata: ["error": "\(error)"])
                 }
                 notify(notifier, logger) { try $0.ready() }
             })
@@ -83,7 +84,9 @@ public struct Daemon: Sendable {
     /// `DaemonError.unauthorized`). Closes the client either way.
     public func run() async throws {
         var poller = runtime.makePoller(client: client, pacer: pacer)
-        poller.onRequest = { [metrics] seconds, status in metrics.recordRequest(durationSeconds: seconds, status: status) }
+        poller.onRequest = { [metrics] seconds, status in
+            metrics.recordRequest(durationSeconds: seconds, status: status)
+        }
         let notifier = notifier
         let logger = logger
         let monitor = DaemonMonitor(
@@ -115,9 +118,12 @@ public struct Daemon: Sendable {
         ]
         if let listen = runtime.configuration.metrics {
             services.append(
-                .init(service: MetricsServer(configuration: listen, registry: metrics.registry, logger: logger, onReady: onMetricsReady)))
+                .init(
+                    service: MetricsServer(
+                        configuration: listen, registry: metrics.registry, logger: logger, onReady: onMetricsReady)))
         }
-        var group = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        var group = ServiceGroupConfiguration(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         group.maximumGracefulShutdownDuration = maximumShutdownDuration
         logger.info(
             "np6-sync started",

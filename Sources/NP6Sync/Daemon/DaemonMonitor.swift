@@ -59,7 +59,8 @@ actor DaemonMonitor {
         if now - statusRefreshedMs >= 5_000 {
             statusRefreshedMs = now
             let snapshot = try await database.scheduleSnapshot(nowMs: now, dayStartMs: now - now % 86_400_000)
-            metrics?.setContacts(due: snapshot.dueContacts, failing: snapshot.failingContacts, total: snapshot.enabledContacts)
+            metrics?.setContacts(
+                due: snapshot.dueContacts, failing: snapshot.failingContacts, total: snapshot.enabledContacts)
             if let oldest = snapshot.oldestWatermarkMs { metrics?.setFreshness(seconds: Double(now - oldest) / 1000) }
             if let metrics {
                 // A sink removed from the config keeps its cursor row, but no longer lags: its
@@ -67,7 +68,8 @@ actor DaemonMonitor {
                 let configured = Set(configuredSinks())
                 for sink in try await database.sinkStatuses() where configured.contains(sink.cursor.sink) {
                     metrics.setSinkLag(
-                        sink: sink.cursor.sink, events: sink.pendingEvents, seconds: Double(sink.lagMs(now: now)) / 1000)
+                        sink: sink.cursor.sink, events: sink.pendingEvents, seconds: Double(sink.lagMs(now: now)) / 1000
+                    )
                 }
                 for removed in sinksWithLag.subtracting(configured).sorted() { metrics.removeSink(removed) }
                 sinksWithLag = configured
@@ -104,7 +106,8 @@ actor DaemonMonitor {
             logger.warning(
                 "Contacts cannot all be polled within the interval at the allowed rate",
                 metadata: [
-                    "contacts.enabled": "\(snapshot.enabledContacts)", "api.requests_per_second": "\(requestsPerSecond)",
+                    "contacts.enabled": "\(snapshot.enabledContacts)",
+                    "api.requests_per_second": "\(requestsPerSecond)",
                     "schedule.interval_seconds": "\(intervalMs / 1000)", "polls.per_interval.max": "\(capacity)",
                     "contacts.due": "\(snapshot.dueContacts)",
                 ])

@@ -70,7 +70,8 @@ public struct PollScheduler: Sendable {
                 if let deadline = shutdownDeadline {
                     if inFlight.isEmpty { break }
                     if clock.now >= deadline {
-                        logger.warning("Abandoning polls still in flight", metadata: ["polls.in_flight": "\(inFlight.count)"])
+                        logger.warning(
+                            "Abandoning polls still in flight", metadata: ["polls.in_flight": "\(inFlight.count)"])
                         group.cancelAll()
                         break
                     }

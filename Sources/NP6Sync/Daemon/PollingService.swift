@@ -2,8 +2,8 @@ import Foundation
 import Logging
 import Prometheus
 import ServiceLifecycle
-import UnixSignals
 import Sinks
+import UnixSignals
 
 /// The polling loop as a service of the group; tells systemd when it starts stopping.
 struct PollingService: Service {

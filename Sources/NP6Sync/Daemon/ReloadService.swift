@@ -1,10 +1,10 @@
 import Foundation
 import Logging
+import NP6Client
 import Prometheus
 import ServiceLifecycle
-import UnixSignals
-import NP6Client
 import Sinks
+import UnixSignals
 
 /// Reloads the configuration on each SIGHUP until graceful shutdown.
 struct ReloadService: Service {

@@ -1,9 +1,9 @@
+import Config
 import Foundation
 import Logging
 import Prometheus
 import ServiceLifecycle
 import UnixSignals
-import Config
 
 /// Says when the next WATCHDOG=1 is due: every `interval` (half of WatchdogSec) on `clock`.
 actor WatchdogTimer<C: Clock<Duration>> {

@@ -62,7 +62,8 @@ public struct LineLogHandler: LogHandler {
     }
 
     private static func logfmtValue(_ value: String) -> String {
-        let needsQuotes = value.isEmpty || value.contains { $0 == " " || $0 == "=" || $0 == "\"" || $0.isNewline || $0 == "\\" }
+        let needsQuotes =
+            value.isEmpty || value.contains { $0 == " " || $0 == "=" || $0 == "\"" || $0.isNewline || $0 == "\\" }
         guard needsQuotes else { return value }
         return JSONText.quoted(value)
     }

@@ -1,8 +1,8 @@
+import Config
 import Hummingbird
 import Logging
 import Prometheus
 import ServiceLifecycle
-import Config
 
 /// Serves `GET /metrics` in the Prometheus text format, as a service of the daemon's `ServiceGroup`.
 ///

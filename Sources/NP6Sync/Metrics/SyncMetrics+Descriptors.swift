@@ -4,7 +4,8 @@ import Prometheus
 /// type is not `Sendable`, so it cannot be a static constant.)
 extension SyncMetrics {
     static var pollsTotal: MetricNameDescriptor {
-        descriptor("polls", "total", "Polls of one contact, by outcome (ok, not_found, failed, rate_limited, unauthorized).")
+        descriptor(
+            "polls", "total", "Polls of one contact, by outcome (ok, not_found, failed, rate_limited, unauthorized).")
     }
     static var requestDurationSeconds: MetricNameDescriptor {
         descriptor(
@@ -14,10 +15,12 @@ extension SyncMetrics {
     static var eventsTotal: MetricNameDescriptor {
         descriptor(
             "events", "total",
-            "Events received from the API, by result: new (stored), duplicate (already stored), quarantined (malformed).")
+            "Events received from the API, by result: new (stored), duplicate (already stored), quarantined (malformed)."
+        )
     }
     static var rateLimitPausesTotal: MetricNameDescriptor {
-        descriptor("rate_limit_pauses", "total", "Pauses of every request after a 429 or an exhausted X-RateLimit-Remaining.")
+        descriptor(
+            "rate_limit_pauses", "total", "Pauses of every request after a 429 or an exhausted X-RateLimit-Remaining.")
     }
     static var watermarkLagSeconds: MetricNameDescriptor {
         descriptor("watermark_lag", "seconds", "Now minus the oldest watermark of an enabled contact.")
@@ -35,13 +38,15 @@ extension SyncMetrics {
         descriptor("cycle_duration", "seconds", "Duration of scheduler cycles.")
     }
     static var lastCycleEndTimestampSeconds: MetricNameDescriptor {
-        descriptor("last_cycle_end_timestamp", "seconds", "When the last scheduler cycle ended, in seconds since the epoch.")
+        descriptor(
+            "last_cycle_end_timestamp", "seconds", "When the last scheduler cycle ended, in seconds since the epoch.")
     }
     static var sinkLagEvents: MetricNameDescriptor {
         descriptor("sink_lag", "events", "Stored events a sink has not delivered yet.")
     }
     static var sinkLagSeconds: MetricNameDescriptor {
-        descriptor("sink_lag", "seconds", "Age of the oldest stored event a sink has not delivered yet (0 when caught up).")
+        descriptor(
+            "sink_lag", "seconds", "Age of the oldest stored event a sink has not delivered yet (0 when caught up).")
     }
     static var sinkDeliveredEventsTotal: MetricNameDescriptor {
         descriptor("sink_delivered_events", "total", "Events delivered by a sink (at least once).")

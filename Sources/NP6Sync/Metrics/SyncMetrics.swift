@@ -1,7 +1,7 @@
-import Sinks
-import Prometheus
-import SyncStore
 import NP6Model
+import Prometheus
+import Sinks
+import SyncStore
 
 /// The daemon's Prometheus metrics, all named `np6sync_…`, registered in the registry it is given.
 ///

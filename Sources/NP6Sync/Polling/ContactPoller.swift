@@ -1,7 +1,7 @@
 import Logging
+import NP6Client
 import NP6Model
 import SyncStore
-import NP6Client
 
 /// Polls one contact: requests its windows from the watermark up to now and stores what comes
 /// back, keeping the watermark invariant (every event before it is stored) at every commit.
@@ -58,9 +58,11 @@ public struct ContactPoller: Sendable {
         var window = SyncWindow.first(watermarkMs: contact.watermarkMs, nowMs: pollNow, policy: windows)
         if window == nil {
             // Watermark or initial start ahead of the clock: nothing to ask for yet.
-            await pending.submit(.finish(
-                contactID: contact.id, events: [], malformed: [], watermarkMs: contact.watermarkMs ?? windows.initialStartMs,
-                nextDueMs: nextDue(.caughtUp, contact), now: pollNow))
+            await pending.submit(
+                .finish(
+                    contactID: contact.id, events: [], malformed: [],
+                    watermarkMs: contact.watermarkMs ?? windows.initialStartMs,
+                    nextDueMs: nextDue(.caughtUp, contact), now: pollNow))
             return pending
         }
         while let current = window {
@@ -88,11 +90,13 @@ public struct ContactPoller: Sendable {
                     return pending
                 }
                 let nextDueMs = nextDue(pending.outcome.result, contact)
-                await pending.submit(.failure(
-                    contactID: contact.id, status: pending.outcome.result.contactStatus, error: error.description,
-                    nextDueMs: nextDueMs, now: wallNowMs()))
+                await pending.submit(
+                    .failure(
+                        contactID: contact.id, status: pending.outcome.result.contactStatus, error: error.description,
+                        nextDueMs: nextDueMs, now: wallNowMs()))
                 logger.warning(
-                    pending.outcome.result == .notFound ? "Contact not found by the API; re-checking later" : "Poll failed",
+                    pending.outcome.result == .notFound
+                        ? "Contact not found by the API; re-checking later" : "Poll failed",
                     metadata: [
                         "error": "\(error)", "http.status": "\(error.httpStatus.map(String.init) ?? "none")",
                         "window": "\(current)", "failures": "\(contact.consecutiveFailures + 1)",
@@ -135,17 +139,19 @@ public struct ContactPoller: Sendable {
             reasons += batch.malformed.prefix(3 - min(3, reasons.count)).map(\.reason)
             let now = wallNowMs()
             if isLast && isLastWindow {
-                await pending.submit(.finish(
-                    contactID: contact.id, events: batch.events, malformed: batch.malformed,
-                    watermarkMs: window.endMs, nextDueMs: nextDue(.caughtUp, contact), now: now))
+                await pending.submit(
+                    .finish(
+                        contactID: contact.id, events: batch.events, malformed: batch.malformed,
+                        watermarkMs: window.endMs, nextDueMs: nextDue(.caughtUp, contact), now: now))
             } else {
                 // A complete window moves the watermark to its end; inside a sorted body, every
                 // event before the latest one seen is known. An unsorted body is never checkpointed.
                 let checkpoint: Int64? =
                     isLast ? window.endMs : (sorted && latestMs > window.startMs ? min(latestMs, window.endMs) : nil)
-                await pending.submit(.batch(
-                    contactID: contact.id, events: batch.events, malformed: batch.malformed,
-                    checkpointMs: checkpoint, now: now))
+                await pending.submit(
+                    .batch(
+                        contactID: contact.id, events: batch.events, malformed: batch.malformed,
+                        checkpointMs: checkpoint, now: now))
             }
         }
         return summary

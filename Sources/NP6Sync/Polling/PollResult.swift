@@ -1,6 +1,6 @@
 import Logging
-import SyncStore
 import NP6Client
+import SyncStore
 
 /// How one poll of one contact ended.
 public enum PollResult: Sendable, Hashable {

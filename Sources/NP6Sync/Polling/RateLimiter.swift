@@ -1,5 +1,5 @@
-import NP6Model
 import NP6Client
+import NP6Model
 
 /// The pacing decisions for requests to the API, as a pure state machine over a clock's instants.
 ///

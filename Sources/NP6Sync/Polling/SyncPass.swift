@@ -1,5 +1,5 @@
-import NP6Client
 import Logging
+import NP6Client
 import NP6Model
 import SyncStore
 

@@ -20,7 +20,8 @@ struct SinkCursorRecord: FetchableRecord, Decodable {
 
     var cursor: SinkCursor {
         SinkCursor(
-            sink: sink, deliveredSeq: deliveredSeq, state: state.flatMap(SinkState.init(rawValue:)), lastError: lastError,
+            sink: sink, deliveredSeq: deliveredSeq, state: state.flatMap(SinkState.init(rawValue:)),
+            lastError: lastError,
             lastAttemptMs: lastAttemptMs, lastSuccessMs: lastSuccessMs, consecutiveFailures: consecutiveFailures,
             updatedMs: updatedMs)
     }

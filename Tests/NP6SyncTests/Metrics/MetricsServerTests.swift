@@ -1,16 +1,16 @@
 import AsyncHTTPClient
+import Config
 import Logging
 import NIOCore
 import NIOHTTP1
+import NP6Model
 import Prometheus
+import SQLiteStore
 import ServiceLifecycle
 import ServiceLifecycleTestKit
-import Testing
-import Config
 import Sinks
 import SyncStore
-import SQLiteStore
-import NP6Model
+import Testing
 
 @testable import NP6Sync
 
@@ -85,7 +85,8 @@ import NP6Model
     }
 
     @Test(arguments: [
-        "127.0.0.1", "127.0.0.1:", ":9464", "::1:9464", "[::1]", "[::1]9464", "host:65536", "host:-1", "a b:1", "host:0",
+        "127.0.0.1", "127.0.0.1:", ":9464", "::1:9464", "[::1]", "[::1]9464", "host:65536", "host:-1", "a b:1",
+        "host:0",
     ])
     func malformedListenAddressesAreRefused(text: String) throws {
         let error = try #require(throws: ConfigurationError.self) { try listenConfiguration(text) }

@@ -1,10 +1,10 @@
+import Config
+import NP6Model
 import Prometheus
+import SQLiteStore
+import Sinks
 import SyncStore
 import Testing
-import Config
-import Sinks
-import SQLiteStore
-import NP6Model
 
 @testable import NP6Sync
 

@@ -1,22 +1,24 @@
+import Config
 import Foundation
 import InMemoryLogging
 import Logging
+import NP6Model
+import SQLiteStore
 import SyncStore
 import Testing
-import Config
-@testable import Sinks
-import SQLiteStore
-import NP6Model
 
 @testable import NP6Sync
+@testable import Sinks
 
 extension SinkTests {
     @Suite(.timeLimit(.minutes(5))) struct CommandSinkTests {
         func sink(_ fixture: SinkFixture, _ arguments: [String], timeoutSeconds: Int = 10) -> CommandSink {
             CommandSink(
-                name: "script", configuration: CommandSinkConfiguration(arguments: arguments, timeoutSeconds: timeoutSeconds),
-                logger: fixture.supervisor([]).sinkLogger(SinkConfiguration(
-                    name: "script", kind: .command(CommandSinkConfiguration(arguments: arguments)))))
+                name: "script",
+                configuration: CommandSinkConfiguration(arguments: arguments, timeoutSeconds: timeoutSeconds),
+                logger: fixture.supervisor([]).sinkLogger(
+                    SinkConfiguration(
+                        name: "script", kind: .command(CommandSinkConfiguration(arguments: arguments)))))
         }
 
         @Test func recordsArriveOnStandardInputAsJSONLines() async throws {
@@ -26,7 +28,9 @@ extension SinkTests {
                 let out = fixture.path("stdin-copy")
                 // A program found in PATH, arguments passed as they are: no shell splits "$0".
                 try await sink(fixture, ["sh", "-c", #"cat > "$0""#, out]).deliver(events)
-                #expect(try String(contentsOfFile: out, encoding: .utf8) == String(decoding: events.recordLines, as: UTF8.self))
+                #expect(
+                    try String(contentsOfFile: out, encoding: .utf8)
+                        == String(decoding: events.recordLines, as: UTF8.self))
             }
         }
 
@@ -34,8 +38,11 @@ extension SinkTests {
             try await withSinkFixture { fixture in
                 try await fixture.storeEvents(1)
                 await #expect {
-                    try await sink(fixture, ["/bin/sh", "-c", "cat >/dev/null; echo 'crm is down' >&2; echo 'try later' >&2; exit 3"])
-                        .deliver(try await fixture.storedEvents())
+                    try await sink(
+                        fixture,
+                        ["/bin/sh", "-c", "cat >/dev/null; echo 'crm is down' >&2; echo 'try later' >&2; exit 3"]
+                    )
+                    .deliver(try await fixture.storedEvents())
                 } throws: { error in
                     guard case .transient(let reason, nil) = error as? SinkError else { return false }
                     return reason == "/bin/sh exited with status 3: crm is down | try later"
@@ -50,7 +57,8 @@ extension SinkTests {
             try await withSinkFixture { fixture in
                 try await fixture.storeEvents(1)
                 await #expect {
-                    try await sink(fixture, ["/bin/sh", "-c", "echo 'unknown contact' >&2; exit 65"]).deliver(try await fixture.storedEvents())
+                    try await sink(fixture, ["/bin/sh", "-c", "echo 'unknown contact' >&2; exit 65"]).deliver(
+                        try await fixture.storedEvents())
                 } throws: { error in
                     error as? SinkError == .permanent(reason: "/bin/sh exited with status 65: unknown contact")
                 }
@@ -61,7 +69,8 @@ extension SinkTests {
             try await withSinkFixture { fixture in
                 try await fixture.storeEvents(1)
                 await #expect {
-                    try await sink(fixture, ["/bin/sh", "-c", "exec sleep 30"], timeoutSeconds: 1).deliver(try await fixture.storedEvents())
+                    try await sink(fixture, ["/bin/sh", "-c", "exec sleep 30"], timeoutSeconds: 1).deliver(
+                        try await fixture.storedEvents())
                 } throws: { error in
                     guard case .transient(let reason, _) = error as? SinkError else { return false }
                     return reason.contains("did not finish within")
@@ -93,7 +102,8 @@ extension SinkTests {
                 try await fixture.storeEvents(1)
                 // It logs the SIGTERM and goes on: only SIGKILL ends the loop. (A timeout of
                 // a second leaves the shell ample time to set its trap first.)
-                var sink = sink(fixture, ["/bin/sh", "-c", "trap 'echo got TERM >&2' TERM; while :; do sleep 1 & wait $!; done"])
+                var sink = sink(
+                    fixture, ["/bin/sh", "-c", "trap 'echo got TERM >&2' TERM; while :; do sleep 1 & wait $!; done"])
                 sink.timeout = .seconds(1)
                 sink.killGrace = .milliseconds(200)
                 await #expect {
@@ -132,8 +142,10 @@ extension SinkTests {
             try await withSinkFixture { fixture in
                 try await fixture.storeEvents(1)
                 // CRLF and LF end a line, empty lines are skipped, an unfinished last line counts.
-                try await sink(fixture, ["/bin/sh", "-c", #"cat >/dev/null; printf 'one\r\n\ntwo\vstill two\nlast' >&2"#])
-                    .deliver(try await fixture.storedEvents())
+                try await sink(
+                    fixture, ["/bin/sh", "-c", #"cat >/dev/null; printf 'one\r\n\ntwo\vstill two\nlast' >&2"#]
+                )
+                .deliver(try await fixture.storedEvents())
                 let lines = fixture.logs.entries.compactMap { $0.metadata["command.stderr"]?.description }
                 #expect(lines == ["one", "two\u{0B}still two", "last"])
             }
@@ -147,7 +159,9 @@ extension SinkTests {
                 try await sink(fixture, ["/bin/sh", "-c", #"sleep 60 & echo $! > "$0"; exit 0"#, pidFile])
                     .deliver(try await fixture.storedEvents())
                 #expect(ContinuousClock.now - started < .seconds(30))
-                if let pid = Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)) {
+                if let pid = Int32(
+                    try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                ) {
                     kill(pid, SIGKILL)
                 }
             }
@@ -158,10 +172,12 @@ extension SinkTests {
                 let ids = try await fixture.storeEvents(6)
                 let out = fixture.path("accepted.jsonl")
                 // Rejects any batch holding ids[2]; the loop splits the batch down to that event.
-                let script = #"in=$(cat); case "$in" in *"\"$1\""*) echo 'unknown contact' >&2; exit 65;; esac; printf '%s\n' "$in" >> "$0""#
+                let script =
+                    #"in=$(cat); case "$in" in *"\"$1\""*) echo 'unknown contact' >&2; exit 65;; esac; printf '%s\n' "$in" >> "$0""#
                 let configuration = SinkConfiguration(
                     name: "script",
-                    kind: .command(CommandSinkConfiguration(arguments: ["/bin/sh", "-c", script, out, ids[2]], timeoutSeconds: 10)),
+                    kind: .command(
+                        CommandSinkConfiguration(arguments: ["/bin/sh", "-c", script, out, ids[2]], timeoutSeconds: 10)),
                     batchSize: 4, deadLetter: true)
                 let report = await fixture.supervisor([configuration]).drainOnce()
                 #expect(report.results.first?.delivered == 5)

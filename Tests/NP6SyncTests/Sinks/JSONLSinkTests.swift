@@ -1,14 +1,14 @@
+import Config
 import Foundation
 import InMemoryLogging
 import Logging
+import NP6Model
+import SQLiteStore
 import SyncStore
 import Testing
-import Config
-@testable import Sinks
-import SQLiteStore
-import NP6Model
 
 @testable import NP6Sync
+@testable import Sinks
 
 extension SinkTests {
     @Suite(.timeLimit(.minutes(5))) struct JSONLSinkTests {
@@ -29,7 +29,9 @@ extension SinkTests {
                 try await sink.deliver(Array(events[1...]))
                 let lines = try String(contentsOfFile: path, encoding: .utf8)
                     .split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-                let expected: [String] = [events[0].recordJSON, #"{"seq":2,"cont"#, events[1].recordJSON, events[2].recordJSON, ""]
+                let expected: [String] = [
+                    events[0].recordJSON, #"{"seq":2,"cont"#, events[1].recordJSON, events[2].recordJSON, "",
+                ]
                 #expect(lines == expected)
             }
         }
@@ -37,7 +39,9 @@ extension SinkTests {
         @Test func unwritablePathIsTransient() async throws {
             try await withSinkFixture { fixture in
                 try await fixture.storeEvents(1)
-                let sink = JSONLSink(name: "archive", configuration: JSONLSinkConfiguration(destination: .file(fixture.path("missing/dir/out.jsonl"))))
+                let sink = JSONLSink(
+                    name: "archive",
+                    configuration: JSONLSinkConfiguration(destination: .file(fixture.path("missing/dir/out.jsonl"))))
                 await #expect {
                     try await sink.deliver(try await fixture.storedEvents())
                 } throws: { error in

@@ -1,15 +1,15 @@
+import Config
 import Foundation
 import InMemoryLogging
 import Logging
+import NP6Model
+import SQLiteStore
 import ServiceLifecycleTestKit
 import SyncStore
 import Testing
-import Config
-@testable import Sinks
-import SQLiteStore
-import NP6Model
 
 @testable import NP6Sync
+@testable import Sinks
 
 /// The built-in sink types, each real: a file, a webhook receiver on loopback, a child process.
 enum SinkUnderTest: String, CaseIterable, CustomTestStringConvertible, Sendable {
@@ -23,7 +23,8 @@ enum SinkUnderTest: String, CaseIterable, CustomTestStringConvertible, Sendable 
         in fixture: SinkFixture,
         batchSize: Int,
         from: SinkConfiguration.StartPosition = .beginning,
-        _ body: (SinkConfiguration, _ received: @escaping () async throws -> (seqs: [Int64], verbatim: Bool)) async throws -> T
+        _ body: (SinkConfiguration, _ received: @escaping () async throws -> (seqs: [Int64], verbatim: Bool))
+            async throws -> T
     ) async throws -> T {
         let file = fixture.path("\(rawValue)-out.jsonl")
         let readLines = { () async throws -> (seqs: [Int64], verbatim: Bool) in
@@ -31,7 +32,8 @@ enum SinkUnderTest: String, CaseIterable, CustomTestStringConvertible, Sendable 
             let lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").map(String.init)
             let stored = Dictionary(uniqueKeysWithValues: try await fixture.storedEvents().map { ($0.seq, $0) })
             let seqs = lines.map { line in
-                (((try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any])?["seq"] as? NSNumber)?.int64Value ?? -1
+                (((try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any])?["seq"] as? NSNumber)?
+                    .int64Value ?? -1
             }
             let verbatim = zip(lines, seqs).allSatisfy { line, seq in stored[seq]?.recordJSON == line }
             return (seqs, verbatim)
@@ -46,7 +48,8 @@ enum SinkUnderTest: String, CaseIterable, CustomTestStringConvertible, Sendable 
             // argv is not run through a shell: the shell here is the program, and $0 its argument.
             let configuration = SinkConfiguration(
                 name: "suppression-list",
-                kind: .command(CommandSinkConfiguration(arguments: ["/bin/sh", "-c", #"cat >> "$0""#, file], timeoutSeconds: 10)),
+                kind: .command(
+                    CommandSinkConfiguration(arguments: ["/bin/sh", "-c", #"cat >> "$0""#, file], timeoutSeconds: 10)),
                 batchSize: batchSize, from: from)
             return try await body(configuration, readLines)
         case .webhook:
@@ -81,7 +84,9 @@ extension SinkTests {
                             // New events while it runs: the sync engine wakes the loop.
                             try await fixture.storeEvents(7)
                             supervisor.eventsStored()
-                            try await eventually("the new events are delivered") { try await received().seqs.count >= 30 }
+                            try await eventually("the new events are delivered") {
+                                try await received().seqs.count >= 30
+                            }
                             shutdown.triggerGracefulShutdown()
                             try await group.waitForAll()
                         }

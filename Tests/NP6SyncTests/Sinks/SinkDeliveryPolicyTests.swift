@@ -1,15 +1,16 @@
-import Testing
 import Config
-@testable import Sinks
-import SyncStore
-import SQLiteStore
 import NP6Model
+import SQLiteStore
+import SyncStore
+import Testing
 
 @testable import NP6Sync
+@testable import Sinks
 
 extension SinkTests {
     @Suite struct SinkDeliveryPolicyTests {
-        let policy = SinkDeliveryPolicy(backoffBase: .seconds(1), backoffCap: .seconds(60), retryAfterCap: .seconds(600))
+        let policy = SinkDeliveryPolicy(
+            backoffBase: .seconds(1), backoffCap: .seconds(60), retryAfterCap: .seconds(600))
 
         @Test func backoffDoublesWithJitterInItsUpperHalfAndIsCapped() {
             #expect(policy.retryDelay(afterFailures: 1, retryAfter: nil, random: 0) == .milliseconds(500))

@@ -1,17 +1,17 @@
+import Config
 import Foundation
 import InMemoryLogging
 import Logging
 import NP6Client
-import Synchronization
+import NP6Model
+import SQLiteStore
 import SyncStore
+import Synchronization
 import TestClocks
 import Testing
-import NP6Model
-import Config
-@testable import Sinks
-import SQLiteStore
 
 @testable import NP6Sync
+@testable import Sinks
 
 /// A temporary directory with a database, and a logger whose records the test can read.
 struct SinkFixture {
@@ -49,13 +49,15 @@ struct SinkFixture {
         let ids = (0..<count).map { "\(prefix)-\(batch)-\($0)" }
         let events = ids.enumerated().map { index, id in
             // Payloads with spacing and escapes that a re-serialisation would change.
-            let json = #"{"type": "stop", "id": "\#(id)", "timestamp": \#(1_700_000_000_000 + index), "note": "caf\u00e9 \"\#(index)\""}"#
+            let json =
+                #"{"type": "stop", "id": "\#(id)", "timestamp": \#(1_700_000_000_000 + index), "note": "caf\u00e9 \"\#(index)\""}"#
             return StopEvent(
                 id: id, timestampMs: 1_700_000_000_000 + Int64(index), type: "stop", identityType: nil, sourceType: nil,
                 payload: Array(json.utf8))
         }
-        _ = try await database.write(.batch(
-            contactID: contactID, events: events, malformed: [], checkpointMs: nil, now: WallClock.nowMs()))
+        _ = try await database.write(
+            .batch(
+                contactID: contactID, events: events, malformed: [], checkpointMs: nil, now: WallClock.nowMs()))
         return ids
     }
 
@@ -71,7 +73,8 @@ struct SinkFixture {
         registry: SinkRegistry = .builtIn,
         policy: SinkDeliveryPolicy = SinkFixture.fastPolicy
     ) -> SinkSupervisor {
-        SinkSupervisor(database: database, sinks: sinks, logger: logger, policy: policy, registry: registry, clock: clock)
+        SinkSupervisor(
+            database: database, sinks: sinks, logger: logger, policy: policy, registry: registry, clock: clock)
     }
 }
 
@@ -155,7 +158,9 @@ extension SinkRegistry {
 
 extension SinkConfiguration {
     /// A configuration for a test sink built by ``SinkRegistry/fixed(_:)``; the kind is unused.
-    static func test(_ name: String, batchSize: Int = 5, from: StartPosition = .beginning, deadLetter: Bool = false)
+    static func test(
+        _ name: String, batchSize: Int = 5, from: StartPosition = .beginning, deadLetter: Bool = false
+    )
         -> SinkConfiguration
     {
         SinkConfiguration(

@@ -1,19 +1,19 @@
+import Config
 import Foundation
 import InMemoryLogging
 import Logging
 import NP6Client
 import NP6Fake
+import NP6Model
 import Prometheus
+import SQLiteStore
 import ServiceLifecycleTestKit
 import SyncStore
 import TestClocks
 import Testing
-import NP6Model
-import Config
-@testable import Sinks
-import SQLiteStore
 
 @testable import NP6Sync
+@testable import Sinks
 
 extension SinkTests {
     @Suite(.timeLimit(.minutes(5))) struct SinkSupervisorTests {
@@ -30,11 +30,15 @@ extension SinkTests {
             }
         }
 
-        func webhook(_ name: String, _ receiver: WebhookReceiver, batchSize: Int = 10, deadLetter: Bool = false, secretFile: String? = nil)
+        func webhook(
+            _ name: String, _ receiver: WebhookReceiver, batchSize: Int = 10, deadLetter: Bool = false,
+            secretFile: String? = nil
+        )
             -> SinkConfiguration
         {
             SinkConfiguration(
-                name: name, kind: .webhook(WebhookSinkConfiguration(url: receiver.url, secretFile: secretFile, timeoutSeconds: 30)),
+                name: name,
+                kind: .webhook(WebhookSinkConfiguration(url: receiver.url, secretFile: secretFile, timeoutSeconds: 30)),
                 batchSize: batchSize, deadLetter: deadLetter)
         }
 
@@ -57,10 +61,13 @@ extension SinkTests {
                     #expect(cursor.state == .running)
                     #expect(cursor.deliveredSeq == 25)
                     #expect(cursor.lastError == nil)
-                    let retries = fixture.logs.entries.filter { $0.message.description == "Sink delivery failed; retrying" }
+                    let retries = fixture.logs.entries.filter {
+                        $0.message.description == "Sink delivery failed; retrying"
+                    }
                     #expect(retries.count == 4)
                     #expect(retries.allSatisfy { $0.metadata["sink.name"] == "crm" && $0.level == .warning })
-                    #expect(retries.first?.metadata["error"]?.description.contains("HTTP 500: database is down") == true)
+                    #expect(
+                        retries.first?.metadata["error"]?.description.contains("HTTP 500: database is down") == true)
                     #expect(fixture.loggedLines.contains { $0.contains("Sink recovered") })
                 }
             }
@@ -88,14 +95,17 @@ extension SinkTests {
                 let archive = FileManager.default.temporaryDirectory
                     .appendingPathComponent("np6-archive-\(UUID().uuidString).jsonl").path
                 defer { try? FileManager.default.removeItem(atPath: archive) }
-                try await withWebhookReceiver(script: { _, _ in .init(status: 400, body: #"{"error":"unknown field"}"#) }) {
-                    receiver in
+                let rejectEverything: WebhookReceiver.Script = { _, _ in
+                    .init(status: 400, body: #"{"error":"unknown field"}"#)
+                }
+                try await withWebhookReceiver(script: rejectEverything) { receiver in
                     let clock = ManualClock()
                     let supervisor = SinkSupervisor(
                         database: sync.database,
                         sinks: [
                             webhook("crm", receiver),
-                            SinkConfiguration(name: "archive", kind: .jsonl(JSONLSinkConfiguration(destination: .file(archive)))),
+                            SinkConfiguration(
+                                name: "archive", kind: .jsonl(JSONLSinkConfiguration(destination: .file(archive)))),
                         ],
                         logger: sync.logger, policy: SinkFixture.fastPolicy, clock: clock)
                     try await running(supervisor) {
@@ -113,9 +123,12 @@ extension SinkTests {
                         let second = try await sync.pass().run(logger: sync.logger)
                         #expect(second.run.eventsNew == 5)
                         supervisor.eventsStored()
-                        try await eventually("the archive has the new events") { lines(archive).count == stored + 5 }
+                        try await eventually("the archive has the new events") {
+                            lines(archive).count == stored + 5
+                        }
 
-                        let crm = try #require(try await sync.database.sinkStatuses().first { $0.cursor.sink == "crm" })
+                        let crm = try #require(
+                            try await sync.database.sinkStatuses().first { $0.cursor.sink == "crm" })
                         #expect(crm.cursor.state == .stopped)
                         #expect(crm.cursor.deliveredSeq == 0, "the cursor is kept")
                         #expect(crm.pendingEvents == stored + 5)
@@ -127,7 +140,8 @@ extension SinkTests {
 
                         // The receiver is fixed; `sinks replay` resumes the stopped sink from the start.
                         receiver.answer { _, _ in .ok }
-                        _ = try await sync.database.rewindSinkCursor("crm", toRedeliverFromSeq: 1, now: WallClock.nowMs())
+                        _ = try await sync.database.rewindSinkCursor(
+                            "crm", toRedeliverFromSeq: 1, now: WallClock.nowMs())
                         // The stopped loop looks at its cursor every `pollInterval`.
                         try await clock.advancingToEachDeadline {
                             try await eventually("crm catches up") { receiver.acceptedSeqs.count == stored + 5 }
@@ -145,7 +159,8 @@ extension SinkTests {
                 try await withWebhookReceiver { receiver in
                     let supervisor = fixture.supervisor([webhook("crm", receiver, batchSize: 4)])
                     _ = await supervisor.drainOnce()
-                    let rewind = try await fixture.database.rewindSinkCursor("crm", toRedeliverFromSeq: 7, now: WallClock.nowMs())
+                    let rewind = try await fixture.database.rewindSinkCursor(
+                        "crm", toRedeliverFromSeq: 7, now: WallClock.nowMs())
                     #expect(rewind == SinkRewind(previousSeq: 10, deliveredSeq: 6))
                     _ = await supervisor.drainOnce()
                     #expect(receiver.acceptedSeqs == Array(1...10) + [7, 8, 9, 10])
@@ -181,7 +196,9 @@ extension SinkTests {
                     #expect(resent.resent == 2 && resent.rejected == 0)
                     #expect(Set(receiver.acceptedIDs.suffix(2)) == rejected)
                     #expect(try await fixture.database.pendingDeadLetters(for: "crm").isEmpty)
-                    await #expect(throws: SinkSupervisorError.self) { try await supervisor.resendDeadLetters(of: "nope") }
+                    await #expect(throws: SinkSupervisorError.self) {
+                        try await supervisor.resendDeadLetters(of: "nope")
+                    }
                 }
             }
         }
@@ -203,7 +220,8 @@ extension SinkTests {
         @Test func gracefulShutdownStopsAtABatchBoundary() async throws {
             try await withSinkFixture { fixture in
                 try await fixture.storeEvents(40)
-                try await withWebhookReceiver(script: { _, _ in .init(status: 200, delay: .milliseconds(300)) }) { receiver in
+                try await withWebhookReceiver(script: { _, _ in .init(status: 200, delay: .milliseconds(300)) }) {
+                    receiver in
                     let supervisor = fixture.supervisor([webhook("crm", receiver, batchSize: 5)])
                     try await running(supervisor) {
                         // Shut down while the second batch is at the receiver.
@@ -227,7 +245,9 @@ extension SinkTests {
                     [.test("flaky"), .test("steady")], registry: .fixed([flaky, steady, late]))
                 try await running(supervisor) {
                     try await eventually("steady catches up") { steady.delivered.count == 6 }
-                    try await eventually("flaky stops") { try await fixture.database.sinkCursor("flaky")?.state == .stopped }
+                    try await eventually("flaky stops") {
+                        try await fixture.database.sinkCursor("flaky")?.state == .stopped
+                    }
 
                     flaky.script { _, _ in nil }
                     supervisor.reload([.test("flaky"), .test("late")])
@@ -255,7 +275,8 @@ extension SinkTests {
                 let metrics = SyncMetrics(registry: PrometheusCollectorRegistry())
                 let supervisor = SinkSupervisor(
                     database: fixture.database, sinks: [.test("crm"), .test("audit", batchSize: 1, deadLetter: true)],
-                    logger: fixture.logger, policy: SinkFixture.fastPolicy, registry: .fixed([crm, audit]), metrics: metrics)
+                    logger: fixture.logger, policy: SinkFixture.fastPolicy, registry: .fixed([crm, audit]),
+                    metrics: metrics)
                 try await running(supervisor) {
                     try await eventually("both sinks catch up") {
                         let crmCursor = try await fixture.database.sinkCursor("crm")
@@ -283,7 +304,9 @@ extension SinkTests {
                 try await withWebhookReceiver { receiver in
                     let report = await fixture.supervisor([
                         webhook("crm", receiver, secretFile: secretFile),
-                        SinkConfiguration(name: "archive", kind: .jsonl(JSONLSinkConfiguration(destination: .file(fixture.path("a.jsonl"))))),
+                        SinkConfiguration(
+                            name: "archive",
+                            kind: .jsonl(JSONLSinkConfiguration(destination: .file(fixture.path("a.jsonl"))))),
                     ]).drainOnce()
                     #expect(report.results.map(\.delivered) == [0, 3])
                     let failure = try #require(report.failures.first)
@@ -300,19 +323,24 @@ extension SinkTests {
                 let secret = "whsec-5b1e0c7d9a2f4e6b8c3d"
                 try Data("\(secret)\n".utf8).write(to: URL(fileURLWithPath: fixture.path("secret")))
                 try await fixture.storeEvents(9)
-                try await withWebhookReceiver(secret: secret, script: { _, index in
-                    switch index {
-                    case 0: .init(status: 503, body: "busy")
-                    case 1: .init(status: 500)
-                    default: .ok
+                try await withWebhookReceiver(
+                    secret: secret,
+                    script: { _, index in
+                        switch index {
+                        case 0: .init(status: 503, body: "busy")
+                        case 1: .init(status: 500)
+                        default: .ok
+                        }
                     }
-                }) { receiver in
+                ) { receiver in
                     let configuration = webhook("crm", receiver, batchSize: 4, secretFile: fixture.path("secret"))
                     let supervisor = fixture.supervisor([configuration])
                     let report = try await fixture.clock.advancingToEachDeadline { await supervisor.drainOnce() }
                     #expect(report.failures.isEmpty)
                     #expect(receiver.acceptedSeqs == Array(1...9))
-                    #expect(receiver.requests.allSatisfy { $0.signatureIsValid == true }, "the receiver verified every signature")
+                    #expect(
+                        receiver.requests.allSatisfy { $0.signatureIsValid == true },
+                        "the receiver verified every signature")
                     // A wrong secret on the receiver's side: the signature no longer verifies.
                     let forged = WebhookReceiver.signature(of: receiver.requests[0].body, secret: "other")
                     #expect(forged != receiver.requests[0].headers["x-np6sync-signature"])

@@ -1,9 +1,8 @@
 import Crypto
 import Foundation
-import InMemoryLogging
-import Logging
 import HTTPTypes
 import Hummingbird
+import InMemoryLogging
 import Logging
 import Synchronization
 
@@ -87,7 +86,8 @@ final class WebhookReceiver: Sendable {
             defer { state.requests.append(request) }
             return (state.script, state.requests.count)
         }
-        let answer = request.signatureIsValid == false ? Answer(status: 401, body: "bad signature") : script(request, index)
+        let answer =
+            request.signatureIsValid == false ? Answer(status: 401, body: "bad signature") : script(request, index)
         if (200..<300).contains(answer.status) {
             state.withLock { $0.accepted.append(request) }
         }

@@ -1,17 +1,17 @@
 import AsyncHTTPClient
+import Config
 import Foundation
 import InMemoryLogging
 import Logging
 import NIOCore
 import NIOHTTP1
+import NP6Model
+import SQLiteStore
 import SyncStore
 import Testing
-import Config
-@testable import Sinks
-import SQLiteStore
-import NP6Model
 
 @testable import NP6Sync
+@testable import Sinks
 
 extension SinkTests {
     @Suite(.timeLimit(.minutes(5))) struct WebhookSinkTests {
@@ -30,7 +30,8 @@ extension SinkTests {
                 try await body(
                     WebhookSink(
                         name: "crm",
-                        configuration: WebhookSinkConfiguration(url: url, timeoutSeconds: timeoutSeconds, headers: headers),
+                        configuration: WebhookSinkConfiguration(
+                            url: url, timeoutSeconds: timeoutSeconds, headers: headers),
                         secret: secret.map { Secret(unredactedValue: $0) }, client: client))
             }
         }
@@ -40,36 +41,47 @@ extension SinkTests {
                 try await fixture.storeEvents(3)
                 let events = try await fixture.storedEvents()
                 let secret = "s3cr3t-for-hmac"
-                try await withWebhookReceiver(secret: secret, script: { _, index in index == 0 ? .init(status: 503) : .ok }) {
+                try await withWebhookReceiver(
+                    secret: secret, script: { _, index in index == 0 ? .init(status: 503) : .ok }
+                ) {
                     receiver in
-                    try await withWebhookSink(fixture, url: receiver.url, secret: secret, headers: ["X-Source": "np6-sync"]) { sink in
+                    try await withWebhookSink(
+                        fixture, url: receiver.url, secret: secret, headers: ["X-Source": "np6-sync"]
+                    ) { sink in
                         await #expect(throws: SinkError.self) { try await sink.deliver(events) }
                         try await sink.deliver(events)
                     }
                     let (first, second) = (receiver.requests[0], receiver.requests[1])
                     #expect(second.signatureIsValid == true)
-                    #expect(second.headers["x-np6sync-signature"] == WebhookReceiver.signature(of: second.body, secret: secret))
+                    #expect(
+                        second.headers["x-np6sync-signature"]
+                            == WebhookReceiver.signature(of: second.body, secret: secret))
                     #expect(second.headers["content-type"] == "application/json")
                     #expect(second.headers["x-source"] == "np6-sync")
                     #expect(second.headers["idempotency-key"] == "crm:1-3")
-                    #expect(first.headers["idempotency-key"] == second.headers["idempotency-key"], "stable across retries")
+                    #expect(
+                        first.headers["idempotency-key"] == second.headers["idempotency-key"], "stable across retries")
                     #expect(first.body == second.body)
                     #expect(second.body == WebhookSink.body(events))
-                    #expect(String(decoding: second.body, as: UTF8.self).hasPrefix(#"{"events":[{"seq":1,"contact":{"kind":"unicity""#))
+                    #expect(
+                        String(decoding: second.body, as: UTF8.self).hasPrefix(
+                            #"{"events":[{"seq":1,"contact":{"kind":"unicity""#))
                 }
             }
         }
 
         @Test(arguments: [
             (200, "ok"), (204, "ok"), (408, "transient"), (429, "transient"), (500, "transient"), (503, "transient"),
-            (400, "permanent"), (409, "permanent"), (413, "permanent"), (422, "permanent"), (401, "refused"), (403, "refused"),
+            (400, "permanent"), (409, "permanent"), (413, "permanent"), (422, "permanent"), (401, "refused"),
+            (403, "refused"),
             (404, "refused"), (301, "refused"), (307, "refused"),
         ])
         func answerDecidesWhatHappensToTheBatch(status: Int, expected: String) {
             let outcome: String
             do {
                 try WebhookSink.check(
-                    status: HTTPResponseStatus(statusCode: status), headers: [:], answer: "why", host: "crm.example.com")
+                    status: HTTPResponseStatus(statusCode: status), headers: [:], answer: "why", host: "crm.example.com"
+                )
                 outcome = "ok"
             } catch {
                 switch error {
@@ -85,7 +97,8 @@ extension SinkTests {
         @Test func retryAfterIsReadInSecondsOrAsADate() {
             let now: Int64 = 1_700_000_000_000
             #expect(WebhookSink.retryAfter(["Retry-After": "120"], nowMs: now) == .seconds(120))
-            #expect(WebhookSink.retryAfter(["Retry-After": "Tue, 14 Nov 2023 22:15:20 GMT"], nowMs: now) == .seconds(120))
+            #expect(
+                WebhookSink.retryAfter(["Retry-After": "Tue, 14 Nov 2023 22:15:20 GMT"], nowMs: now) == .seconds(120))
             #expect(WebhookSink.retryAfter(["Retry-After": "Tue, 14 Nov 2023 22:00:00 GMT"], nowMs: now) == .zero)
             #expect(WebhookSink.retryAfter(["Retry-After": "soon"], nowMs: now) == nil)
             #expect(WebhookSink.retryAfter([:], nowMs: now) == nil)
@@ -96,7 +109,9 @@ extension SinkTests {
                 try await fixture.storeEvents(1)
                 try await withWebhookReceiver { receiver in
                     receiver.answer { _, _ in
-                        .init(status: 307, headers: ["Location": receiver.url.replacingOccurrences(of: "/hook", with: "/elsewhere")])
+                        .init(
+                            status: 307,
+                            headers: ["Location": receiver.url.replacingOccurrences(of: "/hook", with: "/elsewhere")])
                     }
                     try await withWebhookSink(fixture, url: receiver.url) { sink in
                         await #expect {
@@ -121,9 +136,11 @@ extension SinkTests {
                             try await sink.deliver(try await fixture.storedEvents())
                         } throws: { error in
                             guard case .transient(let reason, _) = error as? SinkError else { return false }
-                            return reason.contains("timed out") && reason.contains("127.0.0.1") && !reason.contains("/hook")
+                            return reason.contains("timed out") && reason.contains("127.0.0.1")
+                                && !reason.contains("/hook")
                         }
-                        #expect(ContinuousClock.now - started < .seconds(15), "the 1 s timeout, not the receiver, ended it")
+                        #expect(
+                            ContinuousClock.now - started < .seconds(15), "the 1 s timeout, not the receiver, ended it")
                     }
                 }
             }

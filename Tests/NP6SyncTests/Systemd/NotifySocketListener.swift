@@ -74,7 +74,9 @@ final class NotifySocketListener: Sendable {
         let deadline = ContinuousClock.now + timeout
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
-            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            let count = buffer.withUnsafeMutableBytes {
+                recv(descriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT))
+            }
             if count >= 0 { return String(decoding: buffer.prefix(count), as: UTF8.self) }
             guard errno == EAGAIN || errno == EWOULDBLOCK, ContinuousClock.now < deadline else {
                 throw POSIXError(.init(rawValue: errno) ?? .EIO)

@@ -23,7 +23,8 @@ import NP6Model
         try notifier.ready()
         #expect(try listener.receive() == "READY=1")
         try notifier.status("12 contacts, 3 due,\n0 failing")
-        #expect(try listener.receive() == "STATUS=12 contacts, 3 due, 0 failing", "one line, whatever the caller passes")
+        #expect(
+            try listener.receive() == "STATUS=12 contacts, 3 due, 0 failing", "one line, whatever the caller passes")
         try notifier.watchdog()
         #expect(try listener.receive() == "WATCHDOG=1")
         try notifier.stopping()
