@@ -151,16 +151,24 @@ let package = Package(
         ),
         // A clock that tests move by hand, for the code that takes a `Clock`.
         .target(name: "TestClocks", path: "Tests/TestClocks", swiftSettings: swiftSettings),
+        // What the store test suites share: temporary directories and stop events.
+        .target(
+            name: "StoreTestSupport", dependencies: ["NP6Model"], path: "Tests/StoreTestSupport",
+            swiftSettings: swiftSettings),
         // The store contract: one suite that every `EventStore` implementation must pass.
         .testTarget(
             name: "SyncStoreTests",
-            dependencies: ["SyncStore", "SQLiteStore", "NP6Model", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "SyncStore", "SQLiteStore", "NP6Model", "StoreTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SQLiteStoreTests",
             dependencies: [
-                "SQLiteStore", "SyncStore", "NP6Model", "TestClocks", .product(name: "GRDB", package: "GRDB.swift"),
+                "SQLiteStore", "SyncStore", "NP6Model", "TestClocks", "StoreTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import NP6Model
+import StoreTestSupport
 import SyncStore
 import Synchronization
 import TestClocks

@@ -1,21 +1,11 @@
 import Foundation
-import NP6Model
+import StoreTestSupport
 
 @testable import SQLiteStore
 
 /// A SQLite store in a fresh temporary directory, removed after the test.
 func withTemporarySQLiteStore<T>(_ body: (SQLiteEventStore) async throws -> T) async throws -> T {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("np6-store-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: directory) }
-    return try await body(SQLiteEventStore.open(path: directory.appendingPathComponent("test.sqlite").path))
-}
-
-/// A stop event with the API's shape, stamped `timestampMs`.
-func event(_ id: String, at timestampMs: Int64) -> StopEvent {
-    let json =
-        #"{"type":"stop","id":"\#(id)","timestamp":\#(timestampMs),"identity":{"type":"customer"},"source":{"type":"email"}}"#
-    return StopEvent(
-        id: id, timestampMs: timestampMs, type: "stop", identityType: "customer", sourceType: "email",
-        payload: Array(json.utf8))
+    try await withTemporaryDirectory { directory in
+        try await body(SQLiteEventStore.open(path: directory.appendingPathComponent("test.sqlite").path))
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import NP6Model
+import StoreTestSupport
 import SyncStore
 import Testing
 
