@@ -65,7 +65,9 @@ class Fake:
 
     def __init__(self, binary, workdir, name, contacts, events, seed):
         self.log = open(os.path.join(workdir, f"fake-{name}.log"), "w")
-        args = [binary, "fake-api", "--port", "0", "--contacts", str(contacts), "--seed", str(seed),
+        # NP6_FAKE_BINARY serves the fake from another build, so that two np6-sync builds compared
+        # side by side meet the same server.
+        args = [os.environ.get("NP6_FAKE_BINARY") or binary, "fake-api", "--port", "0", "--contacts", str(contacts), "--seed", str(seed),
                 "--events-per-contact", str(events)]
         started = time.monotonic()
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, text=True,
