@@ -69,9 +69,8 @@ extension SQLiteEventStore {
                     db, sql: "SELECT count(*) FROM events WHERE timestamp_ms >= ?", arguments: [now - 86_400_000]) ?? 0
             status.lastEventReceivedMs = try Int64.fetchOne(db, sql: "SELECT max(received_ms) FROM events")
             status.quarantined = try Int.fetchOne(db, sql: "SELECT count(*) FROM quarantine") ?? 0
-            status.lastRun = try SyncRunRecord.fetchOne(
-                db, sql: "SELECT \(SyncRunRecord.columns) FROM sync_runs ORDER BY id DESC LIMIT 1"
-            )?.summary
+            status.lastRun = try SyncRunSummary.fetchOne(
+                db, sql: "SELECT \(SyncRunSummary.columns) FROM sync_runs ORDER BY id DESC LIMIT 1")
             return status
         }
     }

@@ -154,10 +154,6 @@ extension EventStore {
         return try await group.committed()
     }
 
-    public func dueContacts(nowMs: Int64, limit: Int) async throws -> [StoredContact] {
-        try await dueContacts(nowMs: nowMs, limit: limit, excluding: [])
-    }
-
     public func contacts(limit: Int, enabledOnly: Bool) async throws -> [StoredContact] {
         try await contacts(afterID: 0, limit: limit, enabledOnly: enabledOnly)
     }

@@ -1,5 +1,6 @@
-/// The totals of one `sync` invocation or daemon cycle: a row of `sync_runs`.
-public struct SyncRunSummary: Sendable, Hashable {
+/// The totals of one `sync` invocation or daemon cycle: a row of `sync_runs`. `Decodable` so that
+/// a store reads its row by column name (its properties are the columns, in camel case).
+public struct SyncRunSummary: Sendable, Hashable, Decodable {
     public var kind: String
     public var startedMs: Int64
     public var finishedMs: Int64
