@@ -2,9 +2,9 @@ import GRDB
 import NP6Model
 import SyncStore
 
-/// A `contacts` row, decoded by column name.
-struct ContactRecord: FetchableRecord, Decodable {
-    static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+/// A `contacts` row, read by column name. Read for every poll (the scheduler's due contacts, the
+/// pass's pages), so it reads its columns itself instead of going through `Decodable`.
+struct ContactRecord: FetchableRecord {
     /// The columns to select: every one the record decodes.
     static let columns = """
         id, kind, value, enabled, watermark_ms, next_due_ms, last_attempt_ms, last_success_ms,
@@ -23,6 +23,21 @@ struct ContactRecord: FetchableRecord, Decodable {
     var lastError: String?
     var consecutiveFailures: Int
     var addedMs: Int64
+
+    init(row: Row) {
+        id = row["id"]
+        kind = row["kind"]
+        value = row["value"]
+        enabled = row["enabled"]
+        watermarkMs = row["watermark_ms"]
+        nextDueMs = row["next_due_ms"]
+        lastAttemptMs = row["last_attempt_ms"]
+        lastSuccessMs = row["last_success_ms"]
+        lastStatus = row["last_status"]
+        lastError = row["last_error"]
+        consecutiveFailures = row["consecutive_failures"]
+        addedMs = row["added_ms"]
+    }
 
     /// The contact; `nil` when the kind is not one we know (e.g. typed by hand).
     var contact: StoredContact? {
