@@ -6,36 +6,52 @@ import SyncStore
 extension PollWrite {
     func apply(_ db: Database) throws -> InsertCounts {
         switch self {
-        case .batch(let contactID, let events, let malformed, let checkpointMs, let now):
-            let counts = try Self.insert(events, malformed, contactID: contactID, now: now, db)
-            if let checkpointMs {
+        case .batch(let contact, let events, let malformed, let checkpoint, let now):
+            var counts = try Self.insert(events, malformed, contactID: contact.id, now: now, db)
+            switch checkpoint {
+            case nil:
+                break
+            case .advance(let ms):
                 try db.cachedStatement(
                     sql: """
-                        UPDATE contacts SET watermark_ms = MAX(COALESCE(watermark_ms, ?1), ?1) WHERE id = ?2
+                        UPDATE contacts SET watermark_ms = MAX(COALESCE(watermark_ms, ?1), ?1)
+                        WHERE id = ?2 AND generation = ?3
                         """
-                ).execute(arguments: [checkpointMs, contactID])
+                ).execute(arguments: [ms, contact.id, contact.generation])
+                counts.supersededByOperator = db.changesCount == 0
+            case .rewind(let ms):
+                try db.cachedStatement(
+                    sql: """
+                        UPDATE contacts SET watermark_ms = CASE WHEN ?1 IS NULL THEN NULL ELSE MIN(COALESCE(watermark_ms, ?1), ?1) END
+                        WHERE id = ?2 AND generation = ?3
+                        """
+                ).execute(arguments: [ms, contact.id, contact.generation])
+                counts.supersededByOperator = db.changesCount == 0
             }
             return counts
-        case .finish(let contactID, let events, let malformed, let watermarkMs, let nextDueMs, let now):
-            let counts = try Self.insert(events, malformed, contactID: contactID, now: now, db)
+        case .finish(let contact, let events, let malformed, let watermarkMs, let nextDueMs, let now):
+            var counts = try Self.insert(events, malformed, contactID: contact.id, now: now, db)
             try db.cachedStatement(
                 sql: """
                     UPDATE contacts SET watermark_ms = MAX(COALESCE(watermark_ms, ?1), ?1),
                         last_attempt_ms = ?2, last_success_ms = ?2, last_status = 'ok', last_error = NULL,
                         consecutive_failures = 0, next_due_ms = ?3
-                    WHERE id = ?4
+                    WHERE id = ?4 AND generation = ?5
                     """
-            ).execute(arguments: [watermarkMs, now, nextDueMs, contactID])
+            ).execute(arguments: [watermarkMs, now, nextDueMs, contact.id, contact.generation])
+            counts.supersededByOperator = db.changesCount == 0
             return counts
-        case .failure(let contactID, let status, let error, let nextDueMs, let now):
+        case .failure(let contact, let status, let error, let nextDueMs, let now):
             try db.cachedStatement(
                 sql: """
                     UPDATE contacts SET last_attempt_ms = ?, last_status = ?, last_error = ?,
                         consecutive_failures = consecutive_failures + 1, next_due_ms = ?
-                    WHERE id = ?
+                    WHERE id = ? AND generation = ?
                     """
-            ).execute(arguments: [now, status.rawValue, error, nextDueMs, contactID])
-            return InsertCounts()
+            ).execute(arguments: [now, status.rawValue, error, nextDueMs, contact.id, contact.generation])
+            var counts = InsertCounts()
+            counts.supersededByOperator = db.changesCount == 0
+            return counts
         }
     }
 
@@ -48,22 +64,30 @@ extension PollWrite {
     ) throws -> InsertCounts {
         var counts = InsertCounts()
         if !events.isEmpty {
-            let statement = try db.cachedStatement(
+            let insert = try db.cachedStatement(
                 sql: """
                     INSERT INTO events (id, contact_id, type, timestamp_ms, identity_type, source_type, payload, received_ms)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (id) DO NOTHING
                     """)
             for event in events {
-                try statement.execute(arguments: [
-                    event.id, contactID, event.type, event.timestampMs, event.identityType, event.sourceType,
-                    String(decoding: event.payload, as: UTF8.self), now,
+                let payload = String(decoding: event.payload, as: UTF8.self)
+                try insert.execute(arguments: [
+                    event.id, contactID, event.type, event.timestampMs, event.identityType, event.sourceType, payload,
+                    now,
                 ])
-                if db.changesCount > 0 { counts.new += 1 } else { counts.duplicate += 1 }
+                if db.changesCount > 0 {
+                    counts.new += 1
+                } else if let conflict = try recordConflict(event.id, payload, contactID: contactID, now: now, db) {
+                    counts.conflicting += 1
+                    counts.conflicts.append(conflict)
+                } else {
+                    counts.duplicate += 1
+                }
             }
         }
         if !malformed.isEmpty {
-            // The same bad element re-read by an overlapping window is kept once.
+            // The same bad element re-read by an overlapping window is kept, and counted, once.
             let statement = try db.cachedStatement(
                 sql: """
                     INSERT INTO quarantine (contact_id, reason, raw, received_ms) VALUES (?, ?, ?, ?)
@@ -71,9 +95,32 @@ extension PollWrite {
                     """)
             for element in malformed {
                 try statement.execute(arguments: [contactID, element.reason, Data(element.raw), now])
+                counts.quarantined += db.changesCount
             }
-            counts.quarantined = malformed.count
         }
         return counts
+    }
+
+    /// A stored event id seen again: keeps the copy in `event_conflicts` when its payload differs
+    /// from the stored one and it was not kept before. Returns the conflict when it is new.
+    private static func recordConflict(
+        _ id: String, _ payload: String, contactID: Int64, now: Int64, _ db: Database
+    ) throws -> EventConflict? {
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO event_conflicts (event_id, contact_id, payload, received_ms)
+                SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM events WHERE id = ?1 AND payload <> ?3)
+                ON CONFLICT (event_id, payload) DO NOTHING
+                """
+        ).execute(arguments: [id, contactID, payload, now])
+        guard db.changesCount > 0 else { return nil }
+        let first = try Row.fetchOne(
+            db.cachedStatement(
+                sql: "SELECT c.kind, c.value FROM events e JOIN contacts c ON c.id = e.contact_id WHERE e.id = ?"),
+            arguments: [id])
+        let storedFor = first.flatMap { row in
+            ContactKind(rawValue: row["kind"]).map { ContactReference(kind: $0, value: row["value"]) }
+        }
+        return EventConflict(eventID: id, storedFor: storedFor)
     }
 }

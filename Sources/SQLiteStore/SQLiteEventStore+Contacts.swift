@@ -56,7 +56,10 @@ extension SQLiteEventStore {
     public func removeContact(_ reference: ContactReference) async throws -> Bool {
         try await pool.write { db in
             try db.execute(
-                sql: "UPDATE contacts SET enabled = 0 WHERE kind = ? AND value = ? AND enabled = 1",
+                sql: """
+                    UPDATE contacts SET enabled = 0, generation = generation + 1
+                    WHERE kind = ? AND value = ? AND enabled = 1
+                    """,
                 arguments: [reference.kind.rawValue, reference.value])
             return db.changesCount > 0
         }
@@ -91,7 +94,10 @@ extension SQLiteEventStore {
     public func setWatermark(_ reference: ContactReference, to watermarkMs: Int64?, now: Int64) async throws -> Bool {
         try await pool.write { db in
             try db.execute(
-                sql: "UPDATE contacts SET watermark_ms = ?, next_due_ms = ? WHERE kind = ? AND value = ?",
+                sql: """
+                    UPDATE contacts SET watermark_ms = ?, next_due_ms = ?, generation = generation + 1
+                    WHERE kind = ? AND value = ?
+                    """,
                 arguments: [watermarkMs, now, reference.kind.rawValue, reference.value])
             return db.changesCount > 0
         }

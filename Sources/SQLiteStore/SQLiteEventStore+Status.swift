@@ -9,12 +9,13 @@ extension SQLiteEventStore {
             try db.execute(
                 sql: """
                     INSERT INTO sync_runs (kind, started_ms, finished_ms, contacts_polled, contacts_failed,
-                        requests, events_new, events_duplicate, events_quarantined, error)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        requests, events_new, events_duplicate, events_conflicting, events_quarantined, error)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     run.kind, run.startedMs, run.finishedMs, run.contactsPolled, run.contactsFailed,
-                    run.requests, run.eventsNew, run.eventsDuplicate, run.eventsQuarantined, run.error,
+                    run.requests, run.eventsNew, run.eventsDuplicate, run.eventsConflicting, run.eventsQuarantined,
+                    run.error,
                 ])
         }
     }

@@ -100,6 +100,28 @@ enum Schema {
                     PRAGMA user_version = 2;
                     """)
         }
+        migrator.registerMigration("v3: contact generations, event conflicts, conflicting counts") { db in
+            // `generation` is bumped by operators' commands; a poll's writes change the contact's
+            // row only while it is the generation the poll started from (`PollTarget`).
+            // `event_conflicts` keeps each other payload seen for a stored event id, once.
+            try db.execute(
+                sql: """
+                    ALTER TABLE contacts ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+
+                    CREATE TABLE event_conflicts (
+                        id INTEGER PRIMARY KEY,
+                        event_id TEXT NOT NULL,
+                        contact_id INTEGER,
+                        payload TEXT NOT NULL,
+                        received_ms INTEGER NOT NULL,
+                        UNIQUE (event_id, payload)
+                    );
+
+                    ALTER TABLE sync_runs ADD COLUMN events_conflicting INTEGER NOT NULL DEFAULT 0;
+
+                    PRAGMA user_version = 3;
+                    """)
+        }
         return migrator
     }
 

@@ -134,7 +134,7 @@ struct StatusCommand: AsyncParsableCommand {
 
             enum CodingKeys: String, CodingKey {
                 case kind, startedMs, finishedMs, contactsPolled, contactsFailed, requests
-                case eventsNew, eventsDuplicate, eventsQuarantined, error
+                case eventsNew, eventsDuplicate, eventsConflicting, eventsQuarantined, error
             }
 
             func encode(to encoder: any Encoder) throws {
@@ -147,6 +147,7 @@ struct StatusCommand: AsyncParsableCommand {
                 try container.encode(run.requests, forKey: .requests)
                 try container.encode(run.eventsNew, forKey: .eventsNew)
                 try container.encode(run.eventsDuplicate, forKey: .eventsDuplicate)
+                try container.encode(run.eventsConflicting, forKey: .eventsConflicting)
                 try container.encode(run.eventsQuarantined, forKey: .eventsQuarantined)
                 try container.encode(run.error, forKey: .error)
             }

@@ -47,7 +47,9 @@ struct SyncCommand: AsyncParsableCommand {
                 metadata: run.logMetadata.merging(["contacts.not_found": "\(report.notFound.count)"]) { $1 })
             print(
                 "synced \(run.contactsPolled) contacts in \(run.requests) requests: \(run.eventsNew) new events, "
-                    + "\(run.eventsDuplicate) duplicates, \(run.eventsQuarantined) quarantined, "
+                    + "\(run.eventsDuplicate) duplicates, "
+                    + (run.eventsConflicting > 0 ? "\(run.eventsConflicting) conflicting, " : "")
+                    + "\(run.eventsQuarantined) quarantined, "
                     + "\(report.notFound.count) not found, \(run.contactsFailed) failed")
             for failure in report.failures {
                 printError("\(failure.contact): \(failure.error)")

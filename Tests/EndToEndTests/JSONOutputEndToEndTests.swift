@@ -139,7 +139,7 @@ extension SyncEndToEndTests {
         #expect(
             Self.keys(run) == [
                 "kind", "startedMs", "finishedMs", "contactsPolled", "contactsFailed", "requests", "eventsNew",
-                "eventsDuplicate", "eventsQuarantined", "error",
+                "eventsDuplicate", "eventsConflicting", "eventsQuarantined", "error",
             ])
         #expect(run["error"] is NSNull && run["kind"] is String && run["eventsNew"] is NSNumber)
         try Self.expectSinks(status["sinks"])

@@ -56,7 +56,7 @@ final class PollRecorder: Sendable {
             try await clock.sleep(for: pollTime)
             _ = try await database.write(
                 .finish(
-                    contactID: contact.id, events: [], malformed: [], watermarkMs: clock.wallNowMs,
+                    contact: contact.pollTarget, events: [], malformed: [], watermarkMs: clock.wallNowMs,
                     nextDueMs: clock.wallNowMs + 3_600_000, now: clock.wallNowMs))
             return PendingPoll(contact, outcome: PollOutcome(result: result), logger: logger)
         }

@@ -33,7 +33,9 @@ final class CommitCounter: TransactionObserver, Sendable {
     }
 
     func finish(_ id: Int64, _ events: [StopEvent], watermarkMs: Int64 = 500) -> PollWrite {
-        .finish(contactID: id, events: events, malformed: [], watermarkMs: watermarkMs, nextDueMs: 900, now: 1)
+        .finish(
+            contact: PollTarget(id: id, generation: 0), events: events, malformed: [], watermarkMs: watermarkMs,
+            nextDueMs: 900, now: 1)
     }
 
     @Test func manyPollsShareOneTransaction() async throws {
@@ -47,7 +49,9 @@ final class CommitCounter: TransactionObserver, Sendable {
             let polls = ids.map { _ in PollWriteGroup() }
             for (id, writes) in zip(ids, polls) {
                 await queue.submit(
-                    .batch(contactID: id, events: [event("a\(id)", at: 10)], malformed: [], checkpointMs: 10, now: 1),
+                    .batch(
+                        contact: PollTarget(id: id, generation: 0), events: [event("a\(id)", at: 10)], malformed: [],
+                        checkpoint: .advance(toMs: 10), now: 1),
                     for: writes)
                 await queue.submit(finish(id, [event("b\(id)", at: 20)]), for: writes)
             }
@@ -86,10 +90,14 @@ final class CommitCounter: TransactionObserver, Sendable {
             }
             let (bad, good) = (PollWriteGroup(), PollWriteGroup())
             await database.submit(
-                .batch(contactID: ids[0], events: [event("poison", at: 10)], malformed: [], checkpointMs: 10, now: 1),
+                .batch(
+                    contact: PollTarget(id: ids[0], generation: 0), events: [event("poison", at: 10)], malformed: [],
+                    checkpoint: .advance(toMs: 10), now: 1),
                 for: bad)
             await database.submit(
-                .batch(contactID: ids[1], events: [event("g1", at: 10)], malformed: [], checkpointMs: 10, now: 1),
+                .batch(
+                    contact: PollTarget(id: ids[1], generation: 0), events: [event("g1", at: 10)], malformed: [],
+                    checkpoint: .advance(toMs: 10), now: 1),
                 for: good)
             // Would move the watermark past the event that could not be stored: must be refused.
             await database.submit(finish(ids[0], [event("after", at: 20)]), for: bad)
@@ -142,7 +150,9 @@ final class CommitCounter: TransactionObserver, Sendable {
             for batch in 0..<40 {
                 let events = (0..<25).map { event("e\(batch)-\($0)", at: Int64(batch)) }
                 await queue.submit(
-                    .batch(contactID: id, events: events, malformed: [], checkpointMs: Int64(batch), now: 1),
+                    .batch(
+                        contact: PollTarget(id: id, generation: 0), events: events, malformed: [],
+                        checkpoint: .advance(toMs: Int64(batch)), now: 1),
                     for: writes)
             }
             await queue.flush()

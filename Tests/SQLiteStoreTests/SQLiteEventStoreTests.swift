@@ -12,7 +12,7 @@ import Testing
 @Suite(.timeLimit(.minutes(5))) struct SQLiteEventStoreTests {
     @Test func newFileIsPrivateAndInWALMode() async throws {
         try await withTemporarySQLiteStore { database in
-            #expect(try await database.schemaVersion() == 2)
+            #expect(try await database.schemaVersion() == 3)
             let attributes = try FileManager.default.attributesOfItem(atPath: database.path)
             let permissions = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? -1
             #expect(permissions & 0o077 == 0, "other users must not read stop events")
@@ -50,7 +50,7 @@ import Testing
         #expect {
             _ = try SQLiteEventStore.open(path: path)
         } throws: { error in
-            guard case .newerSchema(_, 99, 2) = error as? SyncStoreError else { return false }
+            guard case .newerSchema(_, 99, Schema.knownVersion) = error as? SyncStoreError else { return false }
             return "\(error)".contains("newer")
         }
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
@@ -71,11 +71,65 @@ import Testing
             #expect(try await queue.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") } == 1)
         }
         let database = try SQLiteEventStore.open(path: path)
-        #expect(try await database.schemaVersion() == 2)
+        #expect(try await database.schemaVersion() == 3)
         let cursor = try #require(try await database.sinkCursor("crm"))
         #expect(cursor.deliveredSeq == 7)
         #expect(cursor.state == .running)
         #expect(cursor.consecutiveFailures == 0)
     }
 
+    @Test func conflictingCopyIsKeptInEventConflicts() async throws {
+        try await withTemporarySQLiteStore { database in
+            let alice = ContactReference(kind: .id, value: "ALICE")
+            let bob = ContactReference(kind: .id, value: "BOB")
+            _ = try await database.addContacts([alice, bob], now: 1)
+            let first = try #require(try await database.contact(alice))
+            let second = try #require(try await database.contact(bob))
+            func stop(_ raw: String) -> StopEvent {
+                StopEvent(
+                    id: "e1", timestampMs: 10, type: nil, identityType: nil, sourceType: nil, payload: Array(raw.utf8))
+            }
+            try await database.write(
+                .batch(
+                    contact: first.pollTarget, events: [stop(#"{"id":"e1","a":1}"#)], malformed: [], checkpoint: nil,
+                    now: 2))
+            for _ in 0..<2 {
+                try await database.write(
+                    .batch(
+                        contact: second.pollTarget, events: [stop(#"{"id":"e1","a":2}"#)], malformed: [],
+                        checkpoint: nil,
+                        now: 3))
+            }
+            let rows = try await database.pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT event_id, contact_id, payload, received_ms FROM event_conflicts")
+            }
+            #expect(rows.count == 1)
+            #expect(rows.first?["event_id"] == "e1")
+            #expect(rows.first?["contact_id"] == second.id)
+            #expect(rows.first?["payload"] == #"{"id":"e1","a":2}"#)
+            #expect(rows.first?["received_ms"] == 3)
+        }
+    }
+
+    @Test func migrationToVersion3KeepsContactsAtGenerationZero() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("np6-store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("v2.sqlite").path
+        do {
+            let queue = try DatabaseQueue(path: path)
+            try Schema.migrator.migrate(queue, upTo: Schema.migrator.migrations[1])
+            try await queue.write { db in
+                try db.execute(sql: "INSERT INTO contacts (kind, value, watermark_ms) VALUES ('id', 'OLD', 5)")
+            }
+        }
+        let database = try SQLiteEventStore.open(path: path)
+        #expect(try await database.schemaVersion() == 3)
+        let contact = try #require(try await database.contact(ContactReference(kind: .id, value: "OLD")))
+        #expect(contact.generation == 0)
+        #expect(contact.watermarkMs == 5)
+        #expect(
+            try await database.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM event_conflicts") }
+                == 0)
+    }
 }

@@ -21,14 +21,15 @@ import Testing
             let contacts = try await database.contacts(limit: 10, enabledOnly: true)
             let first = try await database.write(
                 .batch(
-                    contactID: contacts[0].id, events: [event("e1", at: 10), event("e2", at: 20), event("e1", at: 10)],
-                    malformed: [], checkpointMs: nil, now: 100))
+                    contact: contacts[0].pollTarget,
+                    events: [event("e1", at: 10), event("e2", at: 20), event("e1", at: 10)],
+                    malformed: [], checkpoint: nil, now: 100))
             #expect(first == InsertCounts(new: 2, duplicate: 1))
             // The same event reached through another contact (the same person named another way).
             let second = try await database.write(
                 .batch(
-                    contactID: contacts[1].id, events: [event("e2", at: 20), event("e3", at: 30)],
-                    malformed: [], checkpointMs: nil, now: 100))
+                    contact: contacts[1].pollTarget, events: [event("e2", at: 20), event("e3", at: 30)],
+                    malformed: [], checkpoint: nil, now: 100))
             #expect(second == InsertCounts(new: 1, duplicate: 1))
             #expect(try await database.eventIDs() == ["e1", "e2", "e3"])
         }
@@ -42,7 +43,8 @@ import Testing
             let stop = StopEvent(
                 id: "xé", timestampMs: 5, type: nil, identityType: nil, sourceType: nil, payload: Array(raw.utf8))
             _ = try await database.write(
-                .batch(contactID: id, events: [stop], malformed: [], checkpointMs: nil, now: 1))
+                .batch(
+                    contact: PollTarget(id: id, generation: 0), events: [stop], malformed: [], checkpoint: nil, now: 1))
             let seen = Mutex<[StoredEvent]>([])
             try await database.forEachEvent { event in seen.withLock { $0.append(event) } }
             let stored = seen.withLock { $0 }
@@ -57,14 +59,18 @@ import Testing
             let id = try #require(try await database.contact(alice)).id
             _ = try await database.write(
                 .finish(
-                    contactID: id, events: [event("a", at: 50)], malformed: [], watermarkMs: 1_000, nextDueMs: 5_000,
+                    contact: PollTarget(id: id, generation: 0), events: [event("a", at: 50)], malformed: [],
+                    watermarkMs: 1_000, nextDueMs: 5_000,
                     now: 900))
             var contact = try #require(try await database.contact(alice))
             #expect(contact.watermarkMs == 1_000)
             #expect(contact.lastStatus == .ok)
             #expect(contact.nextDueMs == 5_000)
             // A checkpoint never moves the watermark back.
-            _ = try await database.write(.batch(contactID: id, events: [], malformed: [], checkpointMs: 400, now: 901))
+            _ = try await database.write(
+                .batch(
+                    contact: PollTarget(id: id, generation: 0), events: [], malformed: [],
+                    checkpoint: .advance(toMs: 400), now: 901))
             contact = try #require(try await database.contact(alice))
             #expect(contact.watermarkMs == 1_000)
         }
@@ -76,9 +82,17 @@ import Testing
             _ = try await database.addContacts([alice], now: 1)
             let id = try #require(try await database.contact(alice)).id
             _ = try await database.write(
-                .batch(contactID: id, events: [event("a", at: 50)], malformed: [], checkpointMs: 60, now: 2))
-            try await database.write(.failure(contactID: id, status: .failed, error: "HTTP 503", nextDueMs: 99, now: 3))
-            try await database.write(.failure(contactID: id, status: .failed, error: "HTTP 500", nextDueMs: 99, now: 4))
+                .batch(
+                    contact: PollTarget(id: id, generation: 0), events: [event("a", at: 50)], malformed: [],
+                    checkpoint: .advance(toMs: 60), now: 2))
+            try await database.write(
+                .failure(
+                    contact: PollTarget(id: id, generation: 0), status: .failed, error: "HTTP 503", nextDueMs: 99,
+                    now: 3))
+            try await database.write(
+                .failure(
+                    contact: PollTarget(id: id, generation: 0), status: .failed, error: "HTTP 500", nextDueMs: 99,
+                    now: 4))
             let contact = try #require(try await database.contact(alice))
             #expect(contact.watermarkMs == 60)
             #expect(contact.consecutiveFailures == 2)
@@ -94,11 +108,13 @@ import Testing
             _ = try await database.addContacts([alice], now: 1)
             let id = try #require(try await database.contact(alice)).id
             let bad = MalformedElement(raw: Array(#"{"timestamp": 5}"#.utf8), reason: "missing id")
-            for _ in 0..<2 {
+            // Counted when first seen only: a window re-read within the lookback sees it again.
+            for expected in [1, 0] {
                 let counts = try await database.write(
                     .batch(
-                        contactID: id, events: [event("ok", at: 5)], malformed: [bad], checkpointMs: nil, now: 1))
-                #expect(counts.quarantined == 1)
+                        contact: PollTarget(id: id, generation: 0), events: [event("ok", at: 5)], malformed: [bad],
+                        checkpoint: nil, now: 1))
+                #expect(counts.quarantined == expected)
             }
             let rows = try await database.quarantinedElements()
             #expect(rows.count == 1)
@@ -126,11 +142,11 @@ import Testing
             let contacts = try await database.contacts(limit: 10, enabledOnly: true)
             _ = try await database.write(
                 .finish(
-                    contactID: contacts[0].id, events: [event("a", at: 1_000)], malformed: [], watermarkMs: 2_000,
+                    contact: contacts[0].pollTarget, events: [event("a", at: 1_000)], malformed: [], watermarkMs: 2_000,
                     nextDueMs: 0, now: 2_000))
             try await database.write(
                 .failure(
-                    contactID: contacts[1].id, status: .notFound, error: "HTTP 404", nextDueMs: 0, now: 2_000))
+                    contact: contacts[1].pollTarget, status: .notFound, error: "HTTP 404", nextDueMs: 0, now: 2_000))
             var run = SyncRunSummary(kind: "sync", startedMs: 1, finishedMs: 2)
             run.eventsNew = 1
             try await database.recordRun(run)
@@ -142,6 +158,105 @@ import Testing
             #expect(status.failing.map(\.reference) == [bob])
             #expect(status.lastRun == run)
             #expect(status.neverSynced == 1)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases) func operatorCommandsWinOverAPollInFlight(_ kind: StoreKind) async throws {
+        try await kind.withStore { database in
+            _ = try await database.addContacts([alice, bob], now: 1)
+            // A poll starts from the contact as it is…
+            let polled = try #require(try await database.contact(alice))
+            // …an operator sets the watermark meanwhile…
+            #expect(try await database.setWatermark(alice, to: 7_000, now: 2))
+            let set = try #require(try await database.contact(alice))
+            #expect(set.generation == polled.generation + 1)
+            // …and the poll's later writes store their events but leave the row as the operator set it.
+            let batch = try await database.write(
+                .batch(
+                    contact: polled.pollTarget, events: [event("a", at: 50)], malformed: [],
+                    checkpoint: .advance(toMs: 9_000), now: 3))
+            #expect(batch.new == 1)
+            #expect(batch.supersededByOperator)
+            let finish = try await database.write(
+                .finish(
+                    contact: polled.pollTarget, events: [event("b", at: 60)], malformed: [], watermarkMs: 10_000,
+                    nextDueMs: 99_000, now: 4))
+            #expect(finish.new == 1)
+            #expect(finish.supersededByOperator)
+            try await database.write(
+                .failure(contact: polled.pollTarget, status: .failed, error: "HTTP 503", nextDueMs: 99_000, now: 5))
+            #expect(try await database.contact(alice) == set)
+            #expect(try await database.eventIDs() == ["a", "b"])
+
+            // A reset (no watermark) and a removal win the same way.
+            let bobPolled = try #require(try await database.contact(bob))
+            #expect(try await database.setWatermark(bob, to: nil, now: 6))
+            #expect(try await database.removeContact(bob))
+            let removed = try #require(try await database.contact(bob))
+            #expect(removed.generation == bobPolled.generation + 2)
+            try await database.write(
+                .finish(
+                    contact: bobPolled.pollTarget, events: [], malformed: [], watermarkMs: 10_000, nextDueMs: 99_000,
+                    now: 7))
+            #expect(try await database.contact(bob) == removed)
+            #expect(removed.watermarkMs == nil)
+            #expect(!removed.enabled)
+
+            // A poll that starts after the command writes as usual.
+            let finished = try await database.write(
+                .finish(contact: set.pollTarget, events: [], malformed: [], watermarkMs: 8_000, nextDueMs: 9, now: 8))
+            #expect(!finished.supersededByOperator)
+            #expect(try await database.contact(alice)?.watermarkMs == 8_000)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases) func rewindMovesTheWatermarkDownNeverUp(_ kind: StoreKind) async throws {
+        try await kind.withStore { database in
+            _ = try await database.addContacts([alice], now: 1)
+            let target = try #require(try await database.contact(alice)).pollTarget
+            try await database.write(
+                .batch(contact: target, events: [], malformed: [], checkpoint: .advance(toMs: 5_000), now: 2))
+            try await database.write(
+                .batch(contact: target, events: [], malformed: [], checkpoint: .rewind(toMs: 2_000), now: 3))
+            #expect(try await database.contact(alice)?.watermarkMs == 2_000)
+            try await database.write(
+                .batch(contact: target, events: [], malformed: [], checkpoint: .rewind(toMs: 3_000), now: 4))
+            #expect(try await database.contact(alice)?.watermarkMs == 2_000)
+            try await database.write(
+                .batch(contact: target, events: [], malformed: [], checkpoint: .rewind(toMs: nil), now: 5))
+            #expect(try await database.contact(alice)?.watermarkMs == nil)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases) func sameIDWithAnotherPayloadIsAConflictKeptOnce(
+        _ kind: StoreKind
+    ) async throws {
+        try await kind.withStore { database in
+            _ = try await database.addContacts([alice, bob], now: 1)
+            let contacts = try await database.contacts(limit: 10, enabledOnly: true)
+            func stop(_ timestampMs: Int64) -> StopEvent {
+                let raw = #"{"id":"e1","timestamp":\#(timestampMs)}"#
+                return StopEvent(
+                    id: "e1", timestampMs: timestampMs, type: nil, identityType: nil, sourceType: nil,
+                    payload: Array(raw.utf8))
+            }
+            let first = try await database.write(
+                .batch(contact: contacts[0].pollTarget, events: [stop(10)], malformed: [], checkpoint: nil, now: 2))
+            #expect(first.new == 1)
+            // A corrected timestamp, reached through another contact: counted and kept once.
+            let second = try await database.write(
+                .batch(contact: contacts[1].pollTarget, events: [stop(11)], malformed: [], checkpoint: nil, now: 3))
+            #expect(second.conflicting == 1)
+            #expect(second.conflicts == [EventConflict(eventID: "e1", storedFor: alice)])
+            let again = try await database.write(
+                .batch(
+                    contact: contacts[1].pollTarget, events: [stop(11), stop(10)], malformed: [], checkpoint: nil,
+                    now: 4))
+            #expect(again == InsertCounts(duplicate: 2))
+            // The first copy stays.
+            let seen = Mutex<[String]>([])
+            try await database.forEachEvent { event in seen.withLock { $0.append(event.payload) } }
+            #expect(seen.withLock { $0 } == [#"{"id":"e1","timestamp":10}"#])
         }
     }
 }

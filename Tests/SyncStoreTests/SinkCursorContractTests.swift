@@ -12,7 +12,9 @@ import Testing
         _ = try await database.addContacts([alice], now: 1)
         let id = try #require(try await database.contact(alice)).id
         let events = (first..<(first + count)).map { event("e\($0)", at: Int64($0)) }
-        _ = try await database.write(.batch(contactID: id, events: events, malformed: [], checkpointMs: nil, now: now))
+        _ = try await database.write(
+            .batch(contact: PollTarget(id: id, generation: 0), events: events, malformed: [], checkpoint: nil, now: now)
+        )
     }
 
     @Test(arguments: StoreKind.allCases) func newSinkStartsAtTheBeginningOrAfterTheLatestEventOnce(

@@ -26,6 +26,10 @@ public struct FakeNP6Knobs: Sendable, Hashable, Codable {
     public var unsortedBodyRate: Double
     /// Fraction of the elements of a `200` body sent twice in a row (the same event id twice).
     public var duplicateElementRate: Double
+    /// Fraction of `sort=asc` responses that look sorted for a quarter of their body (events
+    /// from the middle of the range) and then go back in time to the earliest ones: an API bug
+    /// found only after batches were checkpointed.
+    public var backInTimeBodyRate: Double
 
     public init(
         latencyMs: Int = 0,
@@ -38,7 +42,8 @@ public struct FakeNP6Knobs: Sendable, Hashable, Codable {
         lateFraction: Double = 0,
         lateByMs: Int64 = 600_000,
         unsortedBodyRate: Double = 0,
-        duplicateElementRate: Double = 0
+        duplicateElementRate: Double = 0,
+        backInTimeBodyRate: Double = 0
     ) {
         self.latencyMs = latencyMs
         self.rateLimitPerSecond = rateLimitPerSecond
@@ -51,6 +56,7 @@ public struct FakeNP6Knobs: Sendable, Hashable, Codable {
         self.lateByMs = lateByMs
         self.unsortedBodyRate = unsortedBodyRate
         self.duplicateElementRate = duplicateElementRate
+        self.backInTimeBodyRate = backInTimeBodyRate
     }
 }
 
@@ -75,6 +81,7 @@ extension FakeNP6Knobs {
             case ("lateByMs", .number(let number)): knobs.lateByMs = Int64(number)
             case ("unsortedBodyRate", .number(let number)): knobs.unsortedBodyRate = number
             case ("duplicateElementRate", .number(let number)): knobs.duplicateElementRate = number
+            case ("backInTimeBodyRate", .number(let number)): knobs.backInTimeBodyRate = number
             default: throw KnobsPatchError(key: key)
             }
         }

@@ -26,7 +26,7 @@ struct EventArrayWriter: Sendable {
                 switch plan.order {
                 case .ascending: position
                 case .descending: count - 1 - position
-                case .shuffled: Int(permutation[position])
+                case .shuffled, .backInTime: Int(permutation[position])
                 }
             let record = records[records.startIndex + offset]
             if position > 0 { bytes.append(UInt8(ascii: ",")) }
@@ -69,6 +69,11 @@ struct EventArrayWriter: Sendable {
     }
 
     private static func permutation(count: Int, order: EventStreamPlan.Order) -> [Int32] {
+        if order == .backInTime {
+            let half = Int32(count / 2)
+            let threeQuarters = Int32(count * 3 / 4)
+            return Array(half..<threeQuarters) + Array(0..<half) + Array(threeQuarters..<Int32(count))
+        }
         guard case .shuffled(let seed) = order else { return [] }
         var random = SeededGenerator(seed: seed, stream: GeneratorStream.shuffle)
         var permutation = Array(0..<Int32(count))

@@ -126,6 +126,7 @@ extension FakeNP6Server {
             #""lateByMs":\#(knobs.lateByMs)"#,
             #""unsortedBodyRate":\#(knobs.unsortedBodyRate)"#,
             #""duplicateElementRate":\#(knobs.duplicateElementRate)"#,
+            #""backInTimeBodyRate":\#(knobs.backInTimeBodyRate)"#,
         ]
         return json(Array("{\(fields.joined(separator: ","))}".utf8))
     }

@@ -10,6 +10,7 @@ extension FakeNP6Server {
         router.get(RouterPath(Self.stopEventsPath)) { [state, logger] request, _ -> Response in
             let stopRequest = Self.stopEventsRequest(from: request)
             let plan = await state.plan(for: stopRequest)
+            await state.waitWhileHeld()
             logger.debug(
                 "Fake NP6 stop-events request",
                 metadata: ["http.status": "\(plan.status)", "http.query": "\(request.uri.query ?? "")"]

@@ -5,6 +5,9 @@ struct EventStreamPlan: Sendable {
         case descending
         /// A random order drawn from this seed.
         case shuffled(seed: UInt64)
+        /// Sorted for the first quarter (the events of the third quarter of the range), then
+        /// the first half, then the last quarter: back in time after a quarter of the body.
+        case backInTime
     }
 
     var contact: FakeContact

@@ -68,7 +68,10 @@ extension FakeNP6State {
         let upper = max(lower, query.endMs.map { firstIndex(atOrAfter: $0, in: records) } ?? records.endIndex)
         let order: EventStreamPlan.Order =
             switch query.sort {
-            case .asc: knobRandom.chance(knobs.unsortedBodyRate) ? .shuffled(seed: knobRandom.next()) : .ascending
+            case .asc:
+                knobRandom.chance(knobs.unsortedBodyRate)
+                    ? .shuffled(seed: knobRandom.next())
+                    : knobRandom.chance(knobs.backInTimeBodyRate) ? .backInTime : .ascending
             case .desc: .descending
             case nil: .shuffled(seed: knobRandom.next())
             }

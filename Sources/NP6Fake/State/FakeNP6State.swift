@@ -28,6 +28,7 @@ public actor FakeNP6State {
     /// Now, for the rate limiter: `configuration.clock` read as continuous-clock instants.
     let rateLimitNow: @Sendable () -> ContinuousClock.Instant
 
+    var holding = ResponseHolding()
     private var log: [FakeRequest] = []
     /// Requests answered by status code, on the stop-events route.
     public private(set) var statusCounts: [Int: Int] = [:]

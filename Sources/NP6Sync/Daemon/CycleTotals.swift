@@ -17,6 +17,7 @@ struct CycleTotals: Sendable {
         run.requests += outcome.requests
         run.eventsNew += outcome.counts.new
         run.eventsDuplicate += outcome.counts.duplicate
+        run.eventsConflicting += outcome.counts.conflicting
         run.eventsQuarantined += outcome.counts.quarantined
         if outcome.sawUnsortedBody { unsortedBodies += 1 }
         switch outcome.result {

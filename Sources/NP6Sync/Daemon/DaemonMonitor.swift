@@ -47,7 +47,8 @@ actor DaemonMonitor {
         cycle.add(outcome)
         metrics?.recordPoll(outcome.result.contactStatus)
         metrics?.recordEvents(
-            new: outcome.counts.new, duplicate: outcome.counts.duplicate, quarantined: outcome.counts.quarantined)
+            new: outcome.counts.new, duplicate: outcome.counts.duplicate, conflicting: outcome.counts.conflicting,
+            quarantined: outcome.counts.quarantined)
     }
 
     /// Called on every turn of the loop: ends the cycle when its interval is over, refreshes

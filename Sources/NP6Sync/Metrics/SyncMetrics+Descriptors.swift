@@ -15,7 +15,8 @@ extension SyncMetrics {
     static var eventsTotal: MetricNameDescriptor {
         descriptor(
             "events", "total",
-            "Events received from the API, by result: new (stored), duplicate (already stored), quarantined (malformed)."
+            "Events received from the API, by result: new (stored), duplicate (already stored), "
+                + "conflicting (already stored with another payload), quarantined (malformed, first seen)."
         )
     }
     static var rateLimitPausesTotal: MetricNameDescriptor {

@@ -22,6 +22,7 @@ public final class SyncMetrics: SinkDeliveryMetrics {
     private let pollsOther: Counter
     private let eventsNew: Counter
     private let eventsDuplicate: Counter
+    private let eventsConflicting: Counter
     private let eventsQuarantined: Counter
     private let rateLimitPauses: Counter
     private let watermarkLag: Gauge
@@ -53,6 +54,7 @@ public final class SyncMetrics: SinkDeliveryMetrics {
         pollsOther = registry.makeCounter(descriptor: Self.pollsTotal, labels: [("outcome", "other")])
         eventsNew = registry.makeCounter(descriptor: Self.eventsTotal, labels: [("result", "new")])
         eventsDuplicate = registry.makeCounter(descriptor: Self.eventsTotal, labels: [("result", "duplicate")])
+        eventsConflicting = registry.makeCounter(descriptor: Self.eventsTotal, labels: [("result", "conflicting")])
         eventsQuarantined = registry.makeCounter(descriptor: Self.eventsTotal, labels: [("result", "quarantined")])
         rateLimitPauses = registry.makeCounter(descriptor: Self.rateLimitPausesTotal)
         watermarkLag = registry.makeGauge(descriptor: Self.watermarkLagSeconds)
@@ -86,10 +88,12 @@ public final class SyncMetrics: SinkDeliveryMetrics {
         requestDuration(statusClass: Self.statusClass(status)).record(max(0, durationSeconds))
     }
 
-    /// Events of one poll: stored, already stored (deduplicated), set aside as malformed.
-    public func recordEvents(new: Int, duplicate: Int, quarantined: Int) {
+    /// Events of one poll: stored, already stored (deduplicated), already stored with another
+    /// payload, set aside as malformed.
+    public func recordEvents(new: Int, duplicate: Int, conflicting: Int, quarantined: Int) {
         eventsNew.increment(by: Int64(max(0, new)))
         eventsDuplicate.increment(by: Int64(max(0, duplicate)))
+        eventsConflicting.increment(by: Int64(max(0, conflicting)))
         eventsQuarantined.increment(by: Int64(max(0, quarantined)))
     }
 

@@ -60,7 +60,7 @@ public struct ContactPoller: Sendable {
             // Watermark or initial start ahead of the clock: nothing to ask for yet.
             await pending.submit(
                 .finish(
-                    contactID: contact.id, events: [], malformed: [],
+                    contact: contact.pollTarget, events: [], malformed: [],
                     watermarkMs: contact.watermarkMs ?? windows.initialStartMs,
                     nextDueMs: nextDue(.caughtUp, contact), now: pollNow))
             return pending
@@ -92,7 +92,8 @@ public struct ContactPoller: Sendable {
                 let nextDueMs = nextDue(pending.outcome.result, contact)
                 await pending.submit(
                     .failure(
-                        contactID: contact.id, status: pending.outcome.result.contactStatus, error: error.description,
+                        contact: contact.pollTarget, status: pending.outcome.result.contactStatus,
+                        error: error.description,
                         nextDueMs: nextDueMs, now: wallNowMs()))
                 logger.warning(
                     pending.outcome.result == .notFound
@@ -117,6 +118,7 @@ public struct ContactPoller: Sendable {
         into pending: inout PendingPoll
     ) async throws -> FetchSummary {
         var sorted = true
+        var checkpointed = false
         var latestMs = Int64.min
         var quarantined = 0
         var reasons: [String] = []
@@ -141,20 +143,41 @@ public struct ContactPoller: Sendable {
             if isLast && isLastWindow {
                 await pending.submit(
                     .finish(
-                        contactID: contact.id, events: batch.events, malformed: batch.malformed,
+                        contact: contact.pollTarget, events: batch.events, malformed: batch.malformed,
                         watermarkMs: window.endMs, nextDueMs: nextDue(.caughtUp, contact), now: now))
-            } else {
-                // A complete window moves the watermark to its end; inside a sorted body, every
-                // event before the latest one seen is known. An unsorted body is never checkpointed.
-                let checkpoint: Int64? =
-                    isLast ? window.endMs : (sorted && latestMs > window.startMs ? min(latestMs, window.endMs) : nil)
-                await pending.submit(
-                    .batch(
-                        contactID: contact.id, events: batch.events, malformed: batch.malformed,
-                        checkpointMs: checkpoint, now: now))
+                return
             }
+            // A complete window moves the watermark to its end; inside a sorted body, every event
+            // before the latest one seen is known. A body found unsorted after earlier batches
+            // were checkpointed takes the watermark back to where the window started, with this
+            // batch: events before those checkpoints may still be unread.
+            let checkpoint: PollWrite.Checkpoint?
+            if isLast {
+                checkpoint = .advance(toMs: window.endMs)
+            } else if sorted {
+                checkpoint = latestMs > window.startMs ? .advance(toMs: min(latestMs, window.endMs)) : nil
+            } else if checkpointed {
+                checkpoint = .rewind(toMs: watermarkBefore(window, of: contact))
+                checkpointed = false
+            } else {
+                checkpoint = nil
+            }
+            if case .advance = checkpoint { checkpointed = true }
+            await pending.submit(
+                .batch(
+                    contact: contact.pollTarget, events: batch.events, malformed: batch.malformed,
+                    checkpoint: checkpoint, now: now))
         }
         return summary
+    }
+
+    /// Where the watermark stood before the poll reached `window`: the contact's watermark for
+    /// the first window (`nil` for a contact never synced), the window's start for a later one.
+    private func watermarkBefore(_ window: SyncWindow, of contact: StoredContact) -> Int64? {
+        guard let watermarkMs = contact.watermarkMs else {
+            return window.startMs == windows.initialStartMs ? nil : window.startMs
+        }
+        return max(window.startMs, watermarkMs)
     }
 
     private func nextDue(_ result: PollResult, _ contact: StoredContact) -> Int64 {

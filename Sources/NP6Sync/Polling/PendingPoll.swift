@@ -34,6 +34,18 @@ public struct PendingPoll: Sendable {
     public func completed() async throws -> PollOutcome {
         var outcome = outcome
         outcome.counts += try await writes.committed()
+        for conflict in outcome.counts.conflicts {
+            logger.warning(
+                "Event id seen again with another payload; the first copy stays, this one is in event_conflicts",
+                metadata: [
+                    "event.id": "\(conflict.eventID)",
+                    "event.stored_for": "\(conflict.storedFor.map { "\($0)" } ?? "unknown")",
+                ])
+        }
+        outcome.counts.conflicts = []
+        if outcome.counts.supersededByOperator {
+            logger.info("An operator's command changed the contact during the poll; its row keeps what the command set")
+        }
         if outcome.result == .caughtUp {
             logger.debug(
                 "Polled contact",

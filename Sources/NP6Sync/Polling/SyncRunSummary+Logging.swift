@@ -7,6 +7,7 @@ extension SyncRunSummary {
         [
             "contacts.polled": "\(contactsPolled)", "contacts.failed": "\(contactsFailed)", "requests": "\(requests)",
             "events.new": "\(eventsNew)", "events.duplicate": "\(eventsDuplicate)",
+            "events.conflicting": "\(eventsConflicting)",
             "events.quarantined": "\(eventsQuarantined)", "duration_ms": "\(finishedMs - startedMs)",
         ]
     }

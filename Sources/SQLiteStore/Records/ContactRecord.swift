@@ -8,7 +8,7 @@ struct ContactRecord: FetchableRecord {
     /// The columns to select: every one the record decodes.
     static let columns = """
         id, kind, value, enabled, watermark_ms, next_due_ms, last_attempt_ms, last_success_ms,
-        last_status, last_error, consecutive_failures, added_ms
+        last_status, last_error, consecutive_failures, added_ms, generation
         """
 
     var id: Int64
@@ -23,6 +23,7 @@ struct ContactRecord: FetchableRecord {
     var lastError: String?
     var consecutiveFailures: Int
     var addedMs: Int64
+    var generation: Int64
 
     init(row: Row) {
         id = row["id"]
@@ -37,6 +38,7 @@ struct ContactRecord: FetchableRecord {
         lastError = row["last_error"]
         consecutiveFailures = row["consecutive_failures"]
         addedMs = row["added_ms"]
+        generation = row["generation"]
     }
 
     /// The contact; `nil` when the kind is not one we know (e.g. typed by hand).
@@ -46,6 +48,6 @@ struct ContactRecord: FetchableRecord {
             id: id, reference: ContactReference(kind: kind, value: value), enabled: enabled, watermarkMs: watermarkMs,
             nextDueMs: nextDueMs, lastAttemptMs: lastAttemptMs, lastSuccessMs: lastSuccessMs,
             lastStatus: lastStatus.flatMap(ContactStatus.init(rawValue:)), lastError: lastError,
-            consecutiveFailures: consecutiveFailures, addedMs: addedMs)
+            consecutiveFailures: consecutiveFailures, addedMs: addedMs, generation: generation)
     }
 }

@@ -8,6 +8,6 @@ extension SyncRunSummary: FetchableRecord {
     /// The columns to select: every one the summary decodes.
     static let columns = """
         kind, started_ms, finished_ms, contacts_polled, contacts_failed, requests, events_new, events_duplicate,
-        events_quarantined, error
+        events_conflicting, events_quarantined, error
         """
 }

@@ -15,11 +15,13 @@ public struct StoredContact: Sendable, Hashable {
     public var lastError: String?
     public var consecutiveFailures: Int
     public var addedMs: Int64
+    /// Bumped by operators' commands; a poll's writes carry the generation it started from.
+    public var generation: Int64
 
     public init(
         id: Int64, reference: ContactReference, enabled: Bool, watermarkMs: Int64?, nextDueMs: Int64,
         lastAttemptMs: Int64?, lastSuccessMs: Int64?, lastStatus: ContactStatus?, lastError: String?,
-        consecutiveFailures: Int, addedMs: Int64
+        consecutiveFailures: Int, addedMs: Int64, generation: Int64
     ) {
         self.id = id
         self.reference = reference
@@ -32,5 +34,9 @@ public struct StoredContact: Sendable, Hashable {
         self.lastError = lastError
         self.consecutiveFailures = consecutiveFailures
         self.addedMs = addedMs
+        self.generation = generation
     }
+
+    /// What a poll of this contact writes to.
+    public var pollTarget: PollTarget { PollTarget(id: id, generation: generation) }
 }

@@ -9,6 +9,8 @@ public struct SyncRunSummary: Sendable, Hashable, Decodable {
     public var requests = 0
     public var eventsNew = 0
     public var eventsDuplicate = 0
+    /// Event ids seen again with another payload (kept in `event_conflicts`).
+    public var eventsConflicting = 0
     public var eventsQuarantined = 0
     /// Why the run stopped early, if it did (e.g. the key was refused).
     public var error: String?

@@ -25,7 +25,7 @@ import Testing
 
             metrics.recordPoll(outcome: "ok")
             metrics.recordPoll(outcome: "ok")
-            metrics.recordEvents(new: 9, duplicate: 3, quarantined: 0)
+            metrics.recordEvents(new: 9, duplicate: 3, conflicting: 0, quarantined: 0)
             metrics.recordRequest(durationSeconds: 0.12, status: 200)
             metrics.setSinkLag(sink: "crm", events: 4, seconds: 1.5)
 

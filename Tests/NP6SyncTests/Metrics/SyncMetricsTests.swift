@@ -39,8 +39,8 @@ import Testing
         metrics.recordPoll(outcome: "ok")
         metrics.recordPoll(.notFound)
         metrics.recordPoll(outcome: "something new")
-        metrics.recordEvents(new: 5, duplicate: 2, quarantined: 1)
-        metrics.recordEvents(new: 1, duplicate: 0, quarantined: -3)
+        metrics.recordEvents(new: 5, duplicate: 2, conflicting: 1, quarantined: 1)
+        metrics.recordEvents(new: 1, duplicate: 0, conflicting: 0, quarantined: -3)
         metrics.recordRateLimitPause()
         metrics.setFreshness(seconds: 42.5)
         metrics.setContacts(due: 3, failing: 1, total: 12)
@@ -53,6 +53,7 @@ import Testing
             #"np6sync_polls_total{outcome="other"} 1"#,
             #"np6sync_events_total{result="new"} 6"#,
             #"np6sync_events_total{result="duplicate"} 2"#,
+            #"np6sync_events_total{result="conflicting"} 1"#,
             #"np6sync_events_total{result="quarantined"} 1"#,
             "np6sync_rate_limit_pauses_total 1",
             "np6sync_watermark_lag_seconds 42.5",

@@ -57,7 +57,8 @@ struct SinkFixture {
         }
         _ = try await database.write(
             .batch(
-                contactID: contactID, events: events, malformed: [], checkpointMs: nil, now: WallClock.nowMs()))
+                contact: PollTarget(id: contactID, generation: 0), events: events, malformed: [], checkpoint: nil,
+                now: WallClock.nowMs()))
         return ids
     }
 
