@@ -15,6 +15,9 @@ public struct APIConfiguration: Sendable, Hashable {
     public var requestsPerSecond: Int
     /// `api.maxConcurrentRequests`: the most requests in flight at once.
     public var maxConcurrentRequests: Int
+    /// `api.maxAttempts`: how often `sync` tries a contact within one pass when a request
+    /// meets a transient fault (5xx, timeout, dropped connection, malformed body, 429); 1 tries once.
+    public var maxAttempts: Int
     /// `api.keyFile`: an absolute path to a file holding the API key, or `nil`.
     public var keyFile: String?
 
@@ -23,12 +26,14 @@ public struct APIConfiguration: Sendable, Hashable {
         timeoutSeconds: Int = 30,
         requestsPerSecond: Int = 5,
         maxConcurrentRequests: Int = 4,
+        maxAttempts: Int = 5,
         keyFile: String? = nil
     ) {
         self.baseURL = baseURL
         self.timeoutSeconds = timeoutSeconds
         self.requestsPerSecond = requestsPerSecond
         self.maxConcurrentRequests = maxConcurrentRequests
+        self.maxAttempts = maxAttempts
         self.keyFile = keyFile
     }
 
@@ -36,7 +41,9 @@ public struct APIConfiguration: Sendable, Hashable {
 }
 
 extension APIConfiguration {
-    static let keys = ["baseURL", "timeoutSeconds", "requestsPerSecond", "maxConcurrentRequests", "keyFile"]
+    static let keys = [
+        "baseURL", "timeoutSeconds", "requestsPerSecond", "maxConcurrentRequests", "maxAttempts", "keyFile",
+    ]
 
     /// The message for a key where someone tried to put the API key itself. The value is never
     /// echoed, and no other key is suggested.
@@ -66,6 +73,9 @@ extension APIConfiguration {
         self.maxConcurrentRequests =
             decoder.read("maxConcurrentRequests", in: fields) { decoder.integer($0, at: $1, in: 1...1_000) }
             ?? defaults.maxConcurrentRequests
+        self.maxAttempts =
+            decoder.read("maxAttempts", in: fields) { decoder.integer($0, at: $1, in: 1...100) }
+            ?? defaults.maxAttempts
         self.keyFile = decoder.read("keyFile", in: fields, nullMeansAbsent: true, decoder.filePath)
     }
 }

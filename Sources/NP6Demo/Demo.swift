@@ -1,3 +1,4 @@
+import Config
 import Foundation
 import Logging
 import NP6Client
@@ -63,7 +64,7 @@ public struct Demo: Sendable {
                         client: client, database: database, windows: WindowPolicy(), schedule: SchedulePolicy(),
                         pacer: RequestPacer(requestsPerSecond: 200, wallNowMs: WallClock.nowMs),
                         wallNowMs: WallClock.nowMs),
-                    maxConcurrentRequests: 8)
+                    maxConcurrentRequests: 8, maxAttempts: APIConfiguration().maxAttempts)
                 let first = try await pass.run(logger: logger)
                 print("Pass 1: first sync of \(references.count) contacts from the beginning of time")
                 print(Self.describe(first))

@@ -81,6 +81,7 @@ public struct Runtime: Sendable {
     public func makeSyncPass(client: NP6Client) -> SyncPass {
         SyncPass(
             poller: makePoller(client: client, pacer: makePacer()),
-            maxConcurrentRequests: configuration.api.maxConcurrentRequests)
+            maxConcurrentRequests: configuration.api.maxConcurrentRequests,
+            maxAttempts: configuration.api.maxAttempts)
     }
 }

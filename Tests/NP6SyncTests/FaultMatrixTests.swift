@@ -49,7 +49,7 @@ import Testing
         fake.knobs.rateLimitPerSecond = 3
         try await withSyncFixture(fake: fake) { fixture in
             try await fixture.addFakeContacts()
-            let report = try await fixture.pass(maxConcurrentRequests: 4).run(logger: fixture.logger)
+            let report = try await fixture.pass(maxConcurrentRequests: 4, maxAttempts: 6).run(logger: fixture.logger)
             #expect(report.failures.isEmpty)
             try await expectExactlyTheFakesEvents(fixture)
         }

@@ -27,12 +27,15 @@ struct SyncFixture {
         logs.entries.map { "\($0.level) \($0.message) \($0.metadata)" }
     }
 
-    func pass(maxConcurrentRequests: Int = 4) -> SyncPass {
-        SyncPass(
+    /// A pass; with `maxAttempts` above 1 it tries again at once (no retry delay).
+    func pass(maxConcurrentRequests: Int = 4, maxAttempts: Int = 1) -> SyncPass {
+        var pass = SyncPass(
             poller: ContactPoller(
                 client: client, database: database, windows: windows, schedule: SchedulePolicy(),
                 pacer: RequestPacer(requestsPerSecond: 1_000, wallNowMs: WallClock.nowMs), wallNowMs: WallClock.nowMs),
-            maxConcurrentRequests: maxConcurrentRequests)
+            maxConcurrentRequests: maxConcurrentRequests, maxAttempts: maxAttempts)
+        pass.retryDelay = .zero
+        return pass
     }
 
     /// Adds every fake contact, each named by `kind(index)`.

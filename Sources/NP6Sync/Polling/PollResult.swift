@@ -15,6 +15,16 @@ public enum PollResult: Sendable, Hashable {
     /// A transient fault: 5xx, transport, malformed body, unexpected status.
     case failed(NP6ClientError)
 
+    /// A fault that may well be gone on the next request: 5xx, a timeout or dropped connection,
+    /// a malformed body, 429. `sync` tries such a contact again within its pass.
+    public var isTransient: Bool {
+        switch self {
+        case .rateLimited: true
+        case .failed(.serverError), .failed(.transport), .failed(.malformedBody): true
+        case .caughtUp, .notFound, .unauthorized, .failed: false
+        }
+    }
+
     /// The `contacts.last_status` this result writes.
     var contactStatus: ContactStatus {
         switch self {

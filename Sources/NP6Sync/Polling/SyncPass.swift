@@ -9,13 +9,23 @@ import SyncStore
 public struct SyncPass: Sendable {
     public var poller: ContactPoller
     public var maxConcurrentRequests: Int
-    /// How often a rate-limited contact is tried again within the pass, after the API's pause.
-    public var rateLimitRetries = 5
+    /// `api.maxAttempts`: how often a contact is tried within the pass when a request meets a
+    /// transient fault (`PollResult.isTransient`); 1 tries once.
+    public var maxAttempts: Int
+    /// The wait before the second attempt; it doubles for each further one, up to `maxRetryDelay`,
+    /// and a random part of up to half of it is taken off (jitter), so that retries spread out.
+    /// A 429's attempt also waits for the pause the API asked for (the `RequestPacer` holds every
+    /// request until then).
+    public var retryDelay: Duration = .milliseconds(500)
+    public var maxRetryDelay: Duration = .seconds(8)
+    /// What retries wait on; tests pass a manual clock.
+    public var clock: any Clock<Duration> = ContinuousClock()
     static let pageSize = 1000
 
-    public init(poller: ContactPoller, maxConcurrentRequests: Int) {
+    public init(poller: ContactPoller, maxConcurrentRequests: Int, maxAttempts: Int) {
         self.poller = poller
         self.maxConcurrentRequests = max(1, maxConcurrentRequests)
+        self.maxAttempts = max(1, maxAttempts)
     }
 
     /// What a pass did, for the CLI's summary and exit code.
@@ -44,39 +54,78 @@ public struct SyncPass: Sendable {
                 return .settled(settled)
             }
             var pending: ArraySlice<StoredContact> = []
+            var retries: [Attempt] = []  // due again, before the next new contact
             var afterID: Int64 = 0
             var lastPage = false
             var fetching = 0
-            // A contact holds a request slot while it fetches, not while its writes commit: the
-            // next requests overlap the commit, and many polls share a transaction.
+            var waiting = 0  // attempts waiting out their retry delay
+            // A contact holds a request slot while it fetches, not while its writes commit or
+            // while it waits to be tried again: the next requests overlap both.
             func startNext() async throws {
                 guard report.unauthorizedStatus == nil else { return }
-                if pending.isEmpty, !lastPage {
-                    let page = try await database.contacts(afterID: afterID, limit: Self.pageSize, enabledOnly: true)
-                    lastPage = page.count < Self.pageSize
-                    afterID = page.last?.id ?? afterID
-                    pending = page[...]
+                let attempt: Attempt
+                if !retries.isEmpty {
+                    attempt = retries.removeFirst()
+                } else {
+                    if pending.isEmpty, !lastPage {
+                        let page = try await database.contacts(
+                            afterID: afterID, limit: Self.pageSize, enabledOnly: true)
+                        lastPage = page.count < Self.pageSize
+                        afterID = page.last?.id ?? afterID
+                        pending = page[...]
+                    }
+                    guard let contact = pending.popFirst() else { return }
+                    attempt = Attempt(contact: contact, number: 1, earlier: nil)
                 }
-                guard let contact = pending.popFirst() else { return }
                 fetching += 1
-                group.addTask { .fetched(try await fetchRetryingRateLimits(contact, logger: logger)) }
+                group.addTask { [poller] in
+                    var poll = try await poller.fetch(attempt.contact, logger: logger)
+                    if let earlier = attempt.earlier {
+                        poll.outcome.requests += earlier.requests
+                        poll.outcome.counts += earlier.counts
+                        poll.outcome.sawUnsortedBody = poll.outcome.sawUnsortedBody || earlier.sawUnsortedBody
+                    }
+                    return .fetched(poll, attempt: attempt.number)
+                }
             }
             for _ in 0..<maxConcurrentRequests { try await startNext() }
             if fetching == 0 { settle.finish() }
             while let step = try await group.next() {
                 switch step {
-                case .fetched(let poll):
+                case .fetched(let poll, let number):
                     fetching -= 1
                     if case .unauthorized(let status) = poll.outcome.result { report.unauthorizedStatus = status }
-                    settle.yield(poll)
-                    try await startNext()
-                    if fetching == 0 {
-                        // The last requests are done: commit now rather than when the delay ends.
-                        settle.finish()
-                        await database.flushWrites()
+                    if poll.outcome.result.isTransient, number < maxAttempts, report.unauthorizedStatus == nil {
+                        waiting += 1
+                        let delay = delay(beforeAttempt: number + 1)
+                        group.addTask { [clock] in
+                            try await clock.sleep(for: delay)
+                            return .due(try await nextAttempt(after: poll, number: number + 1))
+                        }
+                    } else {
+                        settle.yield(poll)
+                    }
+                case .due(let attempt):
+                    waiting -= 1
+                    if report.unauthorizedStatus == nil {
+                        retries.append(attempt)
+                    } else if let earlier = attempt.earlier {
+                        // The pass stops: the attempt is not made, what the earlier ones did counts.
+                        settle.yield(PendingPoll(attempt.contact, outcome: earlier, logger: logger))
                     }
                 case .settled(let settled):
                     report = settled
+                    continue
+                }
+                while fetching < maxConcurrentRequests, report.unauthorizedStatus == nil {
+                    let before = fetching
+                    try await startNext()
+                    if fetching == before { break }
+                }
+                if fetching == 0, waiting == 0 {
+                    // The last requests are done: commit now rather than when the delay ends.
+                    settle.finish()
+                    await database.flushWrites()
                 }
             }
         }
@@ -88,27 +137,34 @@ public struct SyncPass: Sendable {
         return report
     }
 
+    /// A contact to fetch, and what its earlier attempts in this pass did.
+    private struct Attempt: Sendable {
+        var contact: StoredContact
+        var number: Int
+        var earlier: PollOutcome?
+    }
+
     private enum Step: Sendable {
-        case fetched(PendingPoll)
+        case fetched(PendingPoll, attempt: Int)
+        case due(Attempt)
         case settled(Report)
     }
 
-    private func fetchRetryingRateLimits(_ contact: StoredContact, logger: Logger) async throws -> PendingPoll {
-        var poll = try await poller.fetch(contact, logger: logger)
-        var attempts = 0
-        while case .rateLimited = poll.outcome.result, attempts < rateLimitRetries {
-            // The pacer holds every request until the API's pause is over; go again from the
-            // watermark that the stored batches left, once they are committed.
-            attempts += 1
-            await poller.database.flushWrites()
-            let done = try await poll.completed()
-            let current = try await poller.database.contact(contact.reference) ?? contact
-            poll = try await poller.fetch(current, logger: logger)
-            poll.outcome.requests += done.requests
-            poll.outcome.counts += done.counts
-            poll.outcome.sawUnsortedBody = poll.outcome.sawUnsortedBody || done.sawUnsortedBody
-        }
-        return poll
+    /// The next attempt after a failed one: once the failed attempt's writes are committed, from
+    /// the watermark they left.
+    private func nextAttempt(after poll: PendingPoll, number: Int) async throws -> Attempt {
+        await poller.database.flushWrites()
+        let done = try await poll.completed()
+        let current = try await poller.database.contact(poll.contact.reference) ?? poll.contact
+        return Attempt(contact: current, number: number, earlier: done)
+    }
+
+    /// Exponential backoff with jitter: `retryDelay`, doubled for each attempt after the second,
+    /// capped at `maxRetryDelay`, less a random part of up to half.
+    func delay(beforeAttempt attempt: Int) -> Duration {
+        let doublings = min(max(0, attempt - 2), 30)
+        let full = min(maxRetryDelay, retryDelay * (1 << doublings))
+        return full * (1 - poller.random() / 2)
     }
 
     private func record(_ outcome: PollOutcome, of contact: ContactReference, in report: inout Report) {
@@ -116,6 +172,7 @@ public struct SyncPass: Sendable {
         report.run.requests += outcome.requests
         report.run.eventsNew += outcome.counts.new
         report.run.eventsDuplicate += outcome.counts.duplicate
+        report.run.eventsConflicting += outcome.counts.conflicting
         report.run.eventsQuarantined += outcome.counts.quarantined
         switch outcome.result {
         case .caughtUp:
@@ -126,7 +183,7 @@ public struct SyncPass: Sendable {
             report.unauthorizedStatus = status
         case .rateLimited:
             report.run.contactsFailed += 1
-            report.failures.append((contact, "HTTP 429: still rate limited after \(rateLimitRetries) retries"))
+            report.failures.append((contact, "HTTP 429: still rate limited after \(maxAttempts) attempts"))
         case .failed(let error):
             report.run.contactsFailed += 1
             report.failures.append((contact, error.description))
