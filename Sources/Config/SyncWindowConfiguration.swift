@@ -10,11 +10,17 @@ public struct SyncWindowConfiguration: Sendable, Hashable {
     /// `sync.maxWindowSeconds`: the longest range one request covers; a longer gap is sliced.
     /// 0 means no limit.
     public var maxWindowSeconds: Int
+    /// `sync.checkApiOnStart`: the daemon runs the `check-api` checks once at start and logs a
+    /// failed one as an error (it never stops because of them).
+    public var checkApiOnStart: Bool
 
-    public init(initialStartMs: Int64 = 0, lookbackSeconds: Int = 900, maxWindowSeconds: Int = 0) {
+    public init(
+        initialStartMs: Int64 = 0, lookbackSeconds: Int = 900, maxWindowSeconds: Int = 0, checkApiOnStart: Bool = true
+    ) {
         self.initialStartMs = initialStartMs
         self.lookbackSeconds = lookbackSeconds
         self.maxWindowSeconds = maxWindowSeconds
+        self.checkApiOnStart = checkApiOnStart
     }
 
     public var lookback: Duration { .seconds(lookbackSeconds) }
@@ -23,7 +29,7 @@ public struct SyncWindowConfiguration: Sendable, Hashable {
 }
 
 extension SyncWindowConfiguration {
-    static let keys = ["initialStart", "lookbackSeconds", "maxWindowSeconds"]
+    static let keys = ["initialStart", "lookbackSeconds", "maxWindowSeconds", "checkApiOnStart"]
 
     init(decoding fields: ObjectFields, with decoder: ConfigurationDecoder) {
         let defaults = Self()
@@ -37,6 +43,7 @@ extension SyncWindowConfiguration {
         self.maxWindowSeconds =
             decoder.read("maxWindowSeconds", in: fields) { decoder.seconds($0, at: $1, minimum: 0) }
             ?? defaults.maxWindowSeconds
+        self.checkApiOnStart = decoder.read("checkApiOnStart", in: fields, decoder.bool) ?? defaults.checkApiOnStart
     }
 
     /// Milliseconds below this are almost surely seconds written where milliseconds are expected

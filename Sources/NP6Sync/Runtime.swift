@@ -41,12 +41,15 @@ public struct Runtime: Sendable {
 
     /// An API client with the configured base URL, timeout and connection limit. Shut it down when done.
     public func makeClient(apiKey: APIKey) -> NP6Client {
+        Self.makeClient(configuration.api, apiKey: apiKey)
+    }
+
+    /// A client of the API that `api` configures (for commands that need no database).
+    public static func makeClient(_ api: APIConfiguration, apiKey: APIKey) -> NP6Client {
         NP6Client(
             configuration: NP6ClientConfiguration(
-                baseURL: configuration.api.baseURL,
-                apiKey: apiKey.unredactedValue,
-                timeoutSeconds: configuration.api.timeoutSeconds,
-                maxConnections: configuration.api.maxConcurrentRequests),
+                baseURL: api.baseURL, apiKey: apiKey.unredactedValue, timeoutSeconds: api.timeoutSeconds,
+                maxConnections: api.maxConcurrentRequests),
             now: WallClock.nowMs)
     }
 

@@ -13,7 +13,7 @@ struct NP6SyncCommand: AsyncParsableCommand {
         subcommands: [
             RunCommand.self, SyncCommand.self, StatusCommand.self, ContactsCommand.self, EventsCommand.self,
             SinksCommand.self,
-            CheckConfigCommand.self, DemoCommand.self, FakeAPICommand.self,
+            CheckConfigCommand.self, CheckAPICommand.self, DemoCommand.self, FakeAPICommand.self,
         ]
     )
 }

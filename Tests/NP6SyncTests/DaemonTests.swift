@@ -28,6 +28,7 @@ import Testing
         environment: [String: String] = [:],
         metrics: Bool = false,
         sinks: String = "[]",
+        knobs: FakeNP6Knobs = FakeNP6Knobs(),
         logs: InMemoryLogHandler = InMemoryLogHandler(),
         _ body:
             @escaping @Sendable (Daemon, FakeNP6Handle, _ metricsPort: @escaping @Sendable () async -> Int?)
@@ -35,6 +36,7 @@ import Testing
     ) async throws -> T {
         var fake = FakeNP6Configuration(contactCount: 9, eventsPerContact: 1...5)
         fake.apiKey = apiKey
+        fake.knobs = knobs
         return try await withFakeNP6API(configuration: fake) { api in
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
                 "np6-daemon-\(UUID().uuidString)")
@@ -86,6 +88,24 @@ import Testing
         }
         var last = ""
         while last != "STOPPING=1" { last = try await listener.next() }
+    }
+
+    @Test func aFailedAPICheckAtStartIsLoggedAndTheDaemonSyncsOn() async throws {
+        let logs = InMemoryLogHandler()
+        try await withDaemon(knobs: FakeNP6Knobs(endInclusive: true), logs: logs) { daemon, api, _ in
+            try await eventually(timeout: .seconds(60), "the failed check is logged") {
+                logs.entries.contains {
+                    $0.level == .error && $0.message == "An assumption about the API does not hold"
+                }
+            }
+            let logged = try #require(
+                logs.entries.first { $0.message == "An assumption about the API does not hold" })
+            #expect("\(logged.metadata["assumption"] ?? "")".hasPrefix("end is exclusive"))
+            let expected = Set(await api.state.allEvents().map(\.id))
+            try await eventually(timeout: .seconds(60), "every event is stored all the same") {
+                (try? await daemon.runtime.database.eventIDs()) == expected
+            }
+        }
     }
 
     @Test func metricsMoveAfterASyncAndNeverShowTheKey() async throws {

@@ -30,6 +30,11 @@ public struct FakeNP6Knobs: Sendable, Hashable, Codable {
     /// from the middle of the range) and then go back in time to the earliest ones: an API bug
     /// found only after batches were checkpointed.
     public var backInTimeBodyRate: Double
+    /// Read integer `start` / `end` as seconds, not milliseconds (an API whose unit differs:
+    /// `check-api` must catch it).
+    public var integerBoundsAsSeconds: Bool
+    /// Include events stamped exactly at `end` (an API whose `end` is inclusive).
+    public var endInclusive: Bool
 
     public init(
         latencyMs: Int = 0,
@@ -43,7 +48,9 @@ public struct FakeNP6Knobs: Sendable, Hashable, Codable {
         lateByMs: Int64 = 600_000,
         unsortedBodyRate: Double = 0,
         duplicateElementRate: Double = 0,
-        backInTimeBodyRate: Double = 0
+        backInTimeBodyRate: Double = 0,
+        integerBoundsAsSeconds: Bool = false,
+        endInclusive: Bool = false
     ) {
         self.latencyMs = latencyMs
         self.rateLimitPerSecond = rateLimitPerSecond
@@ -57,6 +64,8 @@ public struct FakeNP6Knobs: Sendable, Hashable, Codable {
         self.unsortedBodyRate = unsortedBodyRate
         self.duplicateElementRate = duplicateElementRate
         self.backInTimeBodyRate = backInTimeBodyRate
+        self.integerBoundsAsSeconds = integerBoundsAsSeconds
+        self.endInclusive = endInclusive
     }
 }
 
@@ -82,6 +91,8 @@ extension FakeNP6Knobs {
             case ("unsortedBodyRate", .number(let number)): knobs.unsortedBodyRate = number
             case ("duplicateElementRate", .number(let number)): knobs.duplicateElementRate = number
             case ("backInTimeBodyRate", .number(let number)): knobs.backInTimeBodyRate = number
+            case ("integerBoundsAsSeconds", .bool(let flag)): knobs.integerBoundsAsSeconds = flag
+            case ("endInclusive", .bool(let flag)): knobs.endInclusive = flag
             default: throw KnobsPatchError(key: key)
             }
         }

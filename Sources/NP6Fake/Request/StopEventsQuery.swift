@@ -18,6 +18,9 @@ struct StopEventsQuery: Sendable, Equatable {
     var endMs: Int64?
     /// `nil`: no guaranteed order, and a different one on each request.
     var sort: Sort?
+    /// Whether `start` / `end` were written as integers (not ISO-8601).
+    var startIsInteger = false
+    var endIsInteger = false
 
     /// Validates decoded query parameters; unknown parameters are ignored, as most APIs do.
     init(parameters: [(name: String, value: String)]) throws(StopEventsQueryError) {
@@ -36,14 +39,31 @@ struct StopEventsQuery: Sendable, Equatable {
             guard !value.isEmpty else { throw .emptyContactKey }
         }
         self.contact = key
-        self.startMs = try Self.timestamp(single("start"), name: "start")
-        self.endMs = try Self.timestamp(single("end"), name: "end")
+        let start = try single("start")
+        let end = try single("end")
+        self.startMs = try Self.timestamp(start, name: "start")
+        self.endMs = try Self.timestamp(end, name: "end")
+        self.startIsInteger = start.map(Self.isInteger) ?? false
+        self.endIsInteger = end.map(Self.isInteger) ?? false
         if let sort = try single("sort") {
             guard let parsed = Sort(rawValue: sort) else { throw .badSort(sort) }
             self.sort = parsed
         } else {
             self.sort = nil
         }
+    }
+
+    /// The bounds an API that reads integers as seconds would use: integers times 1,000.
+    func readingIntegersAsSeconds() -> StopEventsQuery {
+        var query = self
+        if startIsInteger { query.startMs = startMs.map { $0.multipliedReportingOverflow(by: 1000).partialValue } }
+        if endIsInteger { query.endMs = endMs.map { $0.multipliedReportingOverflow(by: 1000).partialValue } }
+        return query
+    }
+
+    private static func isInteger(_ text: String) -> Bool {
+        let digits = text.hasPrefix("-") ? text.dropFirst() : Substring(text)
+        return !digits.isEmpty && digits.allSatisfy { $0.isASCII && $0.isNumber }
     }
 
     private static func timestamp(_ value: String?, name: String) throws(StopEventsQueryError) -> Int64? {

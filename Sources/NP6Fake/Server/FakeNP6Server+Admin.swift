@@ -127,6 +127,8 @@ extension FakeNP6Server {
             #""unsortedBodyRate":\#(knobs.unsortedBodyRate)"#,
             #""duplicateElementRate":\#(knobs.duplicateElementRate)"#,
             #""backInTimeBodyRate":\#(knobs.backInTimeBodyRate)"#,
+            #""integerBoundsAsSeconds":\#(knobs.integerBoundsAsSeconds)"#,
+            #""endInclusive":\#(knobs.endInclusive)"#,
         ]
         return json(Array("{\(fields.joined(separator: ","))}".utf8))
     }

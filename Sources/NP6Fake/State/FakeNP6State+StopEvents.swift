@@ -52,7 +52,7 @@ extension FakeNP6State {
         }
         let query: StopEventsQuery
         switch request.query {
-        case .success(let parsed): query = parsed
+        case .success(let parsed): query = knobs.integerBoundsAsSeconds ? parsed.readingIntegersAsSeconds() : parsed
         case .failure(let error):
             return answer(400, .error(code: "bad_request", message: error.description), rateLimit: rateLimit)
         }
@@ -65,7 +65,8 @@ extension FakeNP6State {
         }
         let records = eventsByContact[index]
         let lower = query.startMs.map { firstIndex(atOrAfter: $0, in: records) } ?? records.startIndex
-        let upper = max(lower, query.endMs.map { firstIndex(atOrAfter: $0, in: records) } ?? records.endIndex)
+        let endMs = knobs.endInclusive ? query.endMs.map { $0 == .max ? $0 : $0 + 1 } : query.endMs
+        let upper = max(lower, endMs.map { firstIndex(atOrAfter: $0, in: records) } ?? records.endIndex)
         let order: EventStreamPlan.Order =
             switch query.sort {
             case .asc:

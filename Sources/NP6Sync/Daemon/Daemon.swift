@@ -116,6 +116,13 @@ public struct Daemon: Sendable {
                 successTerminationBehavior: .gracefullyShutdownGroup),
             .init(service: ReloadService(reload: reload, logger: logger)),
         ]
+        if runtime.configuration.sync.checkApiOnStart {
+            services.append(
+                .init(
+                    service: APICheckService(
+                        checker: APIChecker(client: client, pacer: pacer), database: runtime.database, logger: logger),
+                    successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
+        }
         if let listen = runtime.configuration.metrics {
             services.append(
                 .init(
