@@ -122,10 +122,10 @@ public struct APIChecker: Sendable {
     private func windowChecks(around event: StopEvent, of contact: ContactReference) async throws -> [Check] {
         let t = event.timestampMs
         var checks: [Check] = []
-        func window(_ start: Int64, _ end: Int64, _ format: StopEventsQuery.BoundsFormat = .milliseconds)
-            async throws -> Answer
-        {
-            try await ask(StopEventsQuery(contact: contact, startMs: start, endMs: end, boundsFormat: format))
+        func window(_ start: Int64, _ end: Int64, iso: Bool = false) async throws -> Answer {
+            try await ask(
+                StopEventsQuery(
+                    contact: contact, startMs: start, endMs: end, boundsFormat: iso ? .iso8601 : .milliseconds))
         }
         func holds(_ answer: Answer, _ expected: Bool) -> Bool? {
             answer.error == nil ? answer.ids.contains(event.id) == expected : nil
@@ -151,7 +151,7 @@ public struct APIChecker: Sendable {
                     + "duplicates, counted as such)"))
         let second = t - ((t % 1000) + 1000) % 1000
         let integer = try await window(second, second + 1000)
-        let iso = try await window(second, second + 1000, .iso8601)
+        let iso = try await window(second, second + 1000, iso: true)
         checks.append(
             Check(
                 assumption: "ISO-8601 bounds agree with integer ones (the same second)",
