@@ -36,6 +36,12 @@ struct FakeAPICommand: AsyncParsableCommand {
     @Option(help: "Requests per second before answering 429 (off when absent).")
     var rateLimit: Int?
 
+    @Option(help: "How the rate limit is kept: fixed-window (1 s) or token-bucket.")
+    var rateLimitKind: RateLimitKindArgument = .fixedWindow
+
+    @Option(help: "The token bucket's capacity (default: one second's worth).")
+    var rateLimitBurst: Int?
+
     @Option(help: "Fraction of requests answered 500/503.")
     var errorRate = 0.0
 
@@ -93,6 +99,8 @@ struct FakeAPICommand: AsyncParsableCommand {
         }
         configuration.knobs.latencyMs = latencyMs
         configuration.knobs.rateLimitPerSecond = rateLimit
+        configuration.knobs.rateLimitKind = rateLimitKind.kind
+        configuration.knobs.rateLimitBurst = rateLimitBurst
         configuration.knobs.serverErrorRate = errorRate
         configuration.knobs.malformedElementRate = malformedRate
         configuration.knobs.dropConnectionRate = dropRate
@@ -107,6 +115,19 @@ struct FakeAPICommand: AsyncParsableCommand {
                 // Unbuffered: whoever started the fake waits for this line to learn the port.
                 FileHandle.standardOutput.write(Data("fake NP6 API listening on http://\(host):\(port)\n".utf8))
             }
+        }
+    }
+}
+
+/// `--rate-limit-kind`.
+enum RateLimitKindArgument: String, ExpressibleByArgument, CaseIterable {
+    case fixedWindow = "fixed-window"
+    case tokenBucket = "token-bucket"
+
+    var kind: FakeNP6Knobs.RateLimitKind {
+        switch self {
+        case .fixedWindow: .fixedWindow
+        case .tokenBucket: .tokenBucket
         }
     }
 }

@@ -5,8 +5,18 @@
 public struct FakeNP6Knobs: Sendable, Hashable, Codable {
     /// Delay before the response head of every API request, in ms.
     public var latencyMs: Int
-    /// Requests allowed per 1-second window; `nil` turns rate limiting (and its headers) off.
+    /// Requests allowed per second; `nil` turns rate limiting (and its headers) off.
     public var rateLimitPerSecond: Int?
+    /// How the limit is kept: a fixed 1-second window (Remaining resets at Reset) or a token
+    /// bucket (Remaining is the tokens left, Reset when the bucket is full again).
+    public var rateLimitKind: RateLimitKind
+    /// The token bucket's capacity (its burst); `nil`: one second's worth.
+    public var rateLimitBurst: Int?
+
+    public enum RateLimitKind: String, Sendable, Hashable, Codable, CaseIterable {
+        case fixedWindow
+        case tokenBucket
+    }
     /// Fraction of API requests answered `500` or `503`.
     public var serverErrorRate: Double
     /// Fraction of the elements of a `200` body replaced by a bad element (missing `id`,
@@ -39,6 +49,8 @@ public struct FakeNP6Knobs: Sendable, Hashable, Codable {
     public init(
         latencyMs: Int = 0,
         rateLimitPerSecond: Int? = nil,
+        rateLimitKind: RateLimitKind = .fixedWindow,
+        rateLimitBurst: Int? = nil,
         serverErrorRate: Double = 0,
         malformedElementRate: Double = 0,
         garbageBodyRate: Double = 0,
@@ -54,6 +66,8 @@ public struct FakeNP6Knobs: Sendable, Hashable, Codable {
     ) {
         self.latencyMs = latencyMs
         self.rateLimitPerSecond = rateLimitPerSecond
+        self.rateLimitKind = rateLimitKind
+        self.rateLimitBurst = rateLimitBurst
         self.serverErrorRate = serverErrorRate
         self.malformedElementRate = malformedElementRate
         self.garbageBodyRate = garbageBodyRate
@@ -81,6 +95,11 @@ extension FakeNP6Knobs {
             case ("latencyMs", .number(let number)): knobs.latencyMs = Int(number)
             case ("rateLimitPerSecond", .number(let number)): knobs.rateLimitPerSecond = Int(number)
             case ("rateLimitPerSecond", .null): knobs.rateLimitPerSecond = nil
+            case ("rateLimitKind", .string(let kind)):
+                guard let kind = RateLimitKind(rawValue: kind) else { throw KnobsPatchError(key: key) }
+                knobs.rateLimitKind = kind
+            case ("rateLimitBurst", .number(let number)): knobs.rateLimitBurst = Int(number)
+            case ("rateLimitBurst", .null): knobs.rateLimitBurst = nil
             case ("serverErrorRate", .number(let number)): knobs.serverErrorRate = number
             case ("malformedElementRate", .number(let number)): knobs.malformedElementRate = number
             case ("garbageBodyRate", .number(let number)): knobs.garbageBodyRate = number

@@ -117,6 +117,8 @@ extension FakeNP6Server {
         let fields = [
             #""latencyMs":\#(knobs.latencyMs)"#,
             #""rateLimitPerSecond":\#(rateLimit)"#,
+            #""rateLimitKind":"\#(knobs.rateLimitKind.rawValue)""#,
+            #""rateLimitBurst":\#(knobs.rateLimitBurst.map(String.init) ?? "null")"#,
             #""serverErrorRate":\#(knobs.serverErrorRate)"#,
             #""malformedElementRate":\#(knobs.malformedElementRate)"#,
             #""garbageBodyRate":\#(knobs.garbageBodyRate)"#,

@@ -17,7 +17,7 @@ extension FakeNP6State {
         func answer(
             _ status: Int,
             _ body: StopEventsPlan.Body,
-            rateLimit: FixedWindowRateLimiter<ContinuousClock.Instant>.Decision?
+            rateLimit: RateLimitDecision?
         ) -> StopEventsPlan {
             StopEventsPlan(status: status, body: body, rateLimit: rateLimit, latencyMs: knobs.latencyMs)
         }

@@ -24,7 +24,7 @@ public actor FakeNP6State {
     var liveGeneratedUntilMs: Int64
     /// The fractional event carried from one live generation to the next.
     var liveCarry: Double = 0
-    var rateLimiter: FixedWindowRateLimiter<ContinuousClock.Instant>?
+    var rateLimiter: FakeRateLimiter<ContinuousClock.Instant>?
     /// Now, for the rate limiter: `configuration.clock` read as continuous-clock instants.
     let rateLimitNow: @Sendable () -> ContinuousClock.Instant
 
@@ -56,7 +56,7 @@ public actor FakeNP6State {
         self.liveRandom = SeededGenerator(seed: configuration.seed, stream: GeneratorStream.live)
         self.addedRandom = SeededGenerator(seed: configuration.seed, stream: GeneratorStream.added)
         self.liveGeneratedUntilMs = now
-        self.rateLimiter = configuration.knobs.rateLimitPerSecond.map { FixedWindowRateLimiter(limit: $0) }
+        self.rateLimiter = FakeRateLimiter(configuration.knobs)
         self.rateLimitNow = Self.continuousInstants(of: configuration.clock)
     }
 
@@ -97,8 +97,10 @@ public actor FakeNP6State {
     /// Replaces the knobs. Live events up to now are generated at the old rate first.
     public func setKnobs(_ knobs: FakeNP6Knobs) {
         advanceLiveEvents()
-        if knobs.rateLimitPerSecond != self.knobs.rateLimitPerSecond {
-            rateLimiter = knobs.rateLimitPerSecond.map { FixedWindowRateLimiter(limit: $0) }
+        if knobs.rateLimitPerSecond != self.knobs.rateLimitPerSecond || knobs.rateLimitKind != self.knobs.rateLimitKind
+            || knobs.rateLimitBurst != self.knobs.rateLimitBurst
+        {
+            rateLimiter = FakeRateLimiter(knobs)
         }
         self.knobs = knobs
     }

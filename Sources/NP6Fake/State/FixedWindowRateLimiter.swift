@@ -4,14 +4,6 @@
 /// A pure state machine over any instant type, so it is tested with made-up instants.
 struct FixedWindowRateLimiter<Instant: InstantProtocol>: Sendable
 where Instant.Duration == Duration, Instant: Sendable {
-    struct Decision: Equatable, Sendable {
-        var allowed: Bool
-        var limit: Int
-        var remaining: Int
-        /// Whole seconds until the window resets (rounded up, at least 1 when denied).
-        var resetSeconds: Int
-    }
-
     let limit: Int
     let window: Duration
     private var windowStart: Instant?
@@ -23,7 +15,7 @@ where Instant.Duration == Duration, Instant: Sendable {
     }
 
     /// Counts a request at `now` and tells whether it is allowed.
-    mutating func acquire(at now: Instant) -> Decision {
+    mutating func acquire(at now: Instant) -> RateLimitDecision {
         rollWindow(at: now)
         let allowed = used < limit
         if allowed { used += 1 }
@@ -31,7 +23,7 @@ where Instant.Duration == Duration, Instant: Sendable {
     }
 
     /// The current counts without using a request (for answers that do not count, like a 401).
-    mutating func peek(at now: Instant) -> Decision {
+    mutating func peek(at now: Instant) -> RateLimitDecision {
         rollWindow(at: now)
         return decision(at: now, allowed: used < limit)
     }
@@ -42,11 +34,11 @@ where Instant.Duration == Duration, Instant: Sendable {
         used = 0
     }
 
-    private func decision(at now: Instant, allowed: Bool) -> Decision {
+    private func decision(at now: Instant, allowed: Bool) -> RateLimitDecision {
         let left = windowStart.map { window - $0.duration(to: now) } ?? window
         let milliseconds = max(0, left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000)
         let reset = Int((milliseconds + 999) / 1000)
-        return Decision(
+        return RateLimitDecision(
             allowed: allowed,
             limit: limit,
             remaining: max(0, limit - used),

@@ -15,7 +15,7 @@ struct StopEventsPlan: Sendable {
     var status: Int
     var body: Body
     /// Present when rate limiting is on: the `X-RateLimit-*` (and, on a 429, `Retry-After`) headers.
-    var rateLimit: FixedWindowRateLimiter<ContinuousClock.Instant>.Decision?
+    var rateLimit: RateLimitDecision?
     /// Delay before the response head.
     var latencyMs: Int
 }
