@@ -19,7 +19,8 @@ enum FakeRateLimiter<Instant: InstantProtocol>: Sendable where Instant.Duration 
         guard let rate = knobs.rateLimitPerSecond else { return nil }
         switch knobs.rateLimitKind {
         case .fixedWindow: self = .fixedWindow(FixedWindowRateLimiter(limit: rate))
-        case .tokenBucket: self = .tokenBucket(TokenBucketRateLimiter(ratePerSecond: rate, capacity: knobs.rateLimitBurst))
+        case .tokenBucket:
+            self = .tokenBucket(TokenBucketRateLimiter(ratePerSecond: rate, capacity: knobs.rateLimitBurst))
         }
     }
 
