@@ -124,6 +124,32 @@ import Testing
         }
     }
 
+    @Test func theRateLimitHeadersArriveWithTheHeadEvenWhenTheBodyBreaks() async throws {
+        var fake = FakeNP6Configuration(contactCount: 1, eventsPerContact: 600...600)
+        fake.knobs.rateLimitPerSecond = 50
+        fake.knobs.rateLimitKind = .tokenBucket
+        fake.knobs.dropConnectionRate = 1
+        fake.clock = ManualClock()
+        try await withClient(fake: fake, batchSize: 50) { client, api in
+            let contact = ContactReference(kind: .id, value: try #require(await api.state.contacts.first).id)
+            var heads: [(Int, RateLimitInfo?)] = []
+            var batchesBeforeHead = 0
+            await #expect(throws: NP6ClientError.self) {
+                try await client.fetchStopEvents(
+                    StopEventsQuery(contact: contact, startMs: Self.past, endMs: Self.now),
+                    onHead: { status, info in heads.append((status, info)) }
+                ) { _, _ in
+                    if heads.isEmpty { batchesBeforeHead += 1 }
+                }
+            }
+            #expect(heads.count == 1)
+            #expect(heads.first?.0 == 200)
+            #expect(heads.first?.1?.limit == 50)
+            #expect(heads.first?.1?.remaining == 49)
+            #expect(batchesBeforeHead == 0)
+        }
+    }
+
     @Test func rateLimitCarriesTheAPIsPause() async throws {
         var limited = FakeNP6Configuration(contactCount: 2)
         limited.knobs.rateLimitPerSecond = 1

@@ -42,10 +42,15 @@ public final class NP6Client: Sendable {
     /// the watermark. When the body breaks off, the elements received intact are handed over with
     /// `isLast == false` before the error is thrown.
     ///
+    /// `onHead(status, rateLimit)` is called as soon as the response head arrives, before the
+    /// body (which can take minutes on a backfill, or break off): the rate-limit headers count
+    /// from then on.
+    ///
     /// - Throws: `NP6ClientError` for what the API or the network did; whatever `consume` throws, as is.
     @discardableResult
     public func fetchStopEvents(
         _ query: StopEventsQuery,
+        onHead: (_ status: Int, _ rateLimit: RateLimitInfo?) async -> Void = { _, _ in },
         consume: (DecodedBatch, _ isLast: Bool) async throws -> Void
     ) async throws -> FetchSummary {
         var request = HTTPClientRequest(url: query.url(baseURL: configuration.baseURL))
@@ -65,6 +70,7 @@ public final class NP6Client: Sendable {
 
         var summary = FetchSummary()
         summary.rateLimit = RateLimitInfo(headers: response.headers, nowMs: now())
+        await onHead(Int(response.status.code), summary.rateLimit)
         switch response.status.code {
         case 200:
             break

@@ -71,19 +71,13 @@ public struct ContactPoller: Sendable {
             pending.outcome.requests += 1
             let started = ContinuousClock.now
             do {
-                let summary = try await fetch(current, for: contact, isLastWindow: next == nil, into: &pending)
+                try await fetch(current, for: contact, isLastWindow: next == nil, into: &pending)
                 onRequest((ContinuousClock.now - started).seconds, 200)
-                await pacer.observe(summary.rateLimit, rateLimited: false)
             } catch let error as NP6ClientError {
                 onRequest((ContinuousClock.now - started).seconds, error.httpStatus)
                 // A poll abandoned at shutdown is no failure of the contact: what it stored is
                 // consistent (each batch commit keeps the watermark invariant); record nothing more.
                 if Task.isCancelled { throw CancellationError() }
-                if case .rateLimited(let info) = error {
-                    await pacer.observe(info, rateLimited: true)
-                } else {
-                    await pacer.observe(nil, rateLimited: false)
-                }
                 pending.outcome.result = PollResult(error)
                 if case .unauthorized = pending.outcome.result {
                     // Not this contact's fault: its row stays as it was.
@@ -110,13 +104,14 @@ public struct ContactPoller: Sendable {
         return pending
     }
 
-    /// One request: streams the window's body into the write queue, batch by batch.
+    /// One request: streams the window's body into the write queue, batch by batch. The pacer
+    /// hears the rate-limit headers as soon as the response head arrives.
     private func fetch(
         _ window: SyncWindow,
         for contact: StoredContact,
         isLastWindow: Bool,
         into pending: inout PendingPoll
-    ) async throws -> FetchSummary {
+    ) async throws {
         var sorted = true
         var checkpointed = false
         var latestMs = Int64.min
@@ -130,8 +125,9 @@ public struct ContactPoller: Sendable {
                     metadata: ["count": "\(quarantined)", "reasons": "\(reasons.joined(separator: "; "))"])
             }
         }
-        let summary = try await client.fetchStopEvents(
-            StopEventsQuery(contact: contact.reference, startMs: window.startMs, endMs: window.endMs)
+        let query = StopEventsQuery(contact: contact.reference, startMs: window.startMs, endMs: window.endMs)
+        try await client.fetchStopEvents(
+            query, onHead: { status, rateLimit in await pacer.observe(rateLimit, rateLimited: status == 429) }
         ) { batch, isLast in
             for event in batch.events {
                 if event.timestampMs < latestMs { sorted = false }
@@ -168,7 +164,6 @@ public struct ContactPoller: Sendable {
                     contact: contact.pollTarget, events: batch.events, malformed: batch.malformed,
                     checkpoint: checkpoint, now: now))
         }
-        return summary
     }
 
     /// Where the watermark stood before the poll reached `window`: the contact's watermark for
