@@ -126,9 +126,10 @@ public struct ContactPoller: Sendable {
             }
         }
         let query = StopEventsQuery(contact: contact.reference, startMs: window.startMs, endMs: window.endMs)
-        try await client.fetchStopEvents(
-            query, onHead: { status, rateLimit in await pacer.observe(rateLimit, rateLimited: status == 429) }
-        ) { batch, isLast in
+        let observe: (Int, RateLimitInfo?) async -> Void = { [pacer] status, rateLimit in
+            await pacer.observe(rateLimit, rateLimited: status == 429)
+        }
+        try await client.fetchStopEvents(query, onHead: observe) { batch, isLast in
             for event in batch.events {
                 if event.timestampMs < latestMs { sorted = false }
                 latestMs = max(latestMs, event.timestampMs)
