@@ -20,15 +20,23 @@ public final class SQLiteEventStore: EventStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     ///
     /// A new file is created readable by its owner only: stop events are personal data.
+    /// - Parameter busyTimeout: how long a write waits for another connection's lock (a
+    ///   `contacts import`, an operator's open `sqlite3` transaction, a backup) before it fails
+    ///   with `SyncStoreError.unavailable(code: .busy, …)`; tests shorten it.
     /// - Throws: `SyncStoreError.newerSchema` for a file written by a newer np6-sync (left
     ///   untouched), `SyncStoreError.cannotOpen` when SQLite refuses the file.
-    public static func open(path: String) throws(SyncStoreError) -> SQLiteEventStore {
+    public static func open(
+        path: String, busyTimeout: Duration = .seconds(10)
+    ) throws(SyncStoreError)
+        -> SQLiteEventStore
+    {
         do {
             // Opening for writing first names the plain problems (read-only file system, permission).
             try createPrivateFileIfMissing(path)
             try refuseNewerSchema(path)
             var configuration = Configuration()
-            configuration.busyMode = .timeout(10)
+            configuration.busyMode = .timeout(
+                Double(busyTimeout.components.seconds) + Double(busyTimeout.components.attoseconds) / 1e18)
             configuration.prepareDatabase { db in
                 // NORMAL is durable across process crashes in WAL mode; only power loss can drop
                 // the last commits, which the next poll re-reads (the watermark moved with them).
@@ -58,7 +66,7 @@ public final class SQLiteEventStore: EventStore {
 
     /// The schema version of the open file (`PRAGMA user_version`).
     public func schemaVersion() async throws -> Int {
-        try await pool.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 }
+        try await reading { db in try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 }
     }
 
     /// Reads the schema version of an existing file through a read-only connection, so that a
