@@ -16,6 +16,10 @@ import UnixSignals
 /// finish or are abandoned, exit within 10 s); SIGHUP reloads the config file's contacts and log
 /// level, keeping the running ones when the file is bad. Under systemd it reports READY=1 once
 /// the database is open, a STATUS= line, WATCHDOG=1 from the polling loop, and STOPPING=1.
+///
+/// A database that refuses it once open (locked past the busy timeout, full, I/O error,
+/// read-only) never stops it: polls, sinks and the monitor back off and resume by themselves,
+/// and `DatabaseHealth` makes the condition visible (log, metric, STATUS=, `sync_runs.error`).
 public struct Daemon: Sendable {
     public let runtime: Runtime
     /// What `/metrics` serves; tests read it directly.
@@ -26,6 +30,8 @@ public struct Daemon: Sendable {
     let pacer: RequestPacer
     let notifier: SystemdNotifier?
     let logger: Logger
+    /// The configured contacts, when the database refused to add them at start: added later.
+    let contactsToAdd: [ContactReference]
     let reload: @Sendable () async -> Void
     public var maximumShutdownDuration: Duration = .seconds(8)
     /// Called with the metrics endpoint's port once it listens (tests use port 0).
@@ -44,9 +50,23 @@ public struct Daemon: Sendable {
         openStore: Runtime.StoreOpener,
         reloadConfiguration: @escaping @Sendable () throws -> SyncConfiguration
     ) async throws -> Daemon {
+        // Read before the database is opened, so a bad contacts file leaves no database behind.
+        let contacts = try configuration.loadContacts()
         let runtime = try await Runtime.open(
-            configuration: configuration, addingConfiguredContacts: true, openStore: openStore)
+            configuration: configuration, addingConfiguredContacts: false, openStore: openStore)
         let database = runtime.database
+        var contactsToAdd: [ContactReference] = []
+        if !contacts.isEmpty {
+            do {
+                _ = try await database.addContacts(contacts, now: WallClock.nowMs())
+            } catch {
+                // Locked by a long import, say: poll the contacts already stored, add these later.
+                logger.error(
+                    "The configured contacts could not be added yet; retrying while polling the stored ones",
+                    metadata: ["error": "\(error)", "contacts": "\(contacts.count)"])
+                contactsToAdd = contacts
+            }
+        }
         let notifier = SystemdNotifier(environment: environment)
         let metrics = SyncMetrics(registry: PrometheusCollectorRegistry())
         let sinks = SinkSupervisor(database: database, sinks: configuration.sinks, logger: logger, metrics: metrics)
@@ -58,6 +78,7 @@ public struct Daemon: Sendable {
             pacer: runtime.makePacer(),
             notifier: notifier,
             logger: logger,
+            contactsToAdd: contactsToAdd,
             reload: {
                 notify(notifier, logger) { try $0.reloading() }
                 do {
@@ -89,14 +110,16 @@ public struct Daemon: Sendable {
         }
         let notifier = notifier
         let logger = logger
+        let health = DatabaseHealth(logger: logger, metrics: metrics, wallNowMs: WallClock.nowMs)
         let monitor = DaemonMonitor(
             database: runtime.database, intervalMs: runtime.schedulePolicy.intervalMs,
             requestsPerSecond: runtime.configuration.api.requestsPerSecond, wallNowMs: WallClock.nowMs,
             logger: logger, metrics: metrics, configuredSinks: { [sinks] in sinks.sinks.map(\.name) },
-            publishStatus: { line in notify(notifier, logger) { try $0.status(line) } })
+            health: health, publishStatus: { line in notify(notifier, logger) { try $0.status(line) } })
         var scheduler = PollScheduler(
             database: runtime.database, maxConcurrentPolls: runtime.configuration.api.maxConcurrentRequests,
             wallNowMs: WallClock.nowMs, poll: { [poller] contact in try await poller.fetch(contact, logger: logger) })
+        scheduler.health = health
         let pacer = pacer
         let watchdog = WatchdogTimer(interval: notifier?.watchdogInterval, clock: ContinuousClock())
         let sinks = sinks
@@ -116,6 +139,12 @@ public struct Daemon: Sendable {
                 successTerminationBehavior: .gracefullyShutdownGroup),
             .init(service: ReloadService(reload: reload, logger: logger)),
         ]
+        if !contactsToAdd.isEmpty {
+            services.append(
+                .init(
+                    service: ContactsAddingService(database: runtime.database, contacts: contactsToAdd, logger: logger),
+                    successTerminationBehavior: .ignore))
+        }
         if let listen = runtime.configuration.metrics {
             services.append(
                 .init(

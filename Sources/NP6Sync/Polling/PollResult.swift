@@ -14,6 +14,10 @@ public enum PollResult: Sendable, Hashable {
     case unauthorized(status: Int)
     /// A transient fault: 5xx, transport, malformed body, unexpected status.
     case failed(NP6ClientError)
+    /// The database refused the poll's writes (locked, full, I/O error, read-only): a failed
+    /// attempt, not recorded in the contact's row, which the database would refuse too. What
+    /// earlier writes of the poll committed stays; the watermark is where they left it.
+    case databaseFailed(DatabaseErrorCode, message: String)
 
     /// The `contacts.last_status` this result writes.
     var contactStatus: ContactStatus {
@@ -22,7 +26,7 @@ public enum PollResult: Sendable, Hashable {
         case .notFound: .notFound
         case .rateLimited: .rateLimited
         case .unauthorized: .unauthorized
-        case .failed: .failed
+        case .failed, .databaseFailed: .failed
         }
     }
 
