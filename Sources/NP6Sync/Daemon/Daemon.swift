@@ -52,8 +52,9 @@ public struct Daemon: Sendable {
     ) async throws -> Daemon {
         // Read before the database is opened, so a bad contacts file leaves no database behind.
         let contacts = try configuration.loadContacts()
-        let runtime = try await Runtime.open(
-            configuration: configuration, addingConfiguredContacts: false, openStore: openStore)
+        let notifier = SystemdNotifier(environment: environment)
+        let runtime = try await openWaitingForTheLock(
+            configuration: configuration, openStore: openStore, notifier: notifier, logger: logger)
         let database = runtime.database
         var contactsToAdd: [ContactReference] = []
         if !contacts.isEmpty {
@@ -67,7 +68,6 @@ public struct Daemon: Sendable {
                 contactsToAdd = contacts
             }
         }
-        let notifier = SystemdNotifier(environment: environment)
         let metrics = SyncMetrics(registry: PrometheusCollectorRegistry())
         let sinks = SinkSupervisor(database: database, sinks: configuration.sinks, logger: logger, metrics: metrics)
         return Daemon(
@@ -99,6 +99,33 @@ public struct Daemon: Sendable {
                 }
                 notify(notifier, logger) { try $0.ready() }
             })
+    }
+
+    /// Opens the store; while another connection holds the write lock that opening needs (a
+    /// long import started first), waits for it with backoff instead of exiting, saying so in
+    /// the log and in STATUS=. A stop signal meanwhile ends the process as usual.
+    private static func openWaitingForTheLock(
+        configuration: SyncConfiguration, openStore: Runtime.StoreOpener, notifier: SystemdNotifier?, logger: Logger
+    ) async throws -> Runtime {
+        var delay = Duration.seconds(1)
+        var attempts = 0
+        while true {
+            do {
+                return try await Runtime.open(
+                    configuration: configuration, addingConfiguredContacts: false, openStore: openStore)
+            } catch SyncStoreError.unavailable(let code, let message) where code == .busy {
+                attempts += 1
+                let metadata: Logger.Metadata = ["db.error.code": "\(code.rawValue)", "error": "\(message)"]
+                if attempts == 1 {
+                    logger.error("The database is locked by another connection; waiting to open it", metadata: metadata)
+                    notify(notifier, logger) { try $0.status("database busy: waiting to open it") }
+                } else {
+                    logger.warning("The database is still locked; waiting to open it", metadata: metadata)
+                }
+                try await Task.sleep(for: delay)
+                delay = min(.seconds(30), delay * 2)
+            }
+        }
     }
 
     /// Runs until SIGTERM/SIGINT (returns) or until the API refuses the key (throws
