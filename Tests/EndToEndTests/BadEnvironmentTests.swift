@@ -22,6 +22,11 @@ final class TinyFileSystem {
 
     func remountReadOnly() -> Bool { Self.run("/bin/mount", ["-o", "remount,ro", path]) == 0 }
 
+    /// Makes room: the file system grows to `kilobytes`, its files untouched.
+    func grow(toKilobytes kilobytes: Int) -> Bool {
+        Self.run("/bin/mount", ["-o", "remount,size=\(kilobytes)k", path]) == 0
+    }
+
     func unmount() {
         _ = Self.run("/bin/umount", [path])
         try? FileManager.default.removeItem(atPath: path)
@@ -104,6 +109,43 @@ struct BadEnvironmentTests {
                     }
                 }
             }
+        }
+    }
+
+    @Test func daemonOnAFullDiskKeepsRunningAndCatchesUpOnceThereIsRoom() async throws {
+        try await withFakeAPIProcess(
+            arguments: ["--contacts", "20", "--events-per-contact", "150-200"], apiKey: apiKey
+        ) { baseURL in
+            let disk = try TinyFileSystem(kilobytes: 320)
+            let directory = try TemporaryDirectory()
+            let database = disk.path + "/full.sqlite"
+            let config = writeConfig(
+                directory, baseURL: baseURL, database: database, contacts: try await contactIDs(baseURL))
+            let daemon = try DaemonProcess(arguments: ["--config", config], environment: ["NP6_API_KEY": apiKey])
+            #expect(await daemon.waitForLog("The database refuses the daemon", timeout: 60), "\(daemon.stderr)")
+            #expect(daemon.stderr.contains("db.error.code=full"), "\(daemon.stderr)")
+            #expect(daemon.process.isRunning, "a full disk does not stop the daemon")
+
+            try #require(disk.grow(toKilobytes: 16384))
+            #expect(await daemon.waitForLog("The database answers again", timeout: 90), "\(daemon.stderr)")
+            let published =
+                try JSONSerialization.jsonObject(with: try await httpGet("\(baseURL)/_fake/events")) as! [[String: Any]]
+            let expected = Set(published.map { ($0["event"] as! [String: Any])["id"] as! String })
+            // Every contact catches up by itself (failed polls were backed off in memory).
+            let queue = try DatabaseQueue(path: database)
+            var stored: [String] = []
+            let deadline = Date().addingTimeInterval(120)
+            while Date() < deadline, daemon.process.isRunning {
+                stored = try await queue.read { db in try String.fetchAll(db, sql: "SELECT id FROM events") }
+                if Set(stored) == expected { break }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(Set(stored) == expected, "\(expected.count - Set(stored).count) events missing")
+            #expect(stored.count == Set(stored).count, "stored once each")
+            daemon.signal(SIGTERM)
+            #expect(await daemon.waitForExit(timeout: 15)?.status == 0, "\(daemon.stderr)")
+            let integrity = try await queue.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") }
+            #expect(integrity == "ok")
         }
     }
 
