@@ -171,3 +171,55 @@ struct BadEnvironmentTests {
         }
     }
 }
+
+/// Real I/O errors without root: RLIMIT_FSIZE makes the daemon's writes past a size fail with
+/// EFBIG, which SQLite reports as SQLITE_IOERR_WRITE (or SQLITE_FULL for a short write).
+@Suite(
+    .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit"), "needs prlimit (util-linux)"),
+    .timeLimit(.minutes(10)))
+struct FileSizeLimitTests {
+    let apiKey = "fsize-key-5e81c0d9a2b7f364"
+
+    @Test func daemonPastItsFileSizeLimitKeepsRunningAndCatchesUpOnceLifted() async throws {
+        try await withFakeAPIProcess(
+            arguments: ["--contacts", "20", "--events-per-contact", "150-200"], apiKey: apiKey
+        ) { baseURL in
+            let directory = try TemporaryDirectory()
+            let database = directory.path("limited.sqlite")
+            let contacts =
+                try JSONSerialization.jsonObject(with: try await httpGet("\(baseURL)/_fake/contacts"))
+                as! [[String: String]]
+            let list = contacts.map { #"{"id": "\#($0["id"]!)"}"# }.joined(separator: ",")
+            let config = directory.file(
+                "config.json",
+                contents: """
+                    {"api": {"baseURL": "\(baseURL)", "requestsPerSecond": 200}, "database": {"path": "\(database)"},
+                     "contacts": [\(list)]}
+                    """)
+            let daemon = try DaemonProcess(
+                arguments: ["--config", config], environment: ["NP6_API_KEY": apiKey], fileSizeLimit: 400_000)
+            #expect(await daemon.waitForLog("The database refuses the daemon", timeout: 60), "\(daemon.stderr)")
+            #expect(daemon.stderr.contains("db.error.code=ioerr"), "\(daemon.stderr)")
+
+            try #require(daemon.raiseFileSizeLimit())
+            #expect(await daemon.waitForLog("The database answers again", timeout: 90), "\(daemon.stderr)")
+            let published =
+                try JSONSerialization.jsonObject(with: try await httpGet("\(baseURL)/_fake/events")) as! [[String: Any]]
+            let expected = Set(published.map { ($0["event"] as! [String: Any])["id"] as! String })
+            let queue = try DatabaseQueue(path: database)
+            var stored: [String] = []
+            let deadline = Date().addingTimeInterval(120)
+            while Date() < deadline, daemon.process.isRunning {
+                stored = try await queue.read { db in try String.fetchAll(db, sql: "SELECT id FROM events") }
+                if Set(stored) == expected { break }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(Set(stored) == expected, "\(expected.count - Set(stored).count) events missing")
+            #expect(stored.count == Set(stored).count, "stored once each")
+            daemon.signal(SIGTERM)
+            #expect(await daemon.waitForExit(timeout: 15)?.status == 0, "\(daemon.stderr)")
+            let integrity = try await queue.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") }
+            #expect(integrity == "ok")
+        }
+    }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import InMemoryLogging
 import Logging
 import NP6Model
 import Prometheus
@@ -40,7 +41,8 @@ final class ForeignWriteLock: Sendable {
             #expect(!expected.isEmpty)
             let clock = ManualClock()
             let metrics = SyncMetrics(registry: PrometheusCollectorRegistry())
-            let health = DatabaseHealth(logger: fixture.logger, metrics: metrics, wallNowMs: WallClock.nowMs)
+            let health = DatabaseHealth(
+                logger: fixture.logger, metrics: metrics, wallNowMs: WallClock.nowMs, quietMs: 0)
             let poller = ContactPoller(
                 client: fixture.client, database: fixture.database, windows: fixture.windows,
                 schedule: SchedulePolicy(),
@@ -142,7 +144,7 @@ final class ForeignWriteLock: Sendable {
             try await fixture.addFakeContacts()
             let now = Mutex<Int64>(1_800_000_000_000)
             let wallNowMs: @Sendable () -> Int64 = { now.withLock { $0 } }
-            let health = DatabaseHealth(logger: fixture.logger, metrics: nil, wallNowMs: wallNowMs)
+            let health = DatabaseHealth(logger: fixture.logger, metrics: nil, wallNowMs: wallNowMs, quietMs: 0)
             let published = Mutex<[String]>([])
             let monitor = DaemonMonitor(
                 database: fixture.database, intervalMs: 60_000, requestsPerSecond: 5, wallNowMs: wallNowMs,
@@ -165,5 +167,36 @@ final class ForeignWriteLock: Sendable {
             #expect(
                 lastRun.error?.hasPrefix("database busy from 2027-01-15T08:00:00") == true, "\(lastRun.error ?? "")")
         }
+    }
+}
+
+@Suite struct DatabaseHealthTests {
+    @Test func logsOnceRemindsEveryMinuteAndEndsAfterAQuietSpell() {
+        let logs = InMemoryLogHandler()
+        let now = Mutex<Int64>(1_800_000_000_000)
+        let metrics = SyncMetrics(registry: PrometheusCollectorRegistry())
+        let health = DatabaseHealth(
+            logger: Logger(label: "test", factory: { _ in logs }), metrics: metrics, wallNowMs: { now.withLock { $0 } })
+        let messages = { logs.entries.map { "\($0.level) \($0.message)" } }
+        health.failed(.full, message: "SQLite error 13", operation: "poll writes", isWrite: true)
+        now.withLock { $0 += 2_000 }
+        health.succeeded(isWrite: true)  // a write that needed no new page, between refused ones
+        health.failed(.full, message: "SQLite error 13", operation: "poll writes", isWrite: true)
+        health.succeeded(isWrite: false)  // a read ends no refused write
+        #expect(messages().count == 1, "one error line for the condition, not one per refusal")
+        #expect(health.statusLine == "database full since 2027-01-15T08:00:00.000Z (2 errors)")
+        now.withLock { $0 += 60_000 }
+        health.failed(.full, message: "SQLite error 13", operation: "poll writes", isWrite: true)
+        #expect(messages().last == "error The database still refuses the daemon")
+        now.withLock { $0 += 10_000 }
+        health.succeeded(isWrite: true)
+        #expect(health.condition == nil)
+        #expect(messages().last == "info The database answers again; polls resume")
+        #expect(logs.entries.last?.metadata["duration_s"] == "72")
+        #expect(
+            health.takeRunSummary()?.hasPrefix("database full from 2027-01-15T08:00:00.000Z for 72 s, 3 errors") == true
+        )
+        #expect(health.takeRunSummary() == nil, "reported once after it ended")
+        #expect(metrics.exposition().contains(#"np6sync_database_errors_total{code="full"} 3"#))
     }
 }

@@ -10,7 +10,9 @@ import Synchronization
 /// `sync_runs.error`.
 ///
 /// A refused write is cleared only by a write that succeeds; a refused read, by any success
-/// (in WAL mode reads go on while another connection holds the write lock).
+/// (in WAL mode reads go on while another connection holds the write lock). Either only once
+/// `quietMs` passed since the last refusal: on a full disk, writes that need no new page succeed
+/// between refused ones, and the condition should not flap in the log.
 final class DatabaseHealth: Sendable {
     /// The database refusing operations, as it stands.
     struct Condition: Sendable, Hashable {
@@ -21,6 +23,10 @@ final class DatabaseHealth: Sendable {
         /// A write was refused; a read that succeeds does not end the condition.
         var writesRefused: Bool
         var remindedMs: Int64
+        var lastErrorMs: Int64
+        /// When an operation that ends the condition first succeeded after the last refusal; the
+        /// condition ends once `quietMs` passed since that refusal (see ``refresh()``).
+        var answeredMs: Int64?
     }
 
     private struct State {
@@ -35,15 +41,18 @@ final class DatabaseHealth: Sendable {
     private let wallNowMs: @Sendable () -> Int64
     /// How often an ongoing condition is logged again.
     let reminderIntervalMs: Int64
+    /// How long after the last refusal a success ends the condition.
+    let quietMs: Int64
 
     init(
         logger: Logger, metrics: SyncMetrics?, wallNowMs: @escaping @Sendable () -> Int64,
-        reminderIntervalMs: Int64 = 60_000
+        reminderIntervalMs: Int64 = 60_000, quietMs: Int64 = 10_000
     ) {
         self.logger = logger
         self.metrics = metrics
         self.wallNowMs = wallNowMs
         self.reminderIntervalMs = reminderIntervalMs
+        self.quietMs = quietMs
     }
 
     /// The condition now; `nil` while the database answers.
@@ -65,7 +74,8 @@ final class DatabaseHealth: Sendable {
         let (log, condition) = state.withLock { state -> (Log?, Condition) in
             guard var condition = state.condition else {
                 let condition = Condition(
-                    code: code, message: message, sinceMs: now, errors: 1, writesRefused: isWrite, remindedMs: now)
+                    code: code, message: message, sinceMs: now, errors: 1, writesRefused: isWrite, remindedMs: now,
+                    lastErrorMs: now)
                 state.condition = condition
                 state.runSummary = Self.summary(condition, endedMs: nil)
                 return (.started, condition)
@@ -73,6 +83,8 @@ final class DatabaseHealth: Sendable {
             condition.code = code
             condition.message = message
             condition.errors += 1
+            condition.lastErrorMs = now
+            condition.answeredMs = nil
             condition.writesRefused = condition.writesRefused || isWrite
             var log: Log?
             if now - condition.remindedMs >= reminderIntervalMs {
@@ -99,21 +111,43 @@ final class DatabaseHealth: Sendable {
         }
     }
 
-    /// An operation succeeded: a write ends any condition, a read one that refused reads only.
+    /// An operation succeeded: a write ends any condition, a read one that refused reads only,
+    /// once no refusal came for `quietMs`.
     func succeeded(isWrite: Bool) {
         let now = wallNowMs()
         let ended = state.withLock { state -> Condition? in
-            guard let condition = state.condition, isWrite || !condition.writesRefused else { return nil }
-            state.condition = nil
-            state.runSummary = Self.summary(condition, endedMs: now)
-            return condition
+            guard var condition = state.condition, isWrite || !condition.writesRefused else { return nil }
+            condition.answeredMs = condition.answeredMs ?? now
+            state.condition = condition
+            return Self.end(&state, at: now, quietMs: quietMs)
         }
-        guard let ended else { return }
+        logEnd(ended)
+    }
+
+    /// Ends a condition whose database answered once `quietMs` passed since its last refusal;
+    /// the polling loop calls it on every turn, so the end is seen when nothing is left to poll.
+    func refresh() {
+        let now = wallNowMs()
+        logEnd(state.withLock { Self.end(&$0, at: now, quietMs: quietMs) })
+    }
+
+    private static func end(_ state: inout State, at now: Int64, quietMs: Int64) -> Condition? {
+        guard let condition = state.condition, let answeredMs = condition.answeredMs,
+            now - condition.lastErrorMs >= quietMs
+        else { return nil }
+        state.condition = nil
+        state.runSummary = summary(condition, endedMs: answeredMs)
+        return condition
+    }
+
+    /// Logs the end of `ended`, with how long it lasted until the database answered.
+    private func logEnd(_ ended: Condition?) {
+        guard let ended, let answeredMs = ended.answeredMs else { return }
         logger.info(
             "The database answers again; polls resume",
             metadata: [
                 "db.error.code": "\(ended.code.rawValue)", "since": "\(Timestamp.iso8601(milliseconds: ended.sinceMs))",
-                "duration_s": "\((now - ended.sinceMs) / 1000)", "db.errors": "\(ended.errors)",
+                "duration_s": "\((answeredMs - ended.sinceMs) / 1000)", "db.errors": "\(ended.errors)",
             ])
     }
 

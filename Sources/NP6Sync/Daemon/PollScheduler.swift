@@ -120,6 +120,7 @@ public struct PollScheduler: Sendable {
                         }
                     }
                 }
+                health.refresh()
                 try await onTurn(inFlight.count)
                 if !tickPending {
                     var wait = await nextWait(fetching: fetching, shuttingDown: shutdownDeadline != nil, health: health)
