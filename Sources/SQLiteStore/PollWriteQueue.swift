@@ -173,12 +173,15 @@ final class PollWriteQueue: Sendable {
                 do {
                     entry.group.settle(.success(try await pool.write { try entry.write.apply($0) }))
                 } catch {
-                    entry.group.settle(.failure(error))
+                    entry.group.settle(.failure(SQLiteEventStore.storeError(error)))
                 }
             }
         } catch {
             // The database as a whole refused (disk full, read-only, locked by another process
             // past the busy timeout): every write would fail the same way, one busy timeout each.
+            // Only these writes' polls fail; the queue goes on with the next transaction, and
+            // the polls count it as a failed attempt.
+            let error = SQLiteEventStore.storeError(error)
             for entry in batch { entry.group.settle(.failure(error)) }
         }
     }

@@ -11,7 +11,7 @@ extension SQLiteEventStore {
         now: Int64,
         _ produce: @escaping @Sendable (_ add: (ContactReference) throws -> Void) throws -> Produced
     ) async throws -> (added: AddedContacts, produced: Produced) {
-        try await pool.write { db in
+        try await writing { db in
             var result = AddedContacts()
             // The references seen in this call: SQLite's temporary storage, not this process's memory.
             try db.execute(
@@ -54,7 +54,7 @@ extension SQLiteEventStore {
     /// Stops polling a contact. Its row stays, so that its stored events keep their contact;
     /// adding it again resumes from its watermark. Returns false when no such contact is enabled.
     public func removeContact(_ reference: ContactReference) async throws -> Bool {
-        try await pool.write { db in
+        try await writing { db in
             try db.execute(
                 sql: """
                     UPDATE contacts SET enabled = 0, generation = generation + 1
@@ -67,7 +67,7 @@ extension SQLiteEventStore {
 
     /// One contact by reference, enabled or not.
     public func contact(_ reference: ContactReference) async throws -> StoredContact? {
-        try await pool.read { db in
+        try await reading { db in
             try ContactRecord.fetchOne(
                 db, sql: "SELECT \(ContactRecord.columns) FROM contacts WHERE kind = ? AND value = ?",
                 arguments: [reference.kind.rawValue, reference.value]
@@ -77,7 +77,7 @@ extension SQLiteEventStore {
 
     /// A page of contacts in `id` order, after `afterID`: paging keeps a million contacts out of memory.
     public func contacts(afterID: Int64, limit: Int, enabledOnly: Bool) async throws -> [StoredContact] {
-        try await pool.read { db in
+        try await reading { db in
             try ContactRecord.fetchAll(
                 db,
                 sql: """
@@ -92,7 +92,7 @@ extension SQLiteEventStore {
     /// Sets a contact's watermark (the operator's tool to re-sync from a point); `nil` re-reads
     /// from `sync.initialStart`. The contact becomes due at once. Returns false for an unknown contact.
     public func setWatermark(_ reference: ContactReference, to watermarkMs: Int64?, now: Int64) async throws -> Bool {
-        try await pool.write { db in
+        try await writing { db in
             try db.execute(
                 sql: """
                     UPDATE contacts SET watermark_ms = ?, next_due_ms = ?, generation = generation + 1

@@ -41,7 +41,7 @@ extension SQLiteEventStore {
             sql += " LIMIT ?"
             arguments += [limit]
         }
-        try await pool.read { [sql, arguments] db in
+        try await reading { [sql, arguments] db in
             let records = try EventRecord.fetchCursor(db, sql: sql, arguments: arguments)
             while let record = try records.next() {
                 try body(record.event)
@@ -51,11 +51,11 @@ extension SQLiteEventStore {
 
     /// Every stored event id, for checks that compare the database with the API's data.
     public func eventIDs() async throws -> Set<String> {
-        try await pool.read { db in try Set(String.fetchCursor(db, sql: "SELECT id FROM events")) }
+        try await reading { db in try Set(String.fetchCursor(db, sql: "SELECT id FROM events")) }
     }
 
     public func quarantinedElements() async throws -> [QuarantinedElement] {
-        try await pool.read { db in
+        try await reading { db in
             try Row.fetchAll(db, sql: "SELECT contact_id, reason, raw FROM quarantine ORDER BY id").map { row in
                 QuarantinedElement(
                     contactID: row["contact_id"], reason: row["reason"], raw: [UInt8](row["raw"] as Data))

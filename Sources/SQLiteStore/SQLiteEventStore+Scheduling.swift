@@ -6,7 +6,7 @@ extension SQLiteEventStore {
     /// The enabled contacts due at `nowMs`, oldest due first, skipping `excluding` (polls in
     /// flight). Served by the `contacts_due` index: a million contacts never sit in memory.
     public func dueContacts(nowMs: Int64, limit: Int, excluding: Set<Int64>) async throws -> [StoredContact] {
-        try await pool.read { db in
+        try await reading { db in
             var contacts: [StoredContact] = []
             let statement = try db.cachedStatement(
                 sql: """
@@ -25,7 +25,7 @@ extension SQLiteEventStore {
 
     /// When the next enabled contact falls due after `nowMs`, `nil` when none will.
     public func nextDueMs(after nowMs: Int64) async throws -> Int64? {
-        try await pool.read { db in
+        try await reading { db in
             try Int64.fetchOne(
                 db, sql: "SELECT min(next_due_ms) FROM contacts WHERE enabled = 1 AND next_due_ms > ?",
                 arguments: [nowMs])
@@ -34,7 +34,7 @@ extension SQLiteEventStore {
 
     /// Counts for the daemon's status line and its capacity check.
     public func scheduleSnapshot(nowMs: Int64, dayStartMs: Int64) async throws -> ScheduleSnapshot {
-        try await pool.read { db in
+        try await reading { db in
             var snapshot = ScheduleSnapshot()
             if let row = try Row.fetchOne(
                 db,

@@ -14,7 +14,7 @@ extension SQLiteEventStore {
     /// - Returns: the sink's cursor, created or found.
     @discardableResult
     public func createSinkCursor(_ sink: String, startingAfterLatest: Bool, now: Int64) async throws -> SinkCursor {
-        try await pool.write { db in
+        try await writing { db in
             try db.cachedStatement(
                 sql: """
                     INSERT INTO sink_cursors (sink, delivered_seq, updated_ms)
@@ -28,14 +28,14 @@ extension SQLiteEventStore {
 
     /// The sink's cursor; `nil` for a sink that has never run.
     public func sinkCursor(_ sink: String) async throws -> SinkCursor? {
-        try await pool.read { db in try Self.sinkCursor(sink, db) }
+        try await reading { db in try Self.sinkCursor(sink, db) }
     }
 
     /// The next batch a sink has to deliver: its cursor and up to `limit` events after it, in
     /// `seq` order, read together. `nil` when the sink has no cursor.
     public func pendingBatch(for sink: String, limit: Int) async throws -> (cursor: SinkCursor, events: [StoredEvent])?
     {
-        try await pool.read { db in
+        try await reading { db in
             guard let cursor = try Self.sinkCursor(sink, db) else { return nil }
             let events = try EventRecord.fetchAll(
                 db.cachedStatement(sql: EventRecord.selection + " WHERE e.seq > ? ORDER BY e.seq LIMIT ?"),
@@ -55,7 +55,7 @@ extension SQLiteEventStore {
         _ sink: String, from expectedSeq: Int64, to seq: Int64, now: Int64
     ) async throws -> Bool {
         precondition(seq > expectedSeq, "a cursor only moves forward here; replays use rewindSinkCursor")
-        return try await pool.write { db in
+        return try await writing { db in
             try db.cachedStatement(
                 sql: """
                     UPDATE sink_cursors SET delivered_seq = ?, state = 'running', last_error = NULL,
@@ -69,7 +69,7 @@ extension SQLiteEventStore {
 
     /// Records a failed delivery: `failing` (retried with backoff) or `stopped` (rejected for good).
     public func recordSinkFailure(_ sink: String, state: SinkState, error: String, now: Int64) async throws {
-        try await pool.write { db in
+        try await writing { db in
             try db.cachedStatement(
                 sql: """
                     UPDATE sink_cursors SET state = ?, last_error = ?, consecutive_failures = consecutive_failures + 1,
@@ -83,7 +83,7 @@ extension SQLiteEventStore {
     /// Marks a sink running again, when its loop starts or resumes; its last error stays
     /// visible until a delivery succeeds.
     public func recordSinkRunning(_ sink: String, now: Int64) async throws {
-        try await pool.write { db in
+        try await writing { db in
             try db.cachedStatement(sql: "UPDATE sink_cursors SET state = 'running', updated_ms = ? WHERE sink = ?")
                 .execute(arguments: [now, sink])
         }
@@ -104,7 +104,7 @@ extension SQLiteEventStore {
         now: Int64
     ) async throws -> Bool {
         precondition(event.seq > expectedSeq)
-        return try await pool.write { db in
+        return try await writing { db in
             try db.cachedStatement(
                 sql: """
                     UPDATE sink_cursors SET delivered_seq = ?, last_attempt_ms = ?, updated_ms = ?
@@ -119,7 +119,7 @@ extension SQLiteEventStore {
 
     /// The events a sink set aside and has not re-sent successfully, in `seq` order.
     public func pendingDeadLetters(for sink: String) async throws -> [DeadLetter] {
-        try await pool.read { db in
+        try await reading { db in
             let letters = try DeadLetterRecord.fetchAll(
                 db,
                 sql: """
@@ -148,7 +148,7 @@ extension SQLiteEventStore {
     public func recordDeadLetterResend(
         _ sink: String, seq: Int64, rejectedWith answer: String?, now: Int64
     ) async throws {
-        try await pool.write { db in
+        try await writing { db in
             if let answer {
                 try db.cachedStatement(
                     sql: """
@@ -166,7 +166,7 @@ extension SQLiteEventStore {
     /// it running (a stopped sink resumes). A cursor already before that point is left there:
     /// a replay never skips an undelivered event. A sink that never ran gets its cursor now.
     public func rewindSinkCursor(_ sink: String, toRedeliverFromSeq seq: Int64, now: Int64) async throws -> SinkRewind {
-        try await pool.write { db in try Self.rewind(sink, toSeq: max(0, seq - 1), now: now, db) }
+        try await writing { db in try Self.rewind(sink, toSeq: max(0, seq - 1), now: now, db) }
     }
 
     /// Moves a sink's cursor back to before the first event stamped or stored at or after
@@ -175,7 +175,7 @@ extension SQLiteEventStore {
     public func rewindSinkCursor(
         _ sink: String, toRedeliverSinceMs sinceMs: Int64, now: Int64
     ) async throws -> SinkRewind {
-        try await pool.write { db in
+        try await writing { db in
             // Both times: an event published late was stored after its stamp, and a replay
             // "since yesterday" should cover what happened and what arrived since then.
             let first = try Int64.fetchOne(
@@ -191,7 +191,7 @@ extension SQLiteEventStore {
 
     /// Every sink that has a cursor, by name, with its lag and dead letters; reads only.
     public func sinkStatuses() async throws -> [SinkStatus] {
-        try await pool.read { db in
+        try await reading { db in
             try SinkCursorRecord.fetchAll(db, sql: "SELECT \(SinkCursorRecord.columns) FROM sink_cursors ORDER BY sink")
                 .map {
                     let cursor = $0.cursor

@@ -5,7 +5,7 @@ import SyncStore
 extension SQLiteEventStore {
     /// Records the totals of a `sync` invocation or daemon cycle.
     public func recordRun(_ run: SyncRunSummary) async throws {
-        try await pool.write { db in
+        try await writing { db in
             try db.execute(
                 sql: """
                     INSERT INTO sync_runs (kind, started_ms, finished_ms, contacts_polled, contacts_failed,
@@ -22,7 +22,7 @@ extension SQLiteEventStore {
 
     /// Counts for `status`; reads only, so it works while another process writes.
     public func status(now: Int64) async throws -> StoreStatus {
-        try await pool.read { db in
+        try await reading { db in
             var status = StoreStatus()
             status.contacts = try Int.fetchOne(db, sql: "SELECT count(*) FROM contacts") ?? 0
             for row in try Row.fetchAll(

@@ -20,15 +20,25 @@ public final class SQLiteEventStore: EventStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     ///
     /// A new file is created readable by its owner only: stop events are personal data.
+    /// - Parameter busyTimeout: how long a write waits for another connection's lock (a
+    ///   `contacts import`, an operator's open `sqlite3` transaction, a backup) before it fails
+    ///   with `SyncStoreError.unavailable(code: .busy, …)`; tests shorten it.
     /// - Throws: `SyncStoreError.newerSchema` for a file written by a newer np6-sync (left
-    ///   untouched), `SyncStoreError.cannotOpen` when SQLite refuses the file.
-    public static func open(path: String) throws(SyncStoreError) -> SQLiteEventStore {
+    ///   untouched), `SyncStoreError.unavailable` when another connection holds the write lock
+    ///   past the busy timeout (opening writes: GRDB makes sure the WAL file is not empty, and
+    ///   migrations), `SyncStoreError.cannotOpen` when SQLite refuses the file.
+    public static func open(
+        path: String, busyTimeout: Duration = .seconds(10)
+    ) throws(SyncStoreError)
+        -> SQLiteEventStore
+    {
         do {
             // Opening for writing first names the plain problems (read-only file system, permission).
             try createPrivateFileIfMissing(path)
             try refuseNewerSchema(path)
             var configuration = Configuration()
-            configuration.busyMode = .timeout(10)
+            configuration.busyMode = .timeout(
+                Double(busyTimeout.components.seconds) + Double(busyTimeout.components.attoseconds) / 1e18)
             configuration.prepareDatabase { db in
                 // NORMAL is durable across process crashes in WAL mode; only power loss can drop
                 // the last commits, which the next poll re-reads (the watermark moved with them).
@@ -43,11 +53,32 @@ public final class SQLiteEventStore: EventStore {
             return SQLiteEventStore(path: path, pool: pool)
         } catch let error as SyncStoreError {
             throw error
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+            throw .unavailable(
+                code: .busy, message: "\(path): SQLite error 5: \(error.message ?? "database is locked")")
         } catch let error as DatabaseError {
             throw .cannotOpen(path: path, reason: error.message ?? error.description)
         } catch {
             throw .cannotOpen(path: path, reason: "\(error)")
         }
+    }
+
+    /// Opens the database at `path` for reading only, as `status` and `events` need it: this
+    /// works while another connection holds the write lock (a long import, an operator's
+    /// `sqlite3` transaction), which ``open(path:busyTimeout:)`` waits for. Falls back to
+    /// ``open(path:busyTimeout:)`` when the file is missing, has an older schema, or cannot be
+    /// read without writing (no WAL file yet, when nothing else has it open).
+    public static func openForReading(path: String) throws(SyncStoreError) -> SQLiteEventStore {
+        if let version = try? schemaVersion(readOnlyAt: path), version == Schema.knownVersion {
+            var configuration = Configuration()
+            configuration.readonly = true
+            if let pool = try? DatabasePool(path: path, configuration: configuration),
+                (try? pool.read({ db in try Int.fetchOne(db, sql: "PRAGMA user_version") })) != nil
+            {
+                return SQLiteEventStore(path: path, pool: pool)
+            }
+        }
+        return try open(path: path)
     }
 
     init(path: String, pool: DatabasePool) {
@@ -58,22 +89,27 @@ public final class SQLiteEventStore: EventStore {
 
     /// The schema version of the open file (`PRAGMA user_version`).
     public func schemaVersion() async throws -> Int {
-        try await pool.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 }
+        try await reading { db in try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 }
     }
 
     /// Reads the schema version of an existing file through a read-only connection, so that a
     /// file from a newer np6-sync is refused before anything (even WAL mode) is written to it.
     private static func refuseNewerSchema(_ path: String) throws {
-        guard let size = try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber,
-            size.intValue > 0
-        else { return }
-        var configuration = Configuration()
-        configuration.readonly = true
-        let found = try DatabaseQueue(path: path, configuration: configuration).read { db in
-            try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
-        }
+        guard let found = try schemaVersion(readOnlyAt: path) else { return }
         guard found <= Schema.knownVersion else {
             throw SyncStoreError.newerSchema(path: path, found: found, known: Schema.knownVersion)
+        }
+    }
+
+    /// The schema version of an existing, non-empty file, read without writing anything.
+    private static func schemaVersion(readOnlyAt path: String) throws -> Int? {
+        guard let size = try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber,
+            size.intValue > 0
+        else { return nil }
+        var configuration = Configuration()
+        configuration.readonly = true
+        return try DatabaseQueue(path: path, configuration: configuration).read { db in
+            try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
         }
     }
 

@@ -32,6 +32,9 @@ struct SinkDeliveryLoop: Sendable {
         /// A replay moved the cursor while the batch was out: read again from the new cursor.
         case cursorMoved
         case failed(SinkError)
+        /// The database refused a read or the cursor's write: not the sink's failure, so it is
+        /// not recorded against the sink (the database would refuse that too), only retried.
+        case databaseFailed(String)
     }
 
     private var shouldStop: Bool {
@@ -54,6 +57,15 @@ struct SinkDeliveryLoop: Sendable {
                 }
             case .caughtUp:
                 await control.wait(for: policy.pollInterval, wakingOn: .events)
+            case .databaseFailed(let reason):
+                failures += 1
+                let delay = policy.retryDelay(afterFailures: failures, retryAfter: nil, random: random())
+                logger.warning(
+                    "Sink waiting for the database; retrying",
+                    metadata: [
+                        "error": "\(reason)", "sink.failures": "\(failures)", "retry.delay_ms": "\(delay.milliseconds)",
+                    ])
+                await control.wait(for: delay, wakingOn: [])
             case .failed(.transient(let reason, let retryAfter)):
                 failures += 1
                 let delay = policy.retryDelay(afterFailures: failures, retryAfter: retryAfter, random: random())
@@ -80,7 +92,7 @@ struct SinkDeliveryLoop: Sendable {
     /// Delivers until caught up and reports; transient failures get `policy.drainAttempts` tries.
     func drain() async -> SinkDrainReport.Result {
         var result = SinkDrainReport.Result(sink: name)
-        guard await prepare() else {
+        guard await prepare(attempts: policy.drainAttempts) else {
             result.error = "the database could not be read"
             return result
         }
@@ -95,6 +107,15 @@ struct SinkDeliveryLoop: Sendable {
                 continue
             case .caughtUp:
                 return result
+            case .databaseFailed(let reason):
+                failures += 1
+                let delay = policy.retryDelay(afterFailures: failures, retryAfter: nil, random: random())
+                guard failures < policy.drainAttempts, delay <= policy.drainMaxDelay else {
+                    logger.warning("Sink delivery failed; the next run retries", metadata: ["error": "\(reason)"])
+                    result.error = reason
+                    return result
+                }
+                try? await control.clock.sleep(for: delay)
             case .failed(.transient(let reason, let retryAfter)):
                 failures += 1
                 await record(.failing, reason)
@@ -123,10 +144,11 @@ struct SinkDeliveryLoop: Sendable {
     }
 
     /// Creates the cursor the first time the sink runs, and records the sink running; retries
-    /// a failing database until asked to stop. `false` when stopped first.
-    private func prepare() async -> Bool {
+    /// a failing database until asked to stop, or `attempts` times. `false` when stopped (or
+    /// out of attempts) first.
+    private func prepare(attempts: Int = .max) async -> Bool {
         var failures = 0
-        while !shouldStop {
+        while !shouldStop, failures < attempts {
             do {
                 let cursor = try await database.createSinkCursor(
                     name, startingAfterLatest: configuration.from == .now, now: nowMs())
@@ -135,7 +157,9 @@ struct SinkDeliveryLoop: Sendable {
                 return true
             } catch {
                 failures += 1
+                metrics?.recordDatabaseError(DatabaseErrorCode(error))
                 logger.error("Sink cannot read its cursor", metadata: ["error": "\(error)"])
+                guard failures < attempts else { return false }
                 await control.wait(
                     for: policy.retryDelay(afterFailures: failures, retryAfter: nil, random: random()), wakingOn: [])
             }
@@ -167,7 +191,10 @@ struct SinkDeliveryLoop: Sendable {
             metrics?.recordSinkDelivered(sink: name, events: events.count)
             return .delivered(events: events.count, deadLettered: 0)
         } catch {
-            return .failed(.transient(reason: "database: \(error)", retryAfter: nil))
+            // Everything the loop does outside `attempt` is the database's: count it as such, and
+            // back off (the batch is delivered again, at least once).
+            metrics?.recordDatabaseError(DatabaseErrorCode(error))
+            return .databaseFailed("database: \(error)")
         }
     }
 

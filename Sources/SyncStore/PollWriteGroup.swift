@@ -19,6 +19,14 @@ public final class PollWriteGroup: Sendable {
     /// write's error if one failed. Waiting ignores cancellation: commits come within
     /// the store's commit delay.
     public func committed() async throws -> InsertCounts {
+        let (counts, error) = await settled()
+        if let error { throw error }
+        return counts
+    }
+
+    /// What the writes committed before one failed, and that failure (`nil` when none did),
+    /// once every write submitted so far is committed or refused.
+    public func settled() async -> (counts: InsertCounts, error: (any Error)?) {
         await withCheckedContinuation { continuation in
             let ready = state.withLock { state in
                 if state.outstanding == 0 { return true }
@@ -27,10 +35,7 @@ public final class PollWriteGroup: Sendable {
             }
             if ready { continuation.resume() }
         }
-        return try state.withLock { state throws -> InsertCounts in
-            if let error = state.error { throw error }
-            return state.counts
-        }
+        return state.withLock { state in (state.counts, state.error) }
     }
 
     /// Whether a write of the group failed; the store refuses the group's later writes.

@@ -1,5 +1,8 @@
 /// Why the database could not be opened or used.
 public enum SyncStoreError: Error, CustomStringConvertible, Sendable {
+    /// The database refused an operation for a reason that may pass (locked, full, I/O error,
+    /// read-only): nothing of the operation was stored, and trying again later is safe.
+    case unavailable(code: DatabaseErrorCode, message: String)
     /// The file was written by a newer np6-sync (its schema version is higher than this build knows).
     case newerSchema(path: String, found: Int, known: Int)
     /// SQLite refused to open or migrate the file.
@@ -12,6 +15,8 @@ public enum SyncStoreError: Error, CustomStringConvertible, Sendable {
                 + "upgrade np6-sync, the file was left untouched"
         case .cannotOpen(let path, let reason):
             "\(path): cannot open the database: \(reason)"
+        case .unavailable(let code, let message):
+            "\(code.explanation) (\(message))"
         }
     }
 }

@@ -38,6 +38,12 @@ struct GlobalOptions: ParsableArguments {
     try SQLiteEventStore.open(path: configuration.path)
 }
 
+/// The store a configuration names, for commands that only read it (`status`, `events`,
+/// `sinks status`): they work while another process holds the write lock.
+@Sendable func openStoreForReading(_ configuration: DatabaseConfiguration) async throws -> any EventStore {
+    try SQLiteEventStore.openForReading(path: configuration.path)
+}
+
 /// Sends the logs where the configuration says, at `override` or the configured level.
 func bootstrapLogging(_ configuration: SyncConfiguration, override: Logger.Level?) -> Logger {
     bootstrapLogging(

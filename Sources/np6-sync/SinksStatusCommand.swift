@@ -29,7 +29,7 @@ struct SinksStatusCommand: AsyncParsableCommand {
         try await runReportingErrors {
             let configuration = try options.loadConfiguration()
             let runtime = try await Runtime.open(
-                configuration: configuration, addingConfiguredContacts: false, openStore: openStore)
+                configuration: configuration, addingConfiguredContacts: false, openStore: openStoreForReading)
             let rows = Self.rows(configured: configuration.sinks, statuses: try await runtime.database.sinkStatuses())
             let now = WallClock.nowMs()
             print(json ? try Self.json(rows, database: runtime.database.location, now: now) : Self.text(rows, now: now))

@@ -21,7 +21,7 @@ struct StatusCommand: AsyncParsableCommand {
         try await runReportingErrors {
             let configuration = try options.loadConfiguration()
             let runtime = try await Runtime.open(
-                configuration: configuration, addingConfiguredContacts: false, openStore: openStore)
+                configuration: configuration, addingConfiguredContacts: false, openStore: openStoreForReading)
             let now = WallClock.nowMs()
             let status = try await runtime.database.status(now: now)
             let sinks = SinksStatusCommand.rows(

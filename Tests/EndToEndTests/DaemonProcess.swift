@@ -6,9 +6,21 @@ final class DaemonProcess: @unchecked Sendable {
     private let lock = NSLock()
     private var stderrData = Data()
 
-    init(arguments: [String], environment: [String: String]) throws {
-        process.executableURL = URL(fileURLWithPath: Binary.path)
-        process.arguments = ["run"] + arguments
+    /// - Parameter fileSizeLimit: RLIMIT_FSIZE in bytes (soft; the hard limit stays unlimited,
+    ///   so ``raiseFileSizeLimit()`` can lift it), with SIGXFSZ ignored: a write past it fails
+    ///   with EFBIG, as on a disk that refuses to grow the file.
+    init(arguments: [String], environment: [String: String], fileSizeLimit: Int? = nil) throws {
+        if let fileSizeLimit {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments =
+                [
+                    "-c", #"trap '' XFSZ; exec prlimit --fsize=\#(fileSizeLimit):unlimited -- "$0" "$@""#,
+                    Binary.path, "run",
+                ] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: Binary.path)
+            process.arguments = ["run"] + arguments
+        }
         process.environment = Binary.baseEnvironment.merging(environment) { $1 }
         let err = Pipe()
         process.standardError = err
@@ -24,6 +36,16 @@ final class DaemonProcess: @unchecked Sendable {
     var stderr: String { lock.withLock { String(decoding: stderrData, as: UTF8.self) } }
 
     func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+
+    /// Lifts the file size limit of the running daemon (`prlimit --pid`).
+    func raiseFileSizeLimit() -> Bool {
+        let prlimit = Process()
+        prlimit.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+        prlimit.arguments = ["--pid", "\(process.processIdentifier)", "--fsize=unlimited:unlimited"]
+        guard (try? prlimit.run()) != nil else { return false }
+        prlimit.waitUntilExit()
+        return prlimit.terminationStatus == 0
+    }
 
     /// Whether the process catches or ignores signal `number` yet (Linux: `/proc/PID/status`).
     /// Until it does, SIGHUP and SIGTERM still have their default action, which ends it; the

@@ -73,13 +73,15 @@ func withSyncFixture<T: Sendable>(
     apiKey: String? = nil,
     batchSize: Int = 500,
     timeoutSeconds: Int = 20,
+    busyTimeout: Duration = .seconds(10),
     _ body: (SyncFixture) async throws -> T
 ) async throws -> T {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("np6-sync-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
     return try await withFakeNP6API(configuration: fake) { api in
-        let database = try SQLiteEventStore.open(path: directory.appendingPathComponent("sync.sqlite").path)
+        let database = try SQLiteEventStore.open(
+            path: directory.appendingPathComponent("sync.sqlite").path, busyTimeout: busyTimeout)
         let client = NP6Client(
             configuration: NP6ClientConfiguration(
                 baseURL: api.baseURL, apiKey: apiKey ?? fake.apiKey, timeoutSeconds: timeoutSeconds,

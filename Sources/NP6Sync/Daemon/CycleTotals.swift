@@ -24,7 +24,7 @@ struct CycleTotals: Sendable {
         case .caughtUp, .unauthorized: break
         case .notFound: notFound += 1
         case .rateLimited: rateLimited += 1
-        case .failed: run.contactsFailed += 1
+        case .failed, .databaseFailed: run.contactsFailed += 1
         }
     }
 }

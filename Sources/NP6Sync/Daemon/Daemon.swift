@@ -16,6 +16,10 @@ import UnixSignals
 /// finish or are abandoned, exit within 10 s); SIGHUP reloads the config file's contacts and log
 /// level, keeping the running ones when the file is bad. Under systemd it reports READY=1 once
 /// the database is open, a STATUS= line, WATCHDOG=1 from the polling loop, and STOPPING=1.
+///
+/// A database that refuses it once open (locked past the busy timeout, full, I/O error,
+/// read-only) never stops it: polls, sinks and the monitor back off and resume by themselves,
+/// and `DatabaseHealth` makes the condition visible (log, metric, STATUS=, `sync_runs.error`).
 public struct Daemon: Sendable {
     public let runtime: Runtime
     /// What `/metrics` serves; tests read it directly.
@@ -26,6 +30,8 @@ public struct Daemon: Sendable {
     let pacer: RequestPacer
     let notifier: SystemdNotifier?
     let logger: Logger
+    /// The configured contacts, when the database refused to add them at start: added later.
+    let contactsToAdd: [ContactReference]
     let reload: @Sendable () async -> Void
     public var maximumShutdownDuration: Duration = .seconds(8)
     /// Called with the metrics endpoint's port once it listens (tests use port 0).
@@ -44,10 +50,24 @@ public struct Daemon: Sendable {
         openStore: Runtime.StoreOpener,
         reloadConfiguration: @escaping @Sendable () throws -> SyncConfiguration
     ) async throws -> Daemon {
-        let runtime = try await Runtime.open(
-            configuration: configuration, addingConfiguredContacts: true, openStore: openStore)
-        let database = runtime.database
+        // Read before the database is opened, so a bad contacts file leaves no database behind.
+        let contacts = try configuration.loadContacts()
         let notifier = SystemdNotifier(environment: environment)
+        let runtime = try await openWaitingForTheLock(
+            configuration: configuration, openStore: openStore, notifier: notifier, logger: logger)
+        let database = runtime.database
+        var contactsToAdd: [ContactReference] = []
+        if !contacts.isEmpty {
+            do {
+                _ = try await database.addContacts(contacts, now: WallClock.nowMs())
+            } catch {
+                // Locked by a long import, say: poll the contacts already stored, add these later.
+                logger.error(
+                    "The configured contacts could not be added yet; retrying while polling the stored ones",
+                    metadata: ["error": "\(error)", "contacts": "\(contacts.count)"])
+                contactsToAdd = contacts
+            }
+        }
         let metrics = SyncMetrics(registry: PrometheusCollectorRegistry())
         let sinks = SinkSupervisor(database: database, sinks: configuration.sinks, logger: logger, metrics: metrics)
         return Daemon(
@@ -58,6 +78,7 @@ public struct Daemon: Sendable {
             pacer: runtime.makePacer(),
             notifier: notifier,
             logger: logger,
+            contactsToAdd: contactsToAdd,
             reload: {
                 notify(notifier, logger) { try $0.reloading() }
                 do {
@@ -80,6 +101,33 @@ public struct Daemon: Sendable {
             })
     }
 
+    /// Opens the store; while another connection holds the write lock that opening needs (a
+    /// long import started first), waits for it with backoff instead of exiting, saying so in
+    /// the log and in STATUS=. A stop signal meanwhile ends the process as usual.
+    private static func openWaitingForTheLock(
+        configuration: SyncConfiguration, openStore: Runtime.StoreOpener, notifier: SystemdNotifier?, logger: Logger
+    ) async throws -> Runtime {
+        var delay = Duration.seconds(1)
+        var attempts = 0
+        while true {
+            do {
+                return try await Runtime.open(
+                    configuration: configuration, addingConfiguredContacts: false, openStore: openStore)
+            } catch SyncStoreError.unavailable(let code, let message) where code == .busy {
+                attempts += 1
+                let metadata: Logger.Metadata = ["db.error.code": "\(code.rawValue)", "error": "\(message)"]
+                if attempts == 1 {
+                    logger.error("The database is locked by another connection; waiting to open it", metadata: metadata)
+                    notify(notifier, logger) { try $0.status("database busy: waiting to open it") }
+                } else {
+                    logger.warning("The database is still locked; waiting to open it", metadata: metadata)
+                }
+                try await Task.sleep(for: delay)
+                delay = min(.seconds(30), delay * 2)
+            }
+        }
+    }
+
     /// Runs until SIGTERM/SIGINT (returns) or until the API refuses the key (throws
     /// `DaemonError.unauthorized`). Closes the client either way.
     public func run() async throws {
@@ -89,14 +137,16 @@ public struct Daemon: Sendable {
         }
         let notifier = notifier
         let logger = logger
+        let health = DatabaseHealth(logger: logger, metrics: metrics, wallNowMs: WallClock.nowMs)
         let monitor = DaemonMonitor(
             database: runtime.database, intervalMs: runtime.schedulePolicy.intervalMs,
             requestsPerSecond: runtime.configuration.api.requestsPerSecond, wallNowMs: WallClock.nowMs,
             logger: logger, metrics: metrics, configuredSinks: { [sinks] in sinks.sinks.map(\.name) },
-            publishStatus: { line in notify(notifier, logger) { try $0.status(line) } })
+            health: health, publishStatus: { line in notify(notifier, logger) { try $0.status(line) } })
         var scheduler = PollScheduler(
             database: runtime.database, maxConcurrentPolls: runtime.configuration.api.maxConcurrentRequests,
             wallNowMs: WallClock.nowMs, poll: { [poller] contact in try await poller.fetch(contact, logger: logger) })
+        scheduler.health = health
         let pacer = pacer
         let watchdog = WatchdogTimer(interval: notifier?.watchdogInterval, clock: ContinuousClock())
         let sinks = sinks
@@ -122,6 +172,12 @@ public struct Daemon: Sendable {
                     service: APICheckService(
                         checker: APIChecker(client: client, pacer: pacer), database: runtime.database, logger: logger),
                     successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
+        }
+        if !contactsToAdd.isEmpty {
+            services.append(
+                .init(
+                    service: ContactsAddingService(database: runtime.database, contacts: contactsToAdd, logger: logger),
+                    successTerminationBehavior: .ignore))
         }
         if let listen = runtime.configuration.metrics {
             services.append(

@@ -3,7 +3,8 @@ import NP6Model
 import SyncStore
 
 /// Watches the polling loop: the per-cycle summary (info log and `sync_runs` row), the capacity
-/// check, and the one-line status for systemd.
+/// check, and the one-line status for systemd. A database that refuses its reads or writes
+/// never stops it: it tells `health`, keeps the last counts, and tries again at the next refresh.
 actor DaemonMonitor {
     private let database: any EventStore
     private let intervalMs: Int64
@@ -21,6 +22,12 @@ actor DaemonMonitor {
     private let configuredSinks: @Sendable () -> [String]
     /// The sinks whose lag the metrics show.
     private var sinksWithLag: Set<String> = []
+    /// The database's condition, in the status line and in the cycle's `sync_runs.error`.
+    private let health: DatabaseHealth?
+    private var publishedCounts: String?
+    /// The start of the database condition the status line shows (`nil`: none): a new one, or
+    /// its end, is published at once.
+    private var publishedConditionStart: Int64?
 
     init(
         database: any EventStore,
@@ -30,8 +37,10 @@ actor DaemonMonitor {
         logger: Logger,
         metrics: SyncMetrics?,
         configuredSinks: @escaping @Sendable () -> [String],
+        health: DatabaseHealth? = nil,
         publishStatus: @escaping @Sendable (String) -> Void
     ) {
+        self.health = health
         self.database = database
         self.intervalMs = intervalMs
         self.requestsPerSecond = requestsPerSecond
@@ -57,39 +66,52 @@ actor DaemonMonitor {
         let now = wallNowMs()
         for _ in pausesSeen..<max(pausesSeen, pacerPauses) { metrics?.recordRateLimitPause() }
         pausesSeen = max(pausesSeen, pacerPauses)
-        if now - statusRefreshedMs >= 5_000 {
+        if now - statusRefreshedMs >= 5_000 || health?.condition?.sinceMs != publishedConditionStart {
             statusRefreshedMs = now
-            let snapshot = try await database.scheduleSnapshot(nowMs: now, dayStartMs: now - now % 86_400_000)
-            metrics?.setContacts(
-                due: snapshot.dueContacts, failing: snapshot.failingContacts, total: snapshot.enabledContacts)
-            if let oldest = snapshot.oldestWatermarkMs { metrics?.setFreshness(seconds: Double(now - oldest) / 1000) }
-            if let metrics {
-                // A sink removed from the config keeps its cursor row, but no longer lags: its
-                // series go, or its frozen lag would keep an alert firing.
-                let configured = Set(configuredSinks())
-                for sink in try await database.sinkStatuses() where configured.contains(sink.cursor.sink) {
-                    metrics.setSinkLag(
-                        sink: sink.cursor.sink, events: sink.pendingEvents, seconds: Double(sink.lagMs(now: now)) / 1000
-                    )
-                }
-                for removed in sinksWithLag.subtracting(configured).sorted() { metrics.removeSink(removed) }
-                sinksWithLag = configured
+            do {
+                try await refreshCounts(now: now)
+                health?.succeeded(isWrite: false)
+            } catch {
+                health?.failed(error, operation: "status read", isWrite: false)
             }
-            publishStatus(
-                "\(snapshot.enabledContacts) contacts, \(snapshot.dueContacts) due, \(snapshot.failingContacts) failing, "
-                    + "\(snapshot.eventsToday) events today")
+            publishedConditionStart = health?.condition?.sinceMs
+            publishStatus([health?.statusLine, publishedCounts].compactMap { $0 }.joined(separator: "; "))
         }
         guard now - cycle.run.startedMs >= intervalMs else { return }
-        try await endCycle(now: now, pacerPauses: pacerPauses)
+        await endCycle(now: now, pacerPauses: pacerPauses)
     }
 
-    private func endCycle(now: Int64, pacerPauses: Int) async throws {
+    /// Reads the counts of the status line and the gauges.
+    private func refreshCounts(now: Int64) async throws {
+        let snapshot = try await database.scheduleSnapshot(nowMs: now, dayStartMs: now - now % 86_400_000)
+        metrics?.setContacts(
+            due: snapshot.dueContacts, failing: snapshot.failingContacts, total: snapshot.enabledContacts)
+        if let oldest = snapshot.oldestWatermarkMs { metrics?.setFreshness(seconds: Double(now - oldest) / 1000) }
+        if let metrics {
+            // A sink removed from the config keeps its cursor row, but no longer lags: its
+            // series go, or its frozen lag would keep an alert firing.
+            let configured = Set(configuredSinks())
+            for sink in try await database.sinkStatuses() where configured.contains(sink.cursor.sink) {
+                metrics.setSinkLag(
+                    sink: sink.cursor.sink, events: sink.pendingEvents, seconds: Double(sink.lagMs(now: now)) / 1000
+                )
+            }
+            for removed in sinksWithLag.subtracting(configured).sorted() { metrics.removeSink(removed) }
+            sinksWithLag = configured
+        }
+        publishedCounts =
+            "\(snapshot.enabledContacts) contacts, \(snapshot.dueContacts) due, \(snapshot.failingContacts) failing, "
+            + "\(snapshot.eventsToday) events today"
+    }
+
+    private func endCycle(now: Int64, pacerPauses: Int) async {
         var finished = cycle
         finished.run.finishedMs = now
         cycle = CycleTotals(startedMs: now)
         let pauses = pacerPauses - pausesAtCycleStart
         pausesAtCycleStart = pacerPauses
-        let run = finished.run
+        var run = finished.run
+        if let trouble = health?.takeRunSummary() { run.error = trouble }
         logger.info(
             "Cycle finished",
             metadata: run.logMetadata.merging(
@@ -100,8 +122,16 @@ actor DaemonMonitor {
                 metadata: ["bodies": "\(finished.unsortedBodies)"])
         }
         metrics?.recordCycle(durationSeconds: Double(run.finishedMs - run.startedMs) / 1000)
-        if run.contactsPolled > 0 { try await database.recordRun(run) }
-        let snapshot = try await database.scheduleSnapshot(nowMs: now, dayStartMs: now - now % 86_400_000)
+        do {
+            if run.contactsPolled > 0 || run.error != nil {
+                try await database.recordRun(run)
+                health?.succeeded(isWrite: true)
+            }
+        } catch {
+            health?.failed(error, operation: "cycle summary write", isWrite: true)
+        }
+        guard let snapshot = try? await database.scheduleSnapshot(nowMs: now, dayStartMs: now - now % 86_400_000)
+        else { return }
         let capacity = Int64(requestsPerSecond) * intervalMs / 1000
         if Int64(snapshot.enabledContacts) > capacity {
             logger.warning(

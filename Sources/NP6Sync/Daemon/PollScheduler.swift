@@ -10,6 +10,11 @@ import SyncStore
 ///
 /// On graceful shutdown it starts no new poll, lets the polls in flight finish for up to
 /// `shutdownGrace`, then cancels them: each batch they committed is consistent on its own.
+///
+/// A database that refuses it (locked past the busy timeout, full, I/O error, read-only) never
+/// stops it: a poll whose writes were refused is a failed attempt of its contact, which is backed
+/// off in memory, new polls pause while the database refuses them, a refused read is read again
+/// later, and `health` logs the condition and counts it (`DatabaseBackoff`).
 public struct PollScheduler: Sendable {
     /// Makes a contact's requests and queues its writes (`ContactPoller.fetch`).
     public typealias Poll = @Sendable (StoredContact) async throws -> PendingPoll
@@ -29,6 +34,8 @@ public struct PollScheduler: Sendable {
     public var onPoll: @Sendable (StoredContact, PollOutcome) async -> Void = { _, _ in }
     /// Called on each turn of the loop, at least every `idleCheck` (watchdog, status line, cycle summary).
     public var onTurn: @Sendable (_ inFlight: Int) async throws -> Void = { _ in }
+    /// Logs and counts the database's refusals; by default, one that logs to `run`'s logger.
+    var health: DatabaseHealth?
 
     public init(
         database: any EventStore,
@@ -44,17 +51,20 @@ public struct PollScheduler: Sendable {
 
     private enum Event: Sendable {
         case fetched(PendingPoll)
+        /// `poll` threw: only the database does (see ``Poll``).
+        case fetchFailed(StoredContact, any Error)
         case polled(StoredContact, PollOutcome)
         case tick
     }
 
     /// Runs until graceful shutdown or cancellation; throws `DaemonError.unauthorized` when the
-    /// API refuses the key, and database errors.
+    /// API refuses the key. Database errors never end it.
     public func run(logger: Logger) async throws {
         try await run(logger: logger, clock: clock)
     }
 
     private func run<C: Clock<Duration>>(logger: Logger, clock: C) async throws {
+        let health = self.health ?? DatabaseHealth(logger: logger, metrics: nil, wallNowMs: wallNowMs)
         try await withThrowingTaskGroup(of: Event.self) { group in
             var inFlight: Set<Int64> = []  // fetching or committing: not read as due again
             var fetching = 0
@@ -62,6 +72,12 @@ public struct PollScheduler: Sendable {
             var queueReadAt = clock.now
             var tickPending = false
             var shutdownDeadline: C.Instant?
+            var backoff = DatabaseBackoff<C.Instant>()
+            func refused(_ contact: StoredContact, _ code: DatabaseErrorCode, _ message: String) {
+                health.failed(code, message: message, operation: "poll writes", isWrite: true)
+                backoff.contactFailed(contact.id, at: clock.now)
+                backoff.databaseRefused(code, at: clock.now)
+            }
             while true {
                 if shutdownDeadline == nil, Task.isShuttingDownGracefully || Task.isCancelled {
                     shutdownDeadline = clock.now.advanced(by: shutdownGrace)
@@ -75,24 +91,42 @@ public struct PollScheduler: Sendable {
                         group.cancelAll()
                         break
                     }
-                } else if fetching < maxConcurrentPolls {
+                } else if fetching < maxConcurrentPolls, !backoff.isPaused(at: clock.now) {
                     // Due contacts are read a page at a time, not once per poll; the page is read
                     // again at least every `idleCheck`, so changes made meanwhile are seen.
                     if queue.isEmpty || queueReadAt.duration(to: clock.now) >= idleCheck {
-                        queue = try await database.dueContacts(
-                            nowMs: wallNowMs(), limit: max(Self.pageSize, maxConcurrentPolls), excluding: inFlight
-                        ).reversed()
                         queueReadAt = clock.now
+                        do {
+                            queue = try await database.dueContacts(
+                                nowMs: wallNowMs(), limit: max(Self.pageSize, maxConcurrentPolls),
+                                excluding: inFlight.union(backoff.waitingContacts(at: clock.now))
+                            ).reversed()
+                            health.succeeded(isWrite: false)
+                        } catch  where !(error is CancellationError) {
+                            queue = []
+                            health.failed(error, operation: "due contacts read", isWrite: false)
+                            backoff.databaseRefused(DatabaseErrorCode(error), at: clock.now)
+                        }
                     }
                     while fetching < maxConcurrentPolls, let contact = queue.popLast() {
                         inFlight.insert(contact.id)
                         fetching += 1
-                        group.addTask { .fetched(try await poll(contact)) }
+                        group.addTask {
+                            do {
+                                return .fetched(try await poll(contact))
+                            } catch  where !(error is CancellationError) && !Task.isCancelled {
+                                return .fetchFailed(contact, error)
+                            }
+                        }
                     }
                 }
+                health.refresh()
                 try await onTurn(inFlight.count)
                 if !tickPending {
-                    let wait = try await nextWait(fetching: fetching, shuttingDown: shutdownDeadline != nil)
+                    var wait = await nextWait(fetching: fetching, shuttingDown: shutdownDeadline != nil, health: health)
+                    if let pausedUntil = backoff.pausedUntil, clock.now < pausedUntil {
+                        wait = min(wait, clock.now.duration(to: pausedUntil))
+                    }
                     tickPending = true
                     group.addTask {
                         try? await clock.sleep(for: wait)
@@ -109,11 +143,24 @@ public struct PollScheduler: Sendable {
                         // Polls in flight are cancelled; what they queued is committed.
                         throw DaemonError.unauthorized(status: status)
                     }
-                    group.addTask { .polled(pending.contact, try await pending.completed()) }
+                    group.addTask { .polled(pending.contact, await pending.completed()) }
                     // Stopping: commit what the last requests brought now, not when the delay ends.
                     if fetching == 0, shutdownDeadline != nil { await database.flushWrites() }
+                case .fetchFailed(let contact, let error):
+                    fetching -= 1
+                    inFlight.remove(contact.id)
+                    let code = DatabaseErrorCode(error)
+                    refused(contact, code, "\(error)")
+                    await onPoll(contact, PollOutcome(result: .databaseFailed(code, message: "\(error)")))
                 case .polled(let contact, let outcome):
                     inFlight.remove(contact.id)
+                    if case .databaseFailed(let code, let message) = outcome.result {
+                        refused(contact, code, message)
+                    } else {
+                        backoff.contactSucceeded(contact.id)
+                        backoff.databaseWrote()
+                        health.succeeded(isWrite: true)
+                    }
                     await onPoll(contact, outcome)
                 }
             }
@@ -122,11 +169,18 @@ public struct PollScheduler: Sendable {
     }
 
     /// Until the next contact falls due, but never longer than `idleCheck`.
-    private func nextWait(fetching: Int, shuttingDown: Bool) async throws -> Duration {
+    private func nextWait(fetching: Int, shuttingDown: Bool, health: DatabaseHealth) async -> Duration {
         if shuttingDown || fetching >= maxConcurrentPolls { return min(idleCheck, .milliseconds(200)) }
         // Contacts due now are all in flight (the loop took every due one it had room for).
         let now = wallNowMs()
-        guard let nextDue = try await database.nextDueMs(after: now) else { return idleCheck }
+        let nextDue: Int64?
+        do {
+            nextDue = try await database.nextDueMs(after: now)
+        } catch {
+            if !(error is CancellationError) { health.failed(error, operation: "next due read", isWrite: false) }
+            return idleCheck
+        }
+        guard let nextDue else { return idleCheck }
         let untilDue = Duration.milliseconds(max(10, nextDue - now))
         return min(idleCheck, untilDue)
     }

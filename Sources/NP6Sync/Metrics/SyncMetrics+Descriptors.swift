@@ -56,6 +56,13 @@ extension SyncMetrics {
         descriptor("sink_failures", "total", "Failed delivery attempts of a sink; it backs off and retries.")
     }
 
+    static var databaseErrorsTotal: MetricNameDescriptor {
+        descriptor(
+            "database_errors", "total",
+            "Store operations the database refused, by code (busy, full, ioerr, readonly, other); "
+                + "each is retried with backoff.")
+    }
+
     private static func descriptor(_ name: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
         MetricNameDescriptor(namespace: "np6sync", metricName: name, unitName: unit, helpText: help)
     }

@@ -31,6 +31,7 @@ public final class SyncMetrics: SinkDeliveryMetrics {
     private let contacts: Gauge
     private let cycleDuration: ValueHistogram
     private let lastCycleEnd: Gauge
+    private let databaseErrors: [DatabaseErrorCode: Counter]
 
     /// Request latency buckets, 5 ms to 60 s: a quick empty answer to a long backfill stream.
     public static let requestDurationBuckets: [Double] = [
@@ -64,6 +65,12 @@ public final class SyncMetrics: SinkDeliveryMetrics {
         cycleDuration = registry.makeValueHistogram(
             descriptor: Self.cycleDurationSeconds, buckets: Self.cycleDurationBuckets)
         lastCycleEnd = registry.makeGauge(descriptor: Self.lastCycleEndTimestampSeconds)
+        var databaseErrors: [DatabaseErrorCode: Counter] = [:]
+        for code in DatabaseErrorCode.allCases {
+            databaseErrors[code] = registry.makeCounter(
+                descriptor: Self.databaseErrorsTotal, labels: [("code", code.rawValue)])
+        }
+        self.databaseErrors = databaseErrors
         for statusClass in ["2xx", "4xx", "5xx", "error"] {
             _ = requestDuration(statusClass: statusClass)
         }
@@ -100,6 +107,11 @@ public final class SyncMetrics: SinkDeliveryMetrics {
     /// Every request was paused for a 429 or an exhausted `X-RateLimit-Remaining`.
     public func recordRateLimitPause() {
         rateLimitPauses.increment()
+    }
+
+    /// The database refused a store operation (a poll's writes, a read, a sink's cursor).
+    public func recordDatabaseError(_ code: DatabaseErrorCode) {
+        databaseErrors[code]?.increment()
     }
 
     // MARK: Contacts and cycles

@@ -40,11 +40,12 @@ public struct ContactPoller: Sendable {
     }
 
     /// Polls `contact` up to now and waits until what it found is committed. API faults end up
-    /// in the outcome (and in the contact's row); only database errors and cancellation are thrown.
+    /// in the outcome (and in the contact's row), as does a database that refused the writes
+    /// (`.databaseFailed`); only cancellation is thrown.
     public func poll(_ contact: StoredContact, logger: Logger) async throws -> PollOutcome {
         let pending = try await fetch(contact, logger: logger)
         await database.flushWrites()
-        return try await pending.completed()
+        return await pending.completed()
     }
 
     /// Requests `contact`'s windows up to now and queues what they return for commit. The

@@ -29,11 +29,13 @@ public struct PendingPoll: Sendable {
         await database?.submit(write, for: writes)
     }
 
-    /// The outcome once every write is committed, with what they stored in `counts`. Throws
-    /// the database's error if a write failed.
-    public func completed() async throws -> PollOutcome {
+    /// The outcome once every write is committed, with what they stored in `counts`. When the
+    /// database refused a write, the result is `.databaseFailed` (unless the key was refused):
+    /// a failed attempt, with what the writes before it stored in `counts`.
+    public func completed() async -> PollOutcome {
         var outcome = outcome
-        outcome.counts += try await writes.committed()
+        let (counts, error) = await writes.settled()
+        outcome.counts += counts
         for conflict in outcome.counts.conflicts {
             logger.warning(
                 "Event id seen again with another payload; the first copy stays, this one is in event_conflicts",
@@ -45,6 +47,12 @@ public struct PendingPoll: Sendable {
         outcome.counts.conflicts = []
         if outcome.counts.supersededByOperator {
             logger.info("An operator's command changed the contact during the poll; its row keeps what the command set")
+        }
+        if let error {
+            if case .unauthorized = outcome.result { return outcome }
+            outcome.result = .databaseFailed(DatabaseErrorCode(error), message: "\(error)")
+            logger.debug("Poll not stored: the database refused its writes", metadata: ["error": "\(error)"])
+            return outcome
         }
         if outcome.result == .caughtUp {
             logger.debug(

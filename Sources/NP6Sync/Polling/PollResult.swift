@@ -14,12 +14,17 @@ public enum PollResult: Sendable, Hashable {
     case unauthorized(status: Int)
     /// A transient fault: 5xx, transport, malformed body, unexpected status.
     case failed(NP6ClientError)
+    /// The database refused the poll's writes (locked, full, I/O error, read-only): a failed
+    /// attempt, not recorded in the contact's row, which the database would refuse too. What
+    /// earlier writes of the poll committed stays; the watermark is where they left it.
+    case databaseFailed(DatabaseErrorCode, message: String)
 
     /// A fault that may well be gone on the next request: 5xx, a timeout or dropped connection,
-    /// a malformed body, 429. `sync` tries such a contact again within its pass.
+    /// a malformed body, 429, a database that refused the writes. `sync` tries such a contact
+    /// again within its pass.
     public var isTransient: Bool {
         switch self {
-        case .rateLimited: true
+        case .rateLimited, .databaseFailed: true
         case .failed(.serverError), .failed(.transport), .failed(.malformedBody): true
         case .caughtUp, .notFound, .unauthorized, .failed: false
         }
@@ -32,7 +37,7 @@ public enum PollResult: Sendable, Hashable {
         case .notFound: .notFound
         case .rateLimited: .rateLimited
         case .unauthorized: .unauthorized
-        case .failed: .failed
+        case .failed, .databaseFailed: .failed
         }
     }
 

@@ -39,7 +39,7 @@ public struct SchedulePolicy: Sendable, Hashable {
             return max(info?.pauseUntilMs ?? 0, nowMs + backoffBaseMs)
         case .unauthorized:
             return nowMs + intervalMs
-        case .failed:
+        case .failed, .databaseFailed:
             // Exponential with "full jitter" in its upper half: spreads retries of many failing
             // contacts without ever retrying sooner than half the nominal delay.
             let exponent = min(max(failuresBefore, 0), 30)
