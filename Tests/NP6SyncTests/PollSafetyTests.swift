@@ -52,22 +52,24 @@ import Testing
             let base = WallClock.nowMs() - 2_100 * 60_000
             await fixture.api.state.addEvents(to: contact.id, timestamps: (0..<2_000).map { base + Int64($0) * 60_000 })
             _ = try await fixture.database.addContacts([SyncFixture.reference(contact, .id)], now: 0)
-            // Sorted for 500 elements (checkpointed batch by batch), then back to the earliest,
-            // then the connection drops half-way: 500 earlier events are never sent. The fake
-            // writes 256 elements at a time, so the turn back in time (element 501) reaches the
-            // client well before the drop.
-            await fixture.api.state.setKnobs(FakeNP6Knobs(dropConnectionRate: 1, backInTimeBodyRate: 1))
-            let cut = try await fixture.pass().run(logger: fixture.logger)
-            #expect(cut.run.contactsFailed == 1)
-            #expect(try await fixture.storedEventCount() > 500)
-            let rewound = try #require(try await fixture.database.contacts(limit: 1, enabledOnly: true).first)
-            #expect(rewound.watermarkMs == nil, "back to where the poll started")
-
-            await fixture.api.state.setKnobs(FakeNP6Knobs())
-            let next = try await fixture.pass().run(logger: fixture.logger)
-            #expect(next.failures.isEmpty)
+            // Sorted for 500 elements (checkpointed batch by batch), then back to the earliest;
+            // the body is held after 1,000 elements, so 500 earlier events are not sent yet.
+            await fixture.api.state.setKnobs(FakeNP6Knobs(backInTimeBodyRate: 1))
+            await fixture.api.state.holdResponses(afterElements: 1_000)
+            let pass = fixture.pass()
+            let running = Task { try await pass.run(logger: fixture.logger) }
+            await fixture.api.state.waitUntilHolding(1)
+            try await eventually(timeout: .seconds(60), "the elements sent before the hold are stored") {
+                try await fixture.storedEventCount() >= 900
+            }
+            let held = try #require(try await fixture.database.contacts(limit: 1, enabledOnly: true).first)
+            #expect(held.watermarkMs == nil, "no checkpoint past the 500 events not sent yet")
+            await fixture.api.state.releaseResponses()
+            let first = try await running.value
+            #expect(first.failures.isEmpty)
             let expected = await fixture.fakeEventIDs()
             #expect(try await fixture.database.eventIDs() == expected)
+            #expect(try await fixture.database.contacts(limit: 1, enabledOnly: true).first?.watermarkMs != nil)
         }
     }
 }

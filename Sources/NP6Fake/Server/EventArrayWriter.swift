@@ -11,6 +11,8 @@ struct EventArrayWriter: Sendable {
     struct DroppedConnection: Error {}
 
     let plan: EventStreamPlan
+    /// Waits while the test holds the answers (`holdAfterElements`).
+    var waitWhileHeld: @Sendable () async -> Void = {}
 
     func write(to writer: inout any ResponseBodyWriter) async throws {
         let records = plan.records
@@ -42,10 +44,11 @@ struct EventArrayWriter: Sendable {
                 bytes.append(UInt8(ascii: ","))
                 renderer.append(record, to: &bytes, defect: nil)
             }
-            if (position + 1) % Self.elementsPerWrite == 0 {
+            if (position + 1) % Self.elementsPerWrite == 0 || position + 1 == plan.holdAfterElements {
                 try await writer.write(ByteBuffer(bytes: bytes))
                 bytes.removeAll(keepingCapacity: true)
             }
+            if position + 1 == plan.holdAfterElements { await waitWhileHeld() }
         }
         if plan.dropHalfway {
             try await Self.drop(after: bytes, writer: &writer)

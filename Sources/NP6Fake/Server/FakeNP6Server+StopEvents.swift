@@ -10,7 +10,7 @@ extension FakeNP6Server {
         router.get(RouterPath(Self.stopEventsPath)) { [state, logger] request, _ -> Response in
             let stopRequest = Self.stopEventsRequest(from: request)
             let plan = await state.plan(for: stopRequest)
-            await state.waitWhileHeld()
+            await state.waitBeforeHeadWhileHeld()
             logger.debug(
                 "Fake NP6 stop-events request",
                 metadata: ["http.status": "\(plan.status)", "http.query": "\(request.uri.query ?? "")"]
@@ -18,7 +18,7 @@ extension FakeNP6Server {
             if plan.latencyMs > 0 {
                 try await Task.sleep(for: .milliseconds(plan.latencyMs))
             }
-            return Self.response(for: plan)
+            return Self.response(for: plan, waitWhileHeld: { await state.waitWhileHeld() })
         }
     }
 
@@ -44,7 +44,10 @@ extension FakeNP6Server {
         }
     }
 
-    static func response(for plan: StopEventsPlan) -> Response {
+    /// - Parameter waitWhileHeld: called inside a body held by `holdResponses(afterElements:)`.
+    static func response(
+        for plan: StopEventsPlan, waitWhileHeld: @escaping @Sendable () async -> Void = {}
+    ) -> Response {
         var headers = HTTPFields()
         if let rateLimit = plan.rateLimit {
             headers[HTTPField.Name("X-RateLimit-Limit")!] = "\(rateLimit.limit)"
@@ -69,7 +72,7 @@ extension FakeNP6Server {
             return Response(status: status, headers: headers, body: .init(byteBuffer: body))
         case .events(let stream):
             headers[.contentType] = "application/json"
-            let writer = EventArrayWriter(plan: stream)
+            let writer = EventArrayWriter(plan: stream, waitWhileHeld: waitWhileHeld)
             return Response(status: status, headers: headers, body: ResponseBody { try await writer.write(to: &$0) })
         }
     }

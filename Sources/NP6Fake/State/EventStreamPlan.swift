@@ -19,4 +19,6 @@ struct EventStreamPlan: Sendable {
     var malformedSeed: UInt64
     /// Close the connection after about half the body.
     var dropHalfway: Bool
+    /// Hold the body after this many elements until the test releases it (`holdResponses(afterElements:)`).
+    var holdAfterElements: Int? = nil
 }

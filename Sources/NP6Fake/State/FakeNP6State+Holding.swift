@@ -1,8 +1,10 @@
 extension FakeNP6State {
     /// Holds every stop-events answer, once decided, until `releaseResponses()`: tests use it to
-    /// run a command while a poll is in flight.
-    public func holdResponses() {
+    /// run a command while a poll is in flight. With `afterElements`, a `200` body is held after
+    /// that many elements instead (they are sent first), an answer without such a body not at all.
+    public func holdResponses(afterElements: Int? = nil) {
         holding.isOn = true
+        holding.afterElements = afterElements
     }
 
     /// Lets the held answers, and every later one, go.
@@ -18,7 +20,13 @@ extension FakeNP6State {
         await withCheckedContinuation { holding.watchers.append((count, $0)) }
     }
 
-    /// Waits while answers are held (the route calls it after deciding the answer).
+    /// Waits while answers are held before their head (the route calls it after deciding the answer).
+    func waitBeforeHeadWhileHeld() async {
+        guard holding.afterElements == nil else { return }
+        await waitWhileHeld()
+    }
+
+    /// Waits while answers are held.
     func waitWhileHeld() async {
         guard holding.isOn else { return }
         await withCheckedContinuation { continuation in
@@ -33,6 +41,7 @@ extension FakeNP6State {
 /// The answers held back by `holdResponses()`.
 struct ResponseHolding {
     var isOn = false
+    var afterElements: Int?
     var waiters: [CheckedContinuation<Void, Never>] = []
     var watchers: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
 }

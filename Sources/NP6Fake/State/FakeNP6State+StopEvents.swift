@@ -83,7 +83,8 @@ extension FakeNP6State {
             malformedElementRate: knobs.malformedElementRate,
             duplicateElementRate: knobs.duplicateElementRate,
             malformedSeed: knobRandom.next(),
-            dropHalfway: knobRandom.chance(knobs.dropConnectionRate)
+            dropHalfway: knobRandom.chance(knobs.dropConnectionRate),
+            holdAfterElements: holding.isOn ? holding.afterElements : nil
         )
         return answer(200, .events(stream), rateLimit: rateLimit)
     }
