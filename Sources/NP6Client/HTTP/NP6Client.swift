@@ -56,8 +56,11 @@ public final class NP6Client: Sendable {
 
         let response: HTTPClientResponse
         do {
-            // The deadline bounds a whole request, body included, which can be large on a first
-            // sync; the read timeout is what catches a stalled server.
+            // `timeoutSeconds` is an idle read timeout (`timeout.read`): any silence that long,
+            // before the response head or inside the body, fails the request. A body that keeps
+            // coming is read however long it takes (a first sync can stream for minutes). This
+            // deadline bounds only the wait for the response head (AsyncHTTPClient drops it once
+            // the head is in), where the read timeout fires first anyway.
             response = try await http.execute(request, timeout: .hours(1))
         } catch {
             throw NP6ClientError.transport(Self.describe(error))

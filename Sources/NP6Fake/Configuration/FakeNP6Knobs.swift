@@ -26,6 +26,12 @@ public struct FakeNP6Knobs: Sendable, Hashable, Codable {
     public var unsortedBodyRate: Double
     /// Fraction of the elements of a `200` body sent twice in a row (the same event id twice).
     public var duplicateElementRate: Double
+    /// A pause this long, once, about half-way through every `200` body of events, in ms
+    /// (a server that stalls mid-body).
+    public var bodyStallMs: Int
+    /// A pause this long before each element of a `200` body of events, each element sent on its
+    /// own, in ms (a server that trickles a body: slow overall, never silent for long).
+    public var bodyTrickleMs: Int
 
     public init(
         latencyMs: Int = 0,
@@ -38,7 +44,9 @@ public struct FakeNP6Knobs: Sendable, Hashable, Codable {
         lateFraction: Double = 0,
         lateByMs: Int64 = 600_000,
         unsortedBodyRate: Double = 0,
-        duplicateElementRate: Double = 0
+        duplicateElementRate: Double = 0,
+        bodyStallMs: Int = 0,
+        bodyTrickleMs: Int = 0
     ) {
         self.latencyMs = latencyMs
         self.rateLimitPerSecond = rateLimitPerSecond
@@ -51,6 +59,8 @@ public struct FakeNP6Knobs: Sendable, Hashable, Codable {
         self.lateByMs = lateByMs
         self.unsortedBodyRate = unsortedBodyRate
         self.duplicateElementRate = duplicateElementRate
+        self.bodyStallMs = bodyStallMs
+        self.bodyTrickleMs = bodyTrickleMs
     }
 }
 
@@ -75,6 +85,8 @@ extension FakeNP6Knobs {
             case ("lateByMs", .number(let number)): knobs.lateByMs = Int64(number)
             case ("unsortedBodyRate", .number(let number)): knobs.unsortedBodyRate = number
             case ("duplicateElementRate", .number(let number)): knobs.duplicateElementRate = number
+            case ("bodyStallMs", .number(let number)): knobs.bodyStallMs = Int(number)
+            case ("bodyTrickleMs", .number(let number)): knobs.bodyTrickleMs = Int(number)
             default: throw KnobsPatchError(key: key)
             }
         }

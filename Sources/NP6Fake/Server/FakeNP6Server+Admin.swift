@@ -126,6 +126,8 @@ extension FakeNP6Server {
             #""lateByMs":\#(knobs.lateByMs)"#,
             #""unsortedBodyRate":\#(knobs.unsortedBodyRate)"#,
             #""duplicateElementRate":\#(knobs.duplicateElementRate)"#,
+            #""bodyStallMs":\#(knobs.bodyStallMs)"#,
+            #""bodyTrickleMs":\#(knobs.bodyTrickleMs)"#,
         ]
         return json(Array("{\(fields.joined(separator: ","))}".utf8))
     }

@@ -16,4 +16,8 @@ struct EventStreamPlan: Sendable {
     var malformedSeed: UInt64
     /// Close the connection after about half the body.
     var dropHalfway: Bool
+    /// Pause this long (ms) once, after about half the body.
+    var stallHalfwayMs = 0
+    /// Pause this long (ms) before each element, each sent on its own.
+    var trickleMs = 0
 }

@@ -79,7 +79,9 @@ extension FakeNP6State {
             malformedElementRate: knobs.malformedElementRate,
             duplicateElementRate: knobs.duplicateElementRate,
             malformedSeed: knobRandom.next(),
-            dropHalfway: knobRandom.chance(knobs.dropConnectionRate)
+            dropHalfway: knobRandom.chance(knobs.dropConnectionRate),
+            stallHalfwayMs: knobs.bodyStallMs,
+            trickleMs: knobs.bodyTrickleMs
         )
         return answer(200, .events(stream), rateLimit: rateLimit)
     }
