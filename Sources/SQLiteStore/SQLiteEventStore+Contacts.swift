@@ -96,4 +96,32 @@ extension SQLiteEventStore {
             return db.changesCount > 0
         }
     }
+
+    /// Makes the named enabled contacts due now; returns the references that are not enabled contacts.
+    public func recheckContacts(_ references: [ContactReference], now: Int64) async throws -> [ContactReference] {
+        try await pool.write { db in
+            let statement = try db.cachedStatement(
+                sql: """
+                    UPDATE contacts SET next_due_ms = MIN(next_due_ms, ?)
+                    WHERE kind = ? AND value = ? AND enabled = 1
+                    """)
+            return try references.filter { reference in
+                try statement.execute(arguments: [now, reference.kind.rawValue, reference.value])
+                return db.changesCount == 0
+            }
+        }
+    }
+
+    /// Makes every enabled `not_found` contact due now; returns how many.
+    public func recheckNotFoundContacts(now: Int64) async throws -> Int {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE contacts SET next_due_ms = MIN(next_due_ms, ?)
+                    WHERE enabled = 1 AND last_status = ?
+                    """,
+                arguments: [now, ContactStatus.notFound.rawValue])
+            return db.changesCount
+        }
+    }
 }

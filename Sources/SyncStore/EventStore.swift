@@ -43,6 +43,14 @@ public protocol EventStore: Sendable {
     /// Returns false for an unknown contact.
     func setWatermark(_ reference: ContactReference, to watermarkMs: Int64?, now: Int64) async throws -> Bool
 
+    /// Makes enabled contacts due now (`contacts recheck`): those named, whatever their status.
+    /// A contact due earlier keeps its place. Returns the references that are not enabled contacts.
+    func recheckContacts(_ references: [ContactReference], now: Int64) async throws -> [ContactReference]
+
+    /// Makes every enabled contact whose last poll was a 404 (`not_found`) due now, in one
+    /// transaction. Returns how many.
+    func recheckNotFoundContacts(now: Int64) async throws -> Int
+
     // MARK: Polls
 
     /// Queues one of a poll's writes; an implementation may commit several polls' writes in one

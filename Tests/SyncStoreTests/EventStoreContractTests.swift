@@ -144,4 +144,34 @@ import Testing
             #expect(status.neverSynced == 1)
         }
     }
+
+    @Test(arguments: StoreKind.allCases) func recheckMakesContactsDueNow(_ kind: StoreKind) async throws {
+        try await kind.withStore { database in
+            let carol = ContactReference(kind: .hash, value: "0441619ab4631d18548aa8835dd2c28b")
+            let dave = ContactReference(kind: .id, value: "000DAVE")
+            _ = try await database.addContacts([alice, bob, carol, dave], now: 1)
+            let ids = try await database.contacts(limit: 10, enabledOnly: true).map(\.id)
+            try await database.write(
+                .failure(contactID: ids[0], status: .notFound, error: "HTTP 404", nextDueMs: 86_400_000, now: 10))
+            try await database.write(
+                .failure(contactID: ids[1], status: .notFound, error: "HTTP 404", nextDueMs: 86_400_000, now: 10))
+            try await database.write(
+                .finish(
+                    contactID: ids[2], events: [], malformed: [], watermarkMs: 10, nextDueMs: 300_000, now: 10))
+            _ = try await database.removeContact(dave)
+            #expect(try await database.dueContacts(nowMs: 20, limit: 10, excluding: []).isEmpty)
+
+            // By name: only the named, enabled contacts; the others are reported back.
+            let unknown = ContactReference(kind: .id, value: "nobody")
+            #expect(try await database.recheckContacts([carol, unknown, dave], now: 20) == [unknown, dave])
+            #expect(try await database.dueContacts(nowMs: 20, limit: 10, excluding: []).map(\.reference) == [carol])
+
+            // Every not_found contact; a contact already due keeps its earlier due time.
+            #expect(try await database.recheckNotFoundContacts(now: 30) == 2)
+            let due = try await database.dueContacts(nowMs: 30, limit: 10, excluding: [])
+            #expect(due.map(\.reference) == [carol, alice, bob])
+            #expect(due.map(\.nextDueMs) == [20, 30, 30])
+            #expect(due.map(\.lastStatus) == [.ok, .notFound, .notFound], "statuses stay until the next poll")
+        }
+    }
 }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
 import NP6Model
+import Synchronization
 
 /// The client of `GET /targets/events/responses/stop`.
 ///
@@ -13,11 +14,21 @@ public final class NP6Client: Sendable {
     public let configuration: NP6ClientConfiguration
     private let http: HTTPClient
     private let now: @Sendable () -> Int64
+    private let currentBaseURL: Mutex<String>
+
+    /// Where requests go: `configuration.baseURL` until ``setBaseURL(_:)``.
+    public var baseURL: String { currentBaseURL.withLock { $0 } }
+
+    /// Sends the next requests to another base URL (a reload that changed `api.baseURL`).
+    public func setBaseURL(_ baseURL: String) {
+        currentBaseURL.withLock { $0 = baseURL }
+    }
 
     /// - Parameter now: the wall clock in ms since the epoch (for `X-RateLimit-Reset` and `Retry-After`).
     public init(configuration: NP6ClientConfiguration, now: @escaping @Sendable () -> Int64) {
         self.configuration = configuration
         self.now = now
+        currentBaseURL = Mutex(configuration.baseURL)
         let timeout = TimeAmount.seconds(Int64(configuration.timeoutSeconds))
         http = HTTPClient(
             eventLoopGroupProvider: .singleton,
@@ -48,7 +59,7 @@ public final class NP6Client: Sendable {
         _ query: StopEventsQuery,
         consume: (DecodedBatch, _ isLast: Bool) async throws -> Void
     ) async throws -> FetchSummary {
-        var request = HTTPClientRequest(url: query.url(baseURL: configuration.baseURL))
+        var request = HTTPClientRequest(url: query.url(baseURL: baseURL))
         request.method = .GET
         request.headers.add(name: "X-Key", value: configuration.apiKey)
         request.headers.add(name: "Accept", value: "application/json")

@@ -20,6 +20,9 @@ public struct ContactPoller: Sendable {
     public var random: @Sendable () -> Double
     /// Called after each request with its duration (body included) and HTTP status (`nil`: no answer).
     public var onRequest: @Sendable (_ seconds: Double, _ status: Int?) -> Void = { _, _ in }
+    /// Holds back `not_found` writes until a 200 shows that `api.baseURL` is right; `nil`: 404s
+    /// are written at once.
+    public var notFoundGate: NotFoundGate?
 
     public init(
         client: NP6Client,
@@ -73,6 +76,7 @@ public struct ContactPoller: Sendable {
             do {
                 let summary = try await fetch(current, for: contact, isLastWindow: next == nil, into: &pending)
                 onRequest((ContinuousClock.now - started).seconds, 200)
+                for write in await notFoundGate?.answered(contactID: contact.id) ?? [] { await pending.submit(write) }
                 await pacer.observe(summary.rateLimit, rateLimited: false)
             } catch let error as NP6ClientError {
                 onRequest((ContinuousClock.now - started).seconds, error.httpStatus)
@@ -90,10 +94,33 @@ public struct ContactPoller: Sendable {
                     return pending
                 }
                 let nextDueMs = nextDue(pending.outcome.result, contact)
-                await pending.submit(
-                    .failure(
-                        contactID: contact.id, status: pending.outcome.result.contactStatus, error: error.description,
-                        nextDueMs: nextDueMs, now: wallNowMs()))
+                let failure = PollWrite.failure(
+                    contactID: contact.id, status: pending.outcome.result.contactStatus, error: error.description,
+                    nextDueMs: nextDueMs, now: wallNowMs())
+                if pending.outcome.result == .notFound, let notFoundGate {
+                    switch await notFoundGate.notFound(failure, contactID: contact.id) {
+                    case .write(let writes):
+                        for write in writes { await pending.submit(write) }
+                    case .hold:
+                        logger.debug("404 held back until a 200 shows api.baseURL is right")
+                        return pending
+                    case .misconfigured(let asked):
+                        let url = StopEventsQuery(
+                            contact: contact.reference, startMs: current.startMs, endMs: current.endMs
+                        )
+                        .url(baseURL: client.baseURL)
+                        pending.outcome.misconfiguration = Misconfiguration(
+                            baseURL: client.baseURL, requestedURL: url, contactsAsked: asked)
+                        logger.error(
+                            "Every contact asked got HTTP 404: api.baseURL or its path looks wrong; no contact marked not_found",
+                            metadata: [
+                                "api.base_url": "\(client.baseURL)", "http.url": "\(url)", "contacts": "\(asked)",
+                            ])
+                        return pending
+                    }
+                } else {
+                    await pending.submit(failure)
+                }
                 logger.warning(
                     pending.outcome.result == .notFound
                         ? "Contact not found by the API; re-checking later" : "Poll failed",

@@ -15,6 +15,8 @@ public struct SyncPass: Sendable {
 
     public init(poller: ContactPoller, maxConcurrentRequests: Int) {
         self.poller = poller
+        // A pass that gets 404 for every contact has a wrong api.baseURL: it marks none not_found.
+        if self.poller.notFoundGate == nil { self.poller.notFoundGate = NotFoundGate() }
         self.maxConcurrentRequests = max(1, maxConcurrentRequests)
     }
 
@@ -26,12 +28,16 @@ public struct SyncPass: Sendable {
         public var notFound: [ContactReference] = []
         /// Set when the API refused the key: the pass stopped early.
         public var unauthorizedStatus: Int?
+        /// Set when every contact asked got 404 and none a 200 (a wrong `api.baseURL`): the pass
+        /// stopped early and marked none of them `not_found`.
+        public var misconfiguration: Misconfiguration?
     }
 
     public func run(logger: Logger) async throws -> Report {
         let started = poller.wallNowMs()
         var report = Report(run: SyncRunSummary(kind: "sync", startedMs: started, finishedMs: started))
         let database = poller.database
+        await poller.notFoundGate?.rearm()
         // Fetched polls go to one task that waits for their commits, in the order they were
         // fetched (the order they commit in), rather than to a task each.
         let (fetched, settle) = AsyncStream.makeStream(of: PendingPoll.self)
@@ -50,7 +56,7 @@ public struct SyncPass: Sendable {
             // A contact holds a request slot while it fetches, not while its writes commit: the
             // next requests overlap the commit, and many polls share a transaction.
             func startNext() async throws {
-                guard report.unauthorizedStatus == nil else { return }
+                guard report.unauthorizedStatus == nil, report.misconfiguration == nil else { return }
                 if pending.isEmpty, !lastPage {
                     let page = try await database.contacts(afterID: afterID, limit: Self.pageSize, enabledOnly: true)
                     lastPage = page.count < Self.pageSize
@@ -68,9 +74,17 @@ public struct SyncPass: Sendable {
                 case .fetched(let poll):
                     fetching -= 1
                     if case .unauthorized(let status) = poll.outcome.result { report.unauthorizedStatus = status }
+                    if let misconfiguration = poll.outcome.misconfiguration {
+                        report.misconfiguration = misconfiguration
+                    }
                     settle.yield(poll)
                     try await startNext()
                     if fetching == 0 {
+                        // Fewer than NotFoundGate.threshold contacts got 404 and none a 200: they are not_found.
+                        let held = await poller.notFoundGate?.finish() ?? []
+                        if report.misconfiguration == nil {
+                            for write in held { await database.submit(write, for: PollWriteGroup()) }
+                        }
                         // The last requests are done: commit now rather than when the delay ends.
                         settle.finish()
                         await database.flushWrites()
@@ -83,6 +97,8 @@ public struct SyncPass: Sendable {
         report.run.finishedMs = poller.wallNowMs()
         if let status = report.unauthorizedStatus {
             report.run.error = "HTTP \(status): the API key was refused"
+        } else if let misconfiguration = report.misconfiguration {
+            report.run.error = misconfiguration.description
         }
         try await database.recordRun(report.run)
         return report
@@ -117,6 +133,7 @@ public struct SyncPass: Sendable {
         report.run.eventsNew += outcome.counts.new
         report.run.eventsDuplicate += outcome.counts.duplicate
         report.run.eventsQuarantined += outcome.counts.quarantined
+        if let misconfiguration = outcome.misconfiguration { report.misconfiguration = misconfiguration }
         switch outcome.result {
         case .caughtUp:
             break
