@@ -51,6 +51,18 @@ public protocol EventStore: Sendable {
     /// transaction. Returns how many.
     func recheckNotFoundContacts(now: Int64) async throws -> Int
 
+    /// Repairs what a local clock that was ahead of the API's left behind, in one transaction.
+    ///
+    /// Every watermark later than `watermarksAfterMs` comes back to the latest timestamp stored
+    /// for that contact (at most `toMs`), or to NULL (re-read from `sync.initialStart`) when it
+    /// has none: the events before that timestamp were all known when it was stored, while the
+    /// future watermark says nothing true. With `dueTimesAfterMs`, every next due time later than
+    /// it (for a `not_found` contact: later than `notFoundDueTimesAfterMs`) becomes `toMs`.
+    /// Returns how many contacts changed.
+    func bringBackFutureTimes(
+        watermarksAfterMs: Int64, dueTimesAfterMs: Int64?, notFoundDueTimesAfterMs: Int64?, toMs: Int64
+    ) async throws -> Int
+
     // MARK: Polls
 
     /// Queues one of a poll's writes; an implementation may commit several polls' writes in one

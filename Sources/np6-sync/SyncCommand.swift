@@ -36,7 +36,7 @@ struct SyncCommand: AsyncParsableCommand {
             let client = runtime.makeClient(apiKey: key)
             let report: SyncPass.Report
             do {
-                report = try await runtime.makeSyncPass(client: client).run(logger: logger)
+                report = try await runtime.makeSyncPass(client: client, logger: logger).run(logger: logger)
                 try await client.shutdown()
             } catch {
                 try? await client.shutdown()

@@ -78,7 +78,11 @@ public final class NP6Client: Sendable {
         }
 
         var summary = FetchSummary()
-        summary.rateLimit = RateLimitInfo(headers: response.headers, nowMs: now())
+        let receivedMs = now()
+        summary.rateLimit = RateLimitInfo(headers: response.headers, nowMs: receivedMs)
+        summary.serverDate = response.headers.first(name: "Date").flatMap(Timestamp.parseHTTPDate).map {
+            ServerDate(dateMs: $0, receivedMs: receivedMs)
+        }
         switch response.status.code {
         case 200:
             break
@@ -97,6 +101,7 @@ public final class NP6Client: Sendable {
         var splitter = JSONArraySplitter(maxElementBytes: configuration.maxElementBytes)
         var split: [SplitElement] = []
         var batch = DecodedBatch()
+        batch.serverDate = summary.serverDate
         var body = response.body.makeAsyncIterator()
         while true {
             let chunk: ByteBuffer?
@@ -122,6 +127,7 @@ public final class NP6Client: Sendable {
             if batch.count >= configuration.batchSize {
                 try await consume(batch, false)
                 batch = DecodedBatch()
+                batch.serverDate = summary.serverDate
             }
         }
         do {

@@ -102,6 +102,7 @@ public struct Daemon: Sendable {
             metrics.recordRequest(durationSeconds: seconds, status: status)
         }
         poller.notFoundGate = notFoundGate
+        poller.clockSkew = runtime.makeClockSkewGuard(logger: logger) { [metrics] in metrics.setClockSkew(seconds: $0) }
         let notifier = notifier
         let logger = logger
         let monitor = DaemonMonitor(

@@ -23,6 +23,9 @@ public struct ContactPoller: Sendable {
     /// Holds back `not_found` writes until a 200 shows that `api.baseURL` is right; `nil`: 404s
     /// are written at once.
     public var notFoundGate: NotFoundGate?
+    /// Compares the API's `Date` with `wallNowMs` and caps watermarks at the API's time when the
+    /// local clock is ahead; `nil`: the local clock is trusted.
+    public var clockSkew: ClockSkewGuard?
 
     public init(
         client: NP6Client,
@@ -53,6 +56,12 @@ public struct ContactPoller: Sendable {
     /// Requests `contact`'s windows up to now and queues what they return for commit. The
     /// outcome's `counts` are filled in by `PendingPoll.completed()`.
     public func fetch(_ contact: StoredContact, logger: Logger) async throws -> PendingPoll {
+        var contact = contact
+        if let clockSkew, clockSkew.isInTheFuture(contact.watermarkMs, localNowMs: wallNowMs()) {
+            // Left by a clock that was ahead: polled from it, the events until then would be skipped.
+            await clockSkew.bringBackFutureWatermarks(localNowMs: wallNowMs())
+            contact = try await database.contact(contact.reference) ?? contact
+        }
         var logger = logger
         logger[metadataKey: "contact.kind"] = "\(contact.reference.kind.rawValue)"
         logger[metadataKey: "contact.value"] = "\(contact.reference.value)"
@@ -147,6 +156,8 @@ public struct ContactPoller: Sendable {
         var latestMs = Int64.min
         var quarantined = 0
         var reasons: [String] = []
+        let sentMs = wallNowMs()
+        var cappedEndMs: Int64?  // the window's end, or less when the local clock is ahead of the API's
         defer {
             if !sorted { pending.outcome.sawUnsortedBody = true }
             if quarantined > 0 {
@@ -158,6 +169,16 @@ public struct ContactPoller: Sendable {
         let summary = try await client.fetchStopEvents(
             StopEventsQuery(contact: contact.reference, startMs: window.startMs, endMs: window.endMs)
         ) { batch, isLast in
+            if cappedEndMs == nil {
+                let limit: Int64? =
+                    if let clockSkew, let date = batch.serverDate {
+                        await clockSkew.observe(date, requestSentMs: sentMs)
+                    } else {
+                        nil
+                    }
+                cappedEndMs = min(window.endMs, limit ?? window.endMs)
+            }
+            let endMs = cappedEndMs ?? window.endMs
             for event in batch.events {
                 if event.timestampMs < latestMs { sorted = false }
                 latestMs = max(latestMs, event.timestampMs)
@@ -169,12 +190,12 @@ public struct ContactPoller: Sendable {
                 await pending.submit(
                     .finish(
                         contactID: contact.id, events: batch.events, malformed: batch.malformed,
-                        watermarkMs: window.endMs, nextDueMs: nextDue(.caughtUp, contact), now: now))
+                        watermarkMs: endMs, nextDueMs: nextDue(.caughtUp, contact), now: now))
             } else {
                 // A complete window moves the watermark to its end; inside a sorted body, every
                 // event before the latest one seen is known. An unsorted body is never checkpointed.
                 let checkpoint: Int64? =
-                    isLast ? window.endMs : (sorted && latestMs > window.startMs ? min(latestMs, window.endMs) : nil)
+                    isLast ? endMs : (sorted && latestMs > window.startMs ? min(latestMs, endMs) : nil)
                 await pending.submit(
                     .batch(
                         contactID: contact.id, events: batch.events, malformed: batch.malformed,
