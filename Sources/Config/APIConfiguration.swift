@@ -9,7 +9,9 @@ public struct APIConfiguration: Sendable, Hashable {
 
     /// `api.baseURL`: scheme, host and optional path prefix, without a trailing slash.
     public var baseURL: String
-    /// `api.timeoutSeconds`: the longest a single request may take, body included.
+    /// `api.timeoutSeconds`: the longest silence while waiting for or reading a response (an idle
+    /// read timeout); connecting may take at most this or 10 s. A body that keeps coming is read
+    /// however long it takes.
     public var timeoutSeconds: Int
     /// `api.requestsPerSecond`: the most requests started per second (a token bucket).
     public var requestsPerSecond: Int

@@ -80,11 +80,21 @@ public struct Runtime: Sendable {
         RequestPacer(requestsPerSecond: configuration.api.requestsPerSecond, wallNowMs: WallClock.nowMs)
     }
 
-    /// One pass over every enabled contact, paced by `api.requestsPerSecond`.
-    public func makeSyncPass(client: NP6Client) -> SyncPass {
-        SyncPass(
-            poller: makePoller(client: client, pacer: makePacer()),
-            maxConcurrentRequests: configuration.api.maxConcurrentRequests,
+    /// One pass over every enabled contact, paced by `api.requestsPerSecond`, its watermarks
+    /// kept within the API's clock.
+    public func makeSyncPass(client: NP6Client, logger: Logger) -> SyncPass {
+        var poller = makePoller(client: client, pacer: makePacer())
+        poller.clockSkew = makeClockSkewGuard(logger: logger)
+        return SyncPass(
+            poller: poller, maxConcurrentRequests: configuration.api.maxConcurrentRequests,
             maxAttempts: configuration.api.maxAttempts)
+    }
+
+    /// Compares the API's clock with the local one (see ``ClockSkewGuard``).
+    public func makeClockSkewGuard(
+        logger: Logger, onSkew: @escaping @Sendable (_ seconds: Double) -> Void = { _ in }
+    ) -> ClockSkewGuard {
+        ClockSkewGuard(
+            database: database, schedule: schedulePolicy, logger: logger, onSkew: onSkew)
     }
 }

@@ -102,4 +102,65 @@ extension SQLiteEventStore {
             return db.changesCount > 0
         }
     }
+
+    /// Makes the named enabled contacts due now; returns the references that are not enabled contacts.
+    public func recheckContacts(_ references: [ContactReference], now: Int64) async throws -> [ContactReference] {
+        try await pool.write { db in
+            let statement = try db.cachedStatement(
+                sql: """
+                    UPDATE contacts SET next_due_ms = MIN(next_due_ms, ?), generation = generation + 1
+                    WHERE kind = ? AND value = ? AND enabled = 1
+                    """)
+            return try references.filter { reference in
+                try statement.execute(arguments: [now, reference.kind.rawValue, reference.value])
+                return db.changesCount == 0
+            }
+        }
+    }
+
+    /// Makes every enabled `not_found` contact due now; returns how many.
+    public func recheckNotFoundContacts(now: Int64) async throws -> Int {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE contacts SET next_due_ms = MIN(next_due_ms, ?), generation = generation + 1
+                    WHERE enabled = 1 AND last_status = ?
+                    """,
+                arguments: [now, ContactStatus.notFound.rawValue])
+            return db.changesCount
+        }
+    }
+
+    /// Brings back watermarks and due times that a clock ahead of the API's left in its future.
+    public func bringBackFutureTimes(
+        watermarksAfterMs: Int64, dueTimesAfterMs: Int64?, notFoundDueTimesAfterMs: Int64?, toMs: Int64
+    ) async throws -> Int {
+        try await pool.write { db in
+            var changed = Set<Int64>()
+            // min(NULL, x) is NULL: a contact without events is re-read from sync.initialStart.
+            changed.formUnion(
+                try Int64.fetchAll(
+                    db,
+                    sql: """
+                        UPDATE contacts
+                        SET watermark_ms = (SELECT min(max(timestamp_ms), ?) FROM events WHERE contact_id = contacts.id)
+                        WHERE watermark_ms > ? RETURNING id
+                        """,
+                    arguments: [toMs, watermarksAfterMs]))
+            if let dueTimesAfterMs {
+                changed.formUnion(
+                    try Int64.fetchAll(
+                        db,
+                        sql: """
+                            UPDATE contacts SET next_due_ms = ?
+                            WHERE next_due_ms > (CASE WHEN last_status = ? THEN ? ELSE ? END) RETURNING id
+                            """,
+                        arguments: [
+                            toMs, ContactStatus.notFound.rawValue, notFoundDueTimesAfterMs ?? dueTimesAfterMs,
+                            dueTimesAfterMs,
+                        ]))
+            }
+            return changed.count
+        }
+    }
 }

@@ -43,6 +43,26 @@ public protocol EventStore: Sendable {
     /// Returns false for an unknown contact.
     func setWatermark(_ reference: ContactReference, to watermarkMs: Int64?, now: Int64) async throws -> Bool
 
+    /// Makes enabled contacts due now (`contacts recheck`): those named, whatever their status.
+    /// A contact due earlier keeps its place. Returns the references that are not enabled contacts.
+    func recheckContacts(_ references: [ContactReference], now: Int64) async throws -> [ContactReference]
+
+    /// Makes every enabled contact whose last poll was a 404 (`not_found`) due now, in one
+    /// transaction. Returns how many.
+    func recheckNotFoundContacts(now: Int64) async throws -> Int
+
+    /// Repairs what a local clock that was ahead of the API's left behind, in one transaction.
+    ///
+    /// Every watermark later than `watermarksAfterMs` comes back to the latest timestamp stored
+    /// for that contact (at most `toMs`), or to NULL (re-read from `sync.initialStart`) when it
+    /// has none: the events before that timestamp were all known when it was stored, while the
+    /// future watermark says nothing true. With `dueTimesAfterMs`, every next due time later than
+    /// it (for a `not_found` contact: later than `notFoundDueTimesAfterMs`) becomes `toMs`.
+    /// Returns how many contacts changed.
+    func bringBackFutureTimes(
+        watermarksAfterMs: Int64, dueTimesAfterMs: Int64?, notFoundDueTimesAfterMs: Int64?, toMs: Int64
+    ) async throws -> Int
+
     // MARK: Polls
 
     /// Queues one of a poll's writes; an implementation may commit several polls' writes in one

@@ -10,7 +10,7 @@ struct ContactsCommand: AsyncParsableCommand {
         commandName: "contacts",
         abstract: "List, add, remove or import the contacts np6-sync polls.",
         discussion: "Contacts live in the database; the config's contacts and contactsFile are added to it on sync.",
-        subcommands: [List.self, Add.self, Remove.self, Import.self, SetWatermark.self, Reset.self]
+        subcommands: [List.self, Add.self, Remove.self, Import.self, SetWatermark.self, Reset.self, Recheck.self]
     )
 
     struct List: AsyncParsableCommand {
@@ -207,6 +207,51 @@ struct ContactsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await setWatermark(contact, to: nil, options: options)
+        }
+    }
+}
+
+extension ContactsCommand {
+    struct Recheck: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Make contacts due now: the named ones, or with --not-found every contact the API answered 404 for.",
+            discussion: """
+                A running daemon polls them within a second; `sync` polls every contact anyway. \
+                Their watermarks and stored events stay. Use it after fixing api.baseURL, or when \
+                contacts the API did not know should exist now.
+                """
+        )
+
+        @OptionGroup var options: GlobalOptions
+
+        @Argument(help: "Contacts as KIND:VALUE.")
+        var contacts: [ContactReference] = []
+
+        @Flag(help: "Every contact whose last poll was a 404 (status not_found).")
+        var notFound = false
+
+        func validate() throws {
+            guard notFound || !contacts.isEmpty else {
+                throw ValidationError("name contacts as KIND:VALUE, or pass --not-found")
+            }
+        }
+
+        func run() async throws {
+            try await runReportingErrors {
+                let runtime = try await Runtime.open(
+                    configuration: options.loadConfiguration(), addingConfiguredContacts: false, openStore: openStore)
+                let now = WallClock.nowMs()
+                var due = 0
+                if notFound { due += try await runtime.database.recheckNotFoundContacts(now: now) }
+                let unknown = try await runtime.database.recheckContacts(contacts, now: now)
+                due += contacts.count - unknown.count
+                print("due now: \(due) contacts")
+                guard unknown.isEmpty else {
+                    printError("not an enabled contact: " + unknown.map(\.description).joined(separator: ", "))
+                    throw ExitCode.failure
+                }
+            }
         }
     }
 }

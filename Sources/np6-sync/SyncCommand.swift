@@ -16,7 +16,8 @@ struct SyncCommand: AsyncParsableCommand {
             Exits 0 when every contact synced (contacts the API does not know are marked not_found \
             and do not count as failures) and every sink caught up, 1 when some contact or sink \
             failed (the next run retries from the watermark and the sink's cursor), 78 when the \
-            API refused the key or the configuration is wrong.
+            API refused the key, when every contact asked (at least 5) got 404 and none a 200 \
+            (a wrong api.baseURL: none is marked not_found), or the configuration is wrong.
             """
     )
 
@@ -35,7 +36,7 @@ struct SyncCommand: AsyncParsableCommand {
             let client = runtime.makeClient(apiKey: key)
             let report: SyncPass.Report
             do {
-                report = try await runtime.makeSyncPass(client: client).run(logger: logger)
+                report = try await runtime.makeSyncPass(client: client, logger: logger).run(logger: logger)
                 try await client.shutdown()
             } catch {
                 try? await client.shutdown()
@@ -71,6 +72,10 @@ struct SyncCommand: AsyncParsableCommand {
                 printError(
                     "the API refused the key (HTTP \(status)); check api.keyFile, NP6_API_KEY or the np6-api-key credential"
                 )
+                throw ExitCode(78)
+            }
+            if let misconfiguration = report.misconfiguration {
+                printError("\(misconfiguration); no contact was marked not_found")
                 throw ExitCode(78)
             }
             if sinks.failures.contains(where: \.isConfigurationError) { throw ExitCode(78) }

@@ -131,6 +131,39 @@ import Testing
         )
     }
 
+    /// Each numeric key set alone, to the smallest and the largest value it accepts: the
+    /// defaults of the other keys must fit it (a default that depends on another key follows it).
+    @Test(arguments: [
+        #"{"api": {"timeoutSeconds": 1}}"#, #"{"api": {"timeoutSeconds": 315360000}}"#,
+        #"{"api": {"requestsPerSecond": 1}}"#, #"{"api": {"requestsPerSecond": 10000}}"#,
+        #"{"api": {"maxConcurrentRequests": 1}}"#, #"{"api": {"maxConcurrentRequests": 1000}}"#,
+        #"{"sync": {"initialStart": 0}}"#, #"{"sync": {"initialStart": "9999-12-31"}}"#,
+        #"{"sync": {"lookbackSeconds": 0}}"#, #"{"sync": {"lookbackSeconds": 315360000}}"#,
+        #"{"sync": {"maxWindowSeconds": 0}}"#, #"{"sync": {"maxWindowSeconds": 1}}"#,
+        #"{"sync": {"maxWindowSeconds": 315360000}}"#,
+        #"{"schedule": {"intervalSeconds": 1}}"#, #"{"schedule": {"intervalSeconds": 10}}"#,
+        #"{"schedule": {"intervalSeconds": 315360000}}"#,
+        #"{"schedule": {"jitterSeconds": 0}}"#, #"{"schedule": {"jitterSeconds": 300}}"#,
+        #"{"schedule": {"notFoundRecheckSeconds": 1}}"#, #"{"schedule": {"notFoundRecheckSeconds": 315360000}}"#,
+        #"{"sinks": [{"name": "a", "type": "jsonl", "path": "-", "batchSize": 1}]}"#,
+        #"{"sinks": [{"name": "a", "type": "jsonl", "path": "-", "batchSize": 10000}]}"#,
+        #"{"sinks": [{"name": "a", "type": "webhook", "url": "https://x.example", "timeoutSeconds": 1}]}"#,
+        #"{"sinks": [{"name": "a", "type": "webhook", "url": "https://x.example", "timeoutSeconds": 315360000}]}"#,
+        #"{"sinks": [{"name": "a", "type": "command", "argv": ["x"], "timeoutSeconds": 1}]}"#,
+        #"{"sinks": [{"name": "a", "type": "command", "argv": ["x"], "timeoutSeconds": 315360000}]}"#,
+    ])
+    func anyValidValueOfOneKeyFitsTheOtherDefaults(json: String) throws {
+        _ = try SyncConfiguration.parse(json, environment: [:])
+    }
+
+    @Test func defaultJitterIsAtMostTheInterval() throws {
+        let short = try SyncConfiguration.parse(#"{"schedule": {"intervalSeconds": 10}}"#, environment: [:])
+        #expect(short.schedule == ScheduleConfiguration(intervalSeconds: 10, jitterSeconds: 10))
+        let long = try SyncConfiguration.parse(#"{"schedule": {"intervalSeconds": 3600}}"#, environment: [:])
+        #expect(long.schedule.jitterSeconds == 30)
+        #expect(ScheduleConfiguration(intervalSeconds: 1).jitterSeconds == 1)
+    }
+
     @Test func initialStartAcceptsISODatesAndMilliseconds() throws {
         for (value, expected): (String, Int64) in [
             (#""2021-02-23T14:13:02Z""#, 1_614_089_582_000),
@@ -344,6 +377,10 @@ import Testing
         (
             #"{"schedule": {"intervalSeconds": 60, "jitterSeconds": 61}}"#,
             "schedule.jitterSeconds: must not exceed schedule.intervalSeconds (60), got 61"
+        ),
+        (
+            #"{"schedule": {"jitterSeconds": 301}}"#,
+            "schedule.jitterSeconds: must not exceed schedule.intervalSeconds (its default 300), got 301"
         ),
         (#"{"schedule": {"notFoundRecheckSeconds": 0}}"#, "schedule.notFoundRecheckSeconds: must be at least 1, got 0"),
         (#"{"api": {"timeoutSeconds": 0}}"#, "api.timeoutSeconds: must be at least 1, got 0"),

@@ -83,6 +83,60 @@ import Testing
         }
     }
 
+    @Test func wrongPathPrefixExits78NamingTheBaseURLAndMarksNoContactNotFound() async throws {
+        try await withFakeAPIProcess(arguments: ["--contacts", "12", "--seed", "5"], apiKey: apiKey) { baseURL in
+            let directory = try TemporaryDirectory()
+            let contacts =
+                try JSONSerialization.jsonObject(with: try await httpGet("\(baseURL)/_fake/contacts"))
+                as! [[String: String]]
+            let database = directory.path("db.sqlite")
+            let list = contacts.map { #"{"id": "\#($0["id"]!)"}"# }.joined(separator: ",")
+            func config(_ base: String) -> String {
+                directory.file(
+                    "config.json",
+                    contents: """
+                        {"api": {"baseURL": "\(base)"}, "database": {"path": "\(database)"}, "contacts": [\(list)]}
+                        """)
+            }
+            let wrong = try await Binary.run(
+                ["sync", "--config", config(baseURL + "/np6/v1")], environment: ["NP6_API_KEY": apiKey])
+            #expect(wrong.status == 78, "stderr: \(wrong.stderr)")
+            #expect(wrong.stderr.contains("api.baseURL (\(baseURL)/np6/v1)"))
+            #expect(wrong.stderr.contains("\(baseURL)/np6/v1/targets/events/responses/stop?id="))
+            #expect(!wrong.stderr.contains(apiKey) && !wrong.stdout.contains(apiKey))
+            let queue = try DatabaseQueue(path: database)
+            let marked = try await queue.read { db in
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM contacts WHERE last_status IS NOT NULL") ?? -1
+            }
+            #expect(marked == 0, "no contact marked not_found")
+
+            // A contact parked as not_found (by an older run) is made due by `contacts recheck`.
+            let parkedUntil: Int64 = 4_000_000_000_000
+            try await queue.write { db in
+                try db.execute(
+                    sql: "UPDATE contacts SET last_status = 'not_found', next_due_ms = ? WHERE value = ?",
+                    arguments: [parkedUntil, contacts[0]["id"]!])
+            }
+            let recheck = try await Binary.run(["contacts", "recheck", "--database", database, "--not-found"])
+            #expect(recheck.status == 0, "stderr: \(recheck.stderr)")
+            #expect(recheck.stdout.contains("due now: 1 contacts"))
+            let due = try await queue.read { db in
+                try Int64.fetchOne(
+                    db, sql: "SELECT next_due_ms FROM contacts WHERE value = ?", arguments: [contacts[0]["id"]!])
+            }
+            #expect(try #require(due) < parkedUntil)
+            let unknown = try await Binary.run(["contacts", "recheck", "--database", database, "id:NOBODY"])
+            #expect(unknown.status == 1)
+            #expect(unknown.stderr.contains("id:NOBODY"))
+            #expect(try await Binary.run(["contacts", "recheck", "--database", database]).status == 64)
+
+            let fixed = try await Binary.run(
+                ["sync", "--config", config(baseURL)], environment: ["NP6_API_KEY": apiKey])
+            #expect(fixed.status == 0, "stderr: \(fixed.stderr)")
+            #expect(fixed.stdout.contains("0 not found"))
+        }
+    }
+
     @Test func configMistakesExit78NamingTheKey() async throws {
         let directory = try TemporaryDirectory()
         let config = directory.file(

@@ -15,12 +15,14 @@ import Testing
         fake: FakeNP6Configuration = FakeNP6Configuration(contactCount: 5, eventsPerContact: 3...8),
         apiKey: String? = nil,
         batchSize: Int = 500,
+        timeoutSeconds: Int = 20,
         _ body: (NP6Client, FakeNP6Handle) async throws -> T
     ) async throws -> T {
         try await withFakeNP6API(configuration: fake) { api in
             let client = NP6Client(
                 configuration: NP6ClientConfiguration(
-                    baseURL: api.baseURL, apiKey: apiKey ?? fake.apiKey, timeoutSeconds: 20, batchSize: batchSize),
+                    baseURL: api.baseURL, apiKey: apiKey ?? fake.apiKey, timeoutSeconds: timeoutSeconds,
+                    batchSize: batchSize),
                 now: { Self.now })
             do {
                 let result = try await body(client, api)
@@ -213,6 +215,49 @@ import Testing
             #expect(
                 delivered.map(\.timestampMs) == (0..<delivered.count).map { 5_000 + Int64($0) },
                 "in order, none invented")
+        }
+    }
+
+    /// `timeoutSeconds` is an idle read timeout: a server silent that long mid-body fails the
+    /// request, after the elements received intact are handed over.
+    @Test func serverStallingMidBodyLongerThanTheTimeoutFailsTheRequest() async throws {
+        var stalling = FakeNP6Configuration(contactCount: 1, eventsPerContact: 0...0)
+        stalling.knobs.bodyStallMs = 4_000
+        try await withClient(fake: stalling, batchSize: 1, timeoutSeconds: 1) { client, api in
+            let contact = try #require(await api.state.contacts.first)
+            _ = await api.state.addEvents(to: contact.id, timestamps: (0..<10).map { 5_000 + Int64($0) })
+            var delivered: [StopEvent] = []
+            var sawLast = false
+            await #expect {
+                try await client.fetchStopEvents(
+                    StopEventsQuery(
+                        contact: ContactReference(kind: .id, value: contact.id), startMs: 0, endMs: Self.now)
+                ) { batch, isLast in
+                    delivered += batch.events
+                    sawLast = sawLast || isLast
+                }
+            } throws: { error in
+                guard case .transport(let reason) = error as? NP6ClientError else { return false }
+                return reason.hasSuffix("read timeout")
+            }
+            #expect(!sawLast)
+            #expect(delivered.count < 10)
+        }
+    }
+
+    /// …while a body that takes longer than `timeoutSeconds` overall, but is never silent that
+    /// long, is read to its end: nothing else bounds a whole request.
+    @Test func bodyTricklingSlowerThanTheTimeoutOverallIsReadWhole() async throws {
+        var trickling = FakeNP6Configuration(contactCount: 1, eventsPerContact: 0...0)
+        trickling.knobs.bodyTrickleMs = 250
+        try await withClient(fake: trickling, timeoutSeconds: 1) { client, api in
+            let contact = try #require(await api.state.contacts.first)
+            _ = await api.state.addEvents(to: contact.id, timestamps: (0..<10).map { 5_000 + Int64($0) })
+            let started = ContinuousClock.now
+            let batches = try await fetch(client, ContactReference(kind: .id, value: contact.id))
+            #expect(ContinuousClock.now - started > .seconds(2), "longer overall than the timeout")
+            #expect(batches.flatMap(\.0.events).map(\.timestampMs) == (0..<10).map { 5_000 + Int64($0) })
+            #expect(batches.last?.1 == true)
         }
     }
 

@@ -30,6 +30,8 @@ import Testing
         sinks: String = "[]",
         knobs: FakeNP6Knobs = FakeNP6Knobs(),
         logs: InMemoryLogHandler = InMemoryLogHandler(),
+        baseURLPath: String = "",
+        reloadedBaseURLPath: (@Sendable () -> String)? = nil,
         _ body:
             @escaping @Sendable (Daemon, FakeNP6Handle, _ metricsPort: @escaping @Sendable () async -> Int?)
             async throws -> T
@@ -45,7 +47,7 @@ import Testing
             let contacts = await api.state.contacts.map { #"{"id": "\#($0.id)"}"# }.joined(separator: ",")
             var configuration = try SyncConfiguration.parse(
                 """
-                {"api": {"baseURL": "\(api.baseURL)", "requestsPerSecond": 100},
+                {"api": {"baseURL": "\(api.baseURL)\(baseURLPath)", "requestsPerSecond": 100},
                  "database": {"path": "\(directory.appendingPathComponent("d.sqlite").path)"},
                  "schedule": {"intervalSeconds": 1, "jitterSeconds": 0}, "contacts": [\(contacts)], "sinks": \(sinks)}
                 """, environment: [:])
@@ -54,7 +56,11 @@ import Testing
             var daemon = try await Daemon.make(
                 configuration: configuration, apiKey: APIKey(unredactedValue: apiKey), environment: environment,
                 logger: Logger(label: "daemon", factory: { _ in logs }), openStore: openTestStore,
-                reloadConfiguration: { [configuration] in configuration })
+                reloadConfiguration: { [configuration] in
+                    var reloaded = configuration
+                    if let reloadedBaseURLPath { reloaded.api.baseURL = api.baseURL + reloadedBaseURLPath() }
+                    return reloaded
+                })
             let port = Mutex<Int?>(nil)
             daemon.onMetricsReady = { bound in port.withLock { $0 = bound } }
             let running = daemon
@@ -183,6 +189,41 @@ import Testing
                     bytes.range(of: Data(apiKey.utf8)) == nil && bytes.range(of: Data(secret.utf8)) == nil, "\(file)")
             }
             #expect(try String(contentsOfFile: jsonl, encoding: .utf8).split(separator: "\n").count > 0)
+        }
+    }
+
+    @Test func wrongBaseURLMarksNoContactNotFoundAndAReloadThatFixesItSyncsEverything() async throws {
+        let logs = InMemoryLogHandler()
+        let path = Mutex("/np6")
+        let reloadedPath: @Sendable () -> String = { path.withLock { $0 } }
+        try await withDaemon(logs: logs, baseURLPath: "/np6", reloadedBaseURLPath: reloadedPath) { daemon, api, _ in
+            try await eventually(timeout: .seconds(60), "the misconfiguration is logged") {
+                logs.entries.contains { $0.level == .error && "\($0.message)".contains("api.baseURL") }
+            }
+            let database = daemon.runtime.database
+            let error = try #require(
+                logs.entries.first { $0.level == .error && "\($0.message)".contains("api.baseURL") })
+            #expect("\(error.metadata)".contains(api.baseURL + "/np6/targets/events/responses/stop?"))
+            // Requests stop for the interval (1 s here) instead of hammering the wrong URL.
+            let requests = await api.state.statusCounts[404] ?? 0
+            #expect(requests < 30)
+            let contacts = try await database.contacts(limit: 100, enabledOnly: true)
+            #expect(contacts.allSatisfy { $0.lastStatus == nil }, "no contact marked not_found")
+            // A contact parked as not_found before (by an earlier run) is asked again after the fix.
+            let parked = try #require(contacts.first)
+            try await database.write(
+                .failure(
+                    contact: parked.pollTarget, status: .notFound, error: "HTTP 404",
+                    nextDueMs: WallClock.nowMs() + 86_400_000,
+                    now: WallClock.nowMs()))
+
+            path.withLock { $0 = "" }
+            await daemon.reload()
+            let expected = await api.state.allEvents().count
+            try await eventually(timeout: .seconds(60), "every event is stored once the URL is right") {
+                (try? await database.eventIDs().count) == expected
+            }
+            #expect(try await database.contact(parked.reference)?.lastStatus == .ok)
         }
     }
 }

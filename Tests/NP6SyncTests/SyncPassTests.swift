@@ -125,6 +125,63 @@ import Testing
         }
     }
 
+    @Test func wrongPathPrefixStopsThePassAndMarksNoContactNotFound() async throws {
+        try await withSyncFixture { fixture in
+            try await fixture.addFakeContacts()
+            let before = try await fixture.database.contacts(limit: 100, enabledOnly: true)
+            let wrongBaseURL = fixture.api.baseURL + "/np6"
+            fixture.client.setBaseURL(wrongBaseURL)
+            let report = try await fixture.pass(maxConcurrentRequests: 2).run(logger: fixture.logger)
+            let misconfiguration = try #require(report.misconfiguration)
+            #expect(misconfiguration.baseURL == wrongBaseURL)
+            #expect(misconfiguration.requestedURL.hasPrefix(wrongBaseURL + "/targets/events/responses/stop?"))
+            #expect(misconfiguration.contactsAsked == NotFoundGate.threshold)
+            #expect(report.run.contactsPolled < 12, "no new polls after the misconfiguration was seen")
+            #expect(try #require(report.run.error).contains("api.baseURL"))
+            #expect(fixture.loggedLines.contains { $0.hasPrefix("error") && $0.contains(wrongBaseURL) })
+            // Every row stays as it was: nothing marked not_found, nothing parked for a day.
+            let after = try await fixture.database.contacts(limit: 100, enabledOnly: true)
+            #expect(after.map(\.lastStatus) == before.map(\.lastStatus))
+            #expect(after.map(\.nextDueMs) == before.map(\.nextDueMs))
+            #expect(after.allSatisfy { $0.lastStatus == nil })
+
+            // The right URL: the next pass syncs everything.
+            fixture.client.setBaseURL(fixture.api.baseURL)
+            let fixed = try await fixture.pass().run(logger: fixture.logger)
+            #expect(fixed.misconfiguration == nil)
+            #expect(fixed.notFound.isEmpty)
+            #expect(try await fixture.database.eventIDs() == fixture.fakeEventIDs())
+        }
+    }
+
+    @Test func unknownContactsAskedBeforeAnyKnownOneAreMarkedOnceA200Comes() async throws {
+        try await withSyncFixture { fixture in
+            // Four unknown contacts first (contacts are polled in id order), then the known ones.
+            let ghosts = (1...4).map { ContactReference(kind: .id, value: "GHOST\($0)") }
+            _ = try await fixture.database.addContacts(ghosts, now: 0)
+            try await fixture.addFakeContacts()
+            let report = try await fixture.pass(maxConcurrentRequests: 1).run(logger: fixture.logger)
+            #expect(report.misconfiguration == nil)
+            #expect(Set(report.notFound) == Set(ghosts))
+            for ghost in ghosts {
+                #expect(try await fixture.database.contact(ghost)?.lastStatus == .notFound)
+            }
+        }
+    }
+
+    @Test func fewerUnknownContactsThanTheThresholdAreMarkedNotFound() async throws {
+        try await withSyncFixture(fake: FakeNP6Configuration(contactCount: 0)) { fixture in
+            let ghosts = (1...3).map { ContactReference(kind: .id, value: "GHOST\($0)") }
+            _ = try await fixture.database.addContacts(ghosts, now: 0)
+            let report = try await fixture.pass().run(logger: fixture.logger)
+            #expect(report.misconfiguration == nil)
+            #expect(Set(report.notFound) == Set(ghosts))
+            for ghost in ghosts {
+                #expect(try await fixture.database.contact(ghost)?.lastStatus == .notFound)
+            }
+        }
+    }
+
     @Test func refusedKeyStopsThePassWithoutNamingTheKey() async throws {
         let wrongKey = "wrong-key-5f1c9a7e3b"
         try await withSyncFixture(apiKey: wrongKey) { fixture in

@@ -259,4 +259,94 @@ import Testing
             #expect(seen.withLock { $0 } == [#"{"id":"e1","timestamp":10}"#])
         }
     }
+
+    @Test(arguments: StoreKind.allCases) func recheckMakesContactsDueNow(_ kind: StoreKind) async throws {
+        try await kind.withStore { database in
+            let carol = ContactReference(kind: .hash, value: "0441619ab4631d18548aa8835dd2c28b")
+            let dave = ContactReference(kind: .id, value: "000DAVE")
+            _ = try await database.addContacts([alice, bob, carol, dave], now: 1)
+            let ids = try await database.contacts(limit: 10, enabledOnly: true).map(\.id)
+            try await database.write(
+                .failure(
+                    contact: PollTarget(id: ids[0], generation: 0), status: .notFound, error: "HTTP 404",
+                    nextDueMs: 86_400_000, now: 10))
+            try await database.write(
+                .failure(
+                    contact: PollTarget(id: ids[1], generation: 0), status: .notFound, error: "HTTP 404",
+                    nextDueMs: 86_400_000, now: 10))
+            try await database.write(
+                .finish(
+                    contact: PollTarget(id: ids[2], generation: 0), events: [], malformed: [], watermarkMs: 10,
+                    nextDueMs: 300_000, now: 10))
+            _ = try await database.removeContact(dave)
+            #expect(try await database.dueContacts(nowMs: 20, limit: 10, excluding: []).isEmpty)
+
+            // By name: only the named, enabled contacts; the others are reported back.
+            let unknown = ContactReference(kind: .id, value: "nobody")
+            #expect(try await database.recheckContacts([carol, unknown, dave], now: 20) == [unknown, dave])
+            #expect(try await database.dueContacts(nowMs: 20, limit: 10, excluding: []).map(\.reference) == [carol])
+
+            // Every not_found contact; a contact already due keeps its earlier due time.
+            #expect(try await database.recheckNotFoundContacts(now: 30) == 2)
+            let due = try await database.dueContacts(nowMs: 30, limit: 10, excluding: [])
+            #expect(due.map(\.reference) == [carol, alice, bob])
+            #expect(due.map(\.nextDueMs) == [20, 30, 30])
+            #expect(due.map(\.lastStatus) == [.ok, .notFound, .notFound], "statuses stay until the next poll")
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases) func futureWatermarksComeBackToTheLatestStoredEvent(
+        _ kind: StoreKind
+    ) async throws {
+        try await kind.withStore { database in
+            let carol = ContactReference(kind: .hash, value: "0441619ab4631d18548aa8835dd2c28b")
+            _ = try await database.addContacts([alice, bob, carol], now: 1)
+            let ids = try await database.contacts(limit: 10, enabledOnly: true).map(\.id)
+            // A clock a day ahead wrote watermarks and due times a day in the future.
+            let day: Int64 = 86_400_000
+            _ = try await database.write(
+                .finish(
+                    contact: PollTarget(id: ids[0], generation: 0),
+                    events: [event("a1", at: 1_000), event("a2", at: 5_000)], malformed: [],
+                    watermarkMs: 10_000 + day, nextDueMs: 10_300 + day, now: 10_000 + day))
+            _ = try await database.write(
+                .finish(
+                    contact: PollTarget(id: ids[1], generation: 0), events: [], malformed: [],
+                    watermarkMs: 10_000 + day, nextDueMs: 10_300 + day,
+                    now: 10_000 + day))
+            // carol's watermark is right, her due time normal.
+            _ = try await database.write(
+                .finish(
+                    contact: PollTarget(id: ids[2], generation: 0), events: [event("c1", at: 2_000)], malformed: [],
+                    watermarkMs: 9_000,
+                    nextDueMs: 9_300, now: 9_000))
+
+            let changed = try await database.bringBackFutureTimes(
+                watermarksAfterMs: 20_000, dueTimesAfterMs: 20_000 + 3_600_000,
+                notFoundDueTimesAfterMs: 20_000 + day, toMs: 10_000)
+            #expect(changed == 2)
+            let contacts = try await database.contacts(limit: 10, enabledOnly: true)
+            #expect(contacts.map(\.watermarkMs) == [5_000, nil, 9_000], "the latest event, or re-read all")
+            #expect(contacts.map(\.nextDueMs) == [10_000, 10_000, 9_300])
+            // Without due times, only watermarks move; nothing left to move.
+            // A not_found contact may wait a day; past that, its due time is brought back too.
+            try await database.write(
+                .failure(
+                    contact: PollTarget(id: ids[2], generation: 0), status: .notFound, error: "HTTP 404",
+                    nextDueMs: 9_000 + day, now: 9_000))
+            #expect(
+                try await database.bringBackFutureTimes(
+                    watermarksAfterMs: 20_000, dueTimesAfterMs: 20_000, notFoundDueTimesAfterMs: 20_000 + day,
+                    toMs: 10_000) == 0)
+            try await database.write(
+                .failure(
+                    contact: PollTarget(id: ids[2], generation: 0), status: .notFound, error: "HTTP 404",
+                    nextDueMs: 30_000 + day, now: 9_000))
+            #expect(
+                try await database.bringBackFutureTimes(
+                    watermarksAfterMs: 20_000, dueTimesAfterMs: 20_000, notFoundDueTimesAfterMs: 20_000 + day,
+                    toMs: 10_000) == 1)
+            #expect(try await database.contact(carol)?.nextDueMs == 10_000)
+        }
+    }
 }

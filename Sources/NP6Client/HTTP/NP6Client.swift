@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
 import NP6Model
+import Synchronization
 
 /// The client of `GET /targets/events/responses/stop`.
 ///
@@ -13,11 +14,21 @@ public final class NP6Client: Sendable {
     public let configuration: NP6ClientConfiguration
     private let http: HTTPClient
     private let now: @Sendable () -> Int64
+    private let currentBaseURL: Mutex<String>
+
+    /// Where requests go: `configuration.baseURL` until ``setBaseURL(_:)``.
+    public var baseURL: String { currentBaseURL.withLock { $0 } }
+
+    /// Sends the next requests to another base URL (a reload that changed `api.baseURL`).
+    public func setBaseURL(_ baseURL: String) {
+        currentBaseURL.withLock { $0 = baseURL }
+    }
 
     /// - Parameter now: the wall clock in ms since the epoch (for `X-RateLimit-Reset` and `Retry-After`).
     public init(configuration: NP6ClientConfiguration, now: @escaping @Sendable () -> Int64) {
         self.configuration = configuration
         self.now = now
+        currentBaseURL = Mutex(configuration.baseURL)
         let timeout = TimeAmount.seconds(Int64(configuration.timeoutSeconds))
         http = HTTPClient(
             eventLoopGroupProvider: .singleton,
@@ -53,7 +64,7 @@ public final class NP6Client: Sendable {
         onHead: (_ status: Int, _ rateLimit: RateLimitInfo?) async -> Void = { _, _ in },
         consume: (DecodedBatch, _ isLast: Bool) async throws -> Void
     ) async throws -> FetchSummary {
-        var request = HTTPClientRequest(url: query.url(baseURL: configuration.baseURL))
+        var request = HTTPClientRequest(url: query.url(baseURL: baseURL))
         request.method = .GET
         request.headers.add(name: "X-Key", value: configuration.apiKey)
         request.headers.add(name: "Accept", value: "application/json")
@@ -61,15 +72,22 @@ public final class NP6Client: Sendable {
 
         let response: HTTPClientResponse
         do {
-            // The deadline bounds a whole request, body included, which can be large on a first
-            // sync; the read timeout is what catches a stalled server.
+            // `timeoutSeconds` is an idle read timeout (`timeout.read`): any silence that long,
+            // before the response head or inside the body, fails the request. A body that keeps
+            // coming is read however long it takes (a first sync can stream for minutes). This
+            // deadline bounds only the wait for the response head (AsyncHTTPClient drops it once
+            // the head is in), where the read timeout fires first anyway.
             response = try await http.execute(request, timeout: .hours(1))
         } catch {
             throw NP6ClientError.transport(Self.describe(error))
         }
 
         var summary = FetchSummary()
-        summary.rateLimit = RateLimitInfo(headers: response.headers, nowMs: now())
+        let receivedMs = now()
+        summary.rateLimit = RateLimitInfo(headers: response.headers, nowMs: receivedMs)
+        summary.serverDate = response.headers.first(name: "Date").flatMap(Timestamp.parseHTTPDate).map {
+            ServerDate(dateMs: $0, receivedMs: receivedMs)
+        }
         await onHead(Int(response.status.code), summary.rateLimit)
         switch response.status.code {
         case 200:
@@ -89,6 +107,7 @@ public final class NP6Client: Sendable {
         var splitter = JSONArraySplitter(maxElementBytes: configuration.maxElementBytes)
         var split: [SplitElement] = []
         var batch = DecodedBatch()
+        batch.serverDate = summary.serverDate
         var body = response.body.makeAsyncIterator()
         while true {
             let chunk: ByteBuffer?
@@ -114,6 +133,7 @@ public final class NP6Client: Sendable {
             if batch.count >= configuration.batchSize {
                 try await consume(batch, false)
                 batch = DecodedBatch()
+                batch.serverDate = summary.serverDate
             }
         }
         do {

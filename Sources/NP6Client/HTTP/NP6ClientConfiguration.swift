@@ -9,7 +9,9 @@ public struct NP6ClientConfiguration: Sendable {
     public var baseURL: String
     /// Sent as `X-Key`; never logged, never part of an error.
     public var apiKey: String
-    /// Longest silence while connecting or reading before the request fails.
+    /// The idle read timeout: the longest silence, before the response head or inside the body,
+    /// before the request fails. Connecting may take at most this or 10 s, whichever is less.
+    /// Nothing else bounds a whole request: a body that keeps coming is read to its end.
     public var timeoutSeconds: Int
     /// Connections kept open to the API at most (the pool's soft limit).
     public var maxConnections: Int

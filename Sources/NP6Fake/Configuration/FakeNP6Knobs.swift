@@ -45,6 +45,12 @@ public struct FakeNP6Knobs: Sendable, Hashable, Codable {
     public var integerBoundsAsSeconds: Bool
     /// Include events stamped exactly at `end` (an API whose `end` is inclusive).
     public var endInclusive: Bool
+    /// A pause this long, once, about half-way through every `200` body of events, in ms
+    /// (a server that stalls mid-body).
+    public var bodyStallMs: Int
+    /// A pause this long before each element of a `200` body of events, each element sent on its
+    /// own, in ms (a server that trickles a body: slow overall, never silent for long).
+    public var bodyTrickleMs: Int
 
     public init(
         latencyMs: Int = 0,
@@ -62,7 +68,9 @@ public struct FakeNP6Knobs: Sendable, Hashable, Codable {
         duplicateElementRate: Double = 0,
         backInTimeBodyRate: Double = 0,
         integerBoundsAsSeconds: Bool = false,
-        endInclusive: Bool = false
+        endInclusive: Bool = false,
+        bodyStallMs: Int = 0,
+        bodyTrickleMs: Int = 0
     ) {
         self.latencyMs = latencyMs
         self.rateLimitPerSecond = rateLimitPerSecond
@@ -80,6 +88,8 @@ public struct FakeNP6Knobs: Sendable, Hashable, Codable {
         self.backInTimeBodyRate = backInTimeBodyRate
         self.integerBoundsAsSeconds = integerBoundsAsSeconds
         self.endInclusive = endInclusive
+        self.bodyStallMs = bodyStallMs
+        self.bodyTrickleMs = bodyTrickleMs
     }
 }
 
@@ -112,6 +122,8 @@ extension FakeNP6Knobs {
             case ("backInTimeBodyRate", .number(let number)): knobs.backInTimeBodyRate = number
             case ("integerBoundsAsSeconds", .bool(let flag)): knobs.integerBoundsAsSeconds = flag
             case ("endInclusive", .bool(let flag)): knobs.endInclusive = flag
+            case ("bodyStallMs", .number(let number)): knobs.bodyStallMs = Int(number)
+            case ("bodyTrickleMs", .number(let number)): knobs.bodyTrickleMs = Int(number)
             default: throw KnobsPatchError(key: key)
             }
         }

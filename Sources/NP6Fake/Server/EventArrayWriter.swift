@@ -31,6 +31,13 @@ struct EventArrayWriter: Sendable {
                 case .shuffled, .backInTime: Int(permutation[position])
                 }
             let record = records[records.startIndex + offset]
+            let pauseMs = plan.trickleMs + (position == count / 2 ? plan.stallHalfwayMs : 0)
+            if pauseMs > 0 {
+                // What was rendered so far reaches the client before the pause.
+                try await writer.write(ByteBuffer(bytes: bytes))
+                bytes.removeAll(keepingCapacity: true)
+                try await Task.sleep(for: .milliseconds(pauseMs))
+            }
             if position > 0 { bytes.append(UInt8(ascii: ",")) }
             let defect = malformed.chance(plan.malformedElementRate) ? Self.defect(of: record) : nil
             if position == dropAt {

@@ -131,6 +131,8 @@ extension FakeNP6Server {
             #""backInTimeBodyRate":\#(knobs.backInTimeBodyRate)"#,
             #""integerBoundsAsSeconds":\#(knobs.integerBoundsAsSeconds)"#,
             #""endInclusive":\#(knobs.endInclusive)"#,
+            #""bodyStallMs":\#(knobs.bodyStallMs)"#,
+            #""bodyTrickleMs":\#(knobs.bodyTrickleMs)"#,
         ]
         return json(Array("{\(fields.joined(separator: ","))}".utf8))
     }

@@ -21,4 +21,8 @@ struct EventStreamPlan: Sendable {
     var dropHalfway: Bool
     /// Hold the body after this many elements until the test releases it (`holdResponses(afterElements:)`).
     var holdAfterElements: Int? = nil
+    /// Pause this long (ms) once, after about half the body.
+    var stallHalfwayMs = 0
+    /// Pause this long (ms) before each element, each sent on its own.
+    var trickleMs = 0
 }

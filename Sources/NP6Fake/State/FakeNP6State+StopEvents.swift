@@ -84,7 +84,9 @@ extension FakeNP6State {
             duplicateElementRate: knobs.duplicateElementRate,
             malformedSeed: knobRandom.next(),
             dropHalfway: knobRandom.chance(knobs.dropConnectionRate),
-            holdAfterElements: holding.isOn ? holding.afterElements : nil
+            holdAfterElements: holding.isOn ? holding.afterElements : nil,
+            stallHalfwayMs: knobs.bodyStallMs,
+            trickleMs: knobs.bodyTrickleMs
         )
         return answer(200, .events(stream), rateLimit: rateLimit)
     }

@@ -28,6 +28,8 @@ public struct Daemon: Sendable {
     public let sinks: SinkSupervisor
     let client: NP6Client
     let pacer: RequestPacer
+    /// Holds back 404s until a 200 shows `api.baseURL` is right; re-armed when a reload changes it.
+    let notFoundGate: NotFoundGate
     let notifier: SystemdNotifier?
     let logger: Logger
     /// The configured contacts, when the database refused to add them at start: added later.
@@ -70,12 +72,15 @@ public struct Daemon: Sendable {
         }
         let metrics = SyncMetrics(registry: PrometheusCollectorRegistry())
         let sinks = SinkSupervisor(database: database, sinks: configuration.sinks, logger: logger, metrics: metrics)
+        let client = runtime.makeClient(apiKey: apiKey)
+        let notFoundGate = NotFoundGate()
         return Daemon(
             runtime: runtime,
             metrics: metrics,
             sinks: sinks,
-            client: runtime.makeClient(apiKey: apiKey),
+            client: client,
             pacer: runtime.makePacer(),
+            notFoundGate: notFoundGate,
             notifier: notifier,
             logger: logger,
             contactsToAdd: contactsToAdd,
@@ -85,6 +90,15 @@ public struct Daemon: Sendable {
                     let fresh = try reloadConfiguration()
                     let contacts = try fresh.loadContacts()
                     let added = try await database.addContacts(contacts, now: WallClock.nowMs())
+                    if fresh.api.baseURL != client.baseURL {
+                        // Contacts marked not_found may have been asked at the wrong address.
+                        client.setBaseURL(fresh.api.baseURL)
+                        await notFoundGate.rearm()
+                        let due = try await database.recheckNotFoundContacts(now: WallClock.nowMs())
+                        logger.notice(
+                            "api.baseURL changed: not_found contacts are due now",
+                            metadata: ["api.base_url": "\(fresh.api.baseURL)", "contacts.rechecked": "\(due)"])
+                    }
                     sinks.reload(fresh.sinks)
                     if let level = Logger.Level(rawValue: fresh.logging.level.rawValue) { logLevel?.level = level }
                     logger.info(
@@ -135,6 +149,8 @@ public struct Daemon: Sendable {
         poller.onRequest = { [metrics] seconds, status in
             metrics.recordRequest(durationSeconds: seconds, status: status)
         }
+        poller.notFoundGate = notFoundGate
+        poller.clockSkew = runtime.makeClockSkewGuard(logger: logger) { [metrics] in metrics.setClockSkew(seconds: $0) }
         let notifier = notifier
         let logger = logger
         let health = DatabaseHealth(logger: logger, metrics: metrics, wallNowMs: WallClock.nowMs)
@@ -150,7 +166,10 @@ public struct Daemon: Sendable {
         let pacer = pacer
         let watchdog = WatchdogTimer(interval: notifier?.watchdogInterval, clock: ContinuousClock())
         let sinks = sinks
+        let holdAfterMisconfiguration = Duration.milliseconds(runtime.schedulePolicy.intervalMs)
         scheduler.onPoll = { _, outcome in
+            // Every contact asked got 404: ask again after the interval rather than hammer a wrong URL.
+            if outcome.misconfiguration != nil { await pacer.hold(for: holdAfterMisconfiguration) }
             if outcome.counts.new > 0 { sinks.eventsStored() }
             await monitor.record(outcome)
         }

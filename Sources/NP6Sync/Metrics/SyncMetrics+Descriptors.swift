@@ -26,6 +26,11 @@ extension SyncMetrics {
     static var watermarkLagSeconds: MetricNameDescriptor {
         descriptor("watermark_lag", "seconds", "Now minus the oldest watermark of an enabled contact.")
     }
+    static var clockSkewSeconds: MetricNameDescriptor {
+        descriptor(
+            "clock_skew", "seconds",
+            "The local clock minus the API's (its Date header), as the last answer measured it; positive: local ahead.")
+    }
     static var contactsGauge: MetricNameDescriptor {
         descriptor("contacts", "", "Enabled contacts.")
     }

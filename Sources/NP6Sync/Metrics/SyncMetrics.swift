@@ -26,6 +26,7 @@ public final class SyncMetrics: SinkDeliveryMetrics {
     private let eventsQuarantined: Counter
     private let rateLimitPauses: Counter
     private let watermarkLag: Gauge
+    private let clockSkew: Gauge
     private let contactsDue: Gauge
     private let contactsFailing: Gauge
     private let contacts: Gauge
@@ -59,6 +60,7 @@ public final class SyncMetrics: SinkDeliveryMetrics {
         eventsQuarantined = registry.makeCounter(descriptor: Self.eventsTotal, labels: [("result", "quarantined")])
         rateLimitPauses = registry.makeCounter(descriptor: Self.rateLimitPausesTotal)
         watermarkLag = registry.makeGauge(descriptor: Self.watermarkLagSeconds)
+        clockSkew = registry.makeGauge(descriptor: Self.clockSkewSeconds)
         contacts = registry.makeGauge(descriptor: Self.contactsGauge)
         contactsDue = registry.makeGauge(descriptor: Self.contactsDueGauge)
         contactsFailing = registry.makeGauge(descriptor: Self.contactsFailingGauge)
@@ -119,6 +121,11 @@ public final class SyncMetrics: SinkDeliveryMetrics {
     /// Now minus the oldest watermark of an enabled contact: how stale the least fresh contact is.
     public func setFreshness(seconds: Double) {
         watermarkLag.set(max(0, seconds))
+    }
+
+    /// The local clock minus the API's (its `Date` header), in seconds; positive: local ahead.
+    public func setClockSkew(seconds: Double) {
+        clockSkew.set(seconds)
     }
 
     /// The enabled contacts: due now, failing (last poll not `ok` nor `not_found`), in all.

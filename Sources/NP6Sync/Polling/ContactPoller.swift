@@ -20,6 +20,12 @@ public struct ContactPoller: Sendable {
     public var random: @Sendable () -> Double
     /// Called after each request with its duration (body included) and HTTP status (`nil`: no answer).
     public var onRequest: @Sendable (_ seconds: Double, _ status: Int?) -> Void = { _, _ in }
+    /// Holds back `not_found` writes until a 200 shows that `api.baseURL` is right; `nil`: 404s
+    /// are written at once.
+    public var notFoundGate: NotFoundGate?
+    /// Compares the API's `Date` with `wallNowMs` and caps watermarks at the API's time when the
+    /// local clock is ahead; `nil`: the local clock is trusted.
+    public var clockSkew: ClockSkewGuard?
 
     public init(
         client: NP6Client,
@@ -51,6 +57,12 @@ public struct ContactPoller: Sendable {
     /// Requests `contact`'s windows up to now and queues what they return for commit. The
     /// outcome's `counts` are filled in by `PendingPoll.completed()`.
     public func fetch(_ contact: StoredContact, logger: Logger) async throws -> PendingPoll {
+        var contact = contact
+        if let clockSkew, clockSkew.isInTheFuture(contact.watermarkMs, localNowMs: wallNowMs()) {
+            // Left by a clock that was ahead: polled from it, the events until then would be skipped.
+            await clockSkew.bringBackFutureWatermarks(localNowMs: wallNowMs())
+            contact = try await database.contact(contact.reference) ?? contact
+        }
         var logger = logger
         logger[metadataKey: "contact.kind"] = "\(contact.reference.kind.rawValue)"
         logger[metadataKey: "contact.value"] = "\(contact.reference.value)"
@@ -74,6 +86,7 @@ public struct ContactPoller: Sendable {
             do {
                 try await fetch(current, for: contact, isLastWindow: next == nil, into: &pending)
                 onRequest((ContinuousClock.now - started).seconds, 200)
+                for write in await notFoundGate?.answered(contactID: contact.id) ?? [] { await pending.submit(write) }
             } catch let error as NP6ClientError {
                 onRequest((ContinuousClock.now - started).seconds, error.httpStatus)
                 // A poll abandoned at shutdown is no failure of the contact: what it stored is
@@ -85,11 +98,33 @@ public struct ContactPoller: Sendable {
                     return pending
                 }
                 let nextDueMs = nextDue(pending.outcome.result, contact)
-                await pending.submit(
-                    .failure(
-                        contact: contact.pollTarget, status: pending.outcome.result.contactStatus,
-                        error: error.description,
-                        nextDueMs: nextDueMs, now: wallNowMs()))
+                let failure = PollWrite.failure(
+                    contact: contact.pollTarget, status: pending.outcome.result.contactStatus, error: error.description,
+                    nextDueMs: nextDueMs, now: wallNowMs())
+                if pending.outcome.result == .notFound, let notFoundGate {
+                    switch await notFoundGate.notFound(failure, contactID: contact.id) {
+                    case .write(let writes):
+                        for write in writes { await pending.submit(write) }
+                    case .hold:
+                        logger.debug("404 held back until a 200 shows api.baseURL is right")
+                        return pending
+                    case .misconfigured(let asked):
+                        let url = StopEventsQuery(
+                            contact: contact.reference, startMs: current.startMs, endMs: current.endMs
+                        )
+                        .url(baseURL: client.baseURL)
+                        pending.outcome.misconfiguration = Misconfiguration(
+                            baseURL: client.baseURL, requestedURL: url, contactsAsked: asked)
+                        logger.error(
+                            "Every contact asked got HTTP 404: api.baseURL or its path looks wrong; no contact marked not_found",
+                            metadata: [
+                                "api.base_url": "\(client.baseURL)", "http.url": "\(url)", "contacts": "\(asked)",
+                            ])
+                        return pending
+                    }
+                } else {
+                    await pending.submit(failure)
+                }
                 logger.warning(
                     pending.outcome.result == .notFound
                         ? "Contact not found by the API; re-checking later" : "Poll failed",
@@ -118,6 +153,8 @@ public struct ContactPoller: Sendable {
         var latestMs = Int64.min
         var quarantined = 0
         var reasons: [String] = []
+        let sentMs = wallNowMs()
+        var cappedEndMs: Int64?  // the window's end, or less when the local clock is ahead of the API's
         defer {
             if !sorted { pending.outcome.sawUnsortedBody = true }
             if quarantined > 0 {
@@ -131,6 +168,16 @@ public struct ContactPoller: Sendable {
             await pacer.observe(rateLimit, rateLimited: status == 429)
         }
         try await client.fetchStopEvents(query, onHead: observe) { batch, isLast in
+            if cappedEndMs == nil {
+                let limit: Int64? =
+                    if let clockSkew, let date = batch.serverDate {
+                        await clockSkew.observe(date, requestSentMs: sentMs)
+                    } else {
+                        nil
+                    }
+                cappedEndMs = min(window.endMs, limit ?? window.endMs)
+            }
+            let endMs = cappedEndMs ?? window.endMs
             for event in batch.events {
                 if event.timestampMs < latestMs { sorted = false }
                 latestMs = max(latestMs, event.timestampMs)
@@ -142,7 +189,7 @@ public struct ContactPoller: Sendable {
                 await pending.submit(
                     .finish(
                         contact: contact.pollTarget, events: batch.events, malformed: batch.malformed,
-                        watermarkMs: window.endMs, nextDueMs: nextDue(.caughtUp, contact), now: now))
+                        watermarkMs: endMs, nextDueMs: nextDue(.caughtUp, contact), now: now))
                 return
             }
             // A complete window moves the watermark to its end; inside a sorted body, every event
@@ -151,9 +198,9 @@ public struct ContactPoller: Sendable {
             // batch: events before those checkpoints may still be unread.
             let checkpoint: PollWrite.Checkpoint?
             if isLast {
-                checkpoint = .advance(toMs: window.endMs)
+                checkpoint = .advance(toMs: endMs)
             } else if sorted {
-                checkpoint = latestMs > window.startMs ? .advance(toMs: min(latestMs, window.endMs)) : nil
+                checkpoint = latestMs > window.startMs ? .advance(toMs: min(latestMs, endMs)) : nil
             } else if checkpointed {
                 checkpoint = .rewind(toMs: watermarkBefore(window, of: contact))
                 checkpointed = false

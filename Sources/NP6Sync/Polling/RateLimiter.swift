@@ -92,6 +92,12 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
         return min(configuredRate, max(1, serverLimit / period * 0.95))
     }
 
+    /// Holds every request until `instant` for a reason of our own (a wrong `api.baseURL`): no
+    /// rate change, not counted as a pause the API imposed.
+    public mutating func hold(until instant: Instant) {
+        if pausedUntil.map({ instant > $0 }) ?? true { pausedUntil = instant }
+    }
+
     private mutating func pause(until instant: Instant) {
         if pausedUntil.map({ instant > $0 }) ?? true {
             pausedUntil = instant

@@ -33,6 +33,11 @@ public actor RequestPacer {
         }
     }
 
+    /// Holds every request for `duration` (a wrong `api.baseURL`: ask again on the next interval).
+    public func hold(for duration: Duration) {
+        limiter.hold(until: now().advanced(by: duration))
+    }
+
     /// Takes in what a response said about the rate limit.
     public func observe(_ info: RateLimitInfo?, rateLimited: Bool) {
         limiter.observe(info, rateLimited: rateLimited, now: now(), wallNowMs: wallNowMs())

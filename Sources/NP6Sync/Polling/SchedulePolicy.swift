@@ -24,6 +24,12 @@ public struct SchedulePolicy: Sendable, Hashable {
         self.backoffCapMs = backoffCapMs
     }
 
+    /// The longest a contact waits for its next poll after a success or a failure (not a 404,
+    /// see `notFoundRecheckMs`, nor a 429, whose wait the API sets).
+    public var longestWaitMs: Int64 {
+        max(intervalMs + jitterMs, backoffCapMs)
+    }
+
     /// The next due time of a contact whose poll ended with `result` at `nowMs`.
     ///
     /// - Parameters:

@@ -24,6 +24,8 @@ public struct SyncPass: Sendable {
 
     public init(poller: ContactPoller, maxConcurrentRequests: Int, maxAttempts: Int) {
         self.poller = poller
+        // A pass that gets 404 for every contact has a wrong api.baseURL: it marks none not_found.
+        if self.poller.notFoundGate == nil { self.poller.notFoundGate = NotFoundGate() }
         self.maxConcurrentRequests = max(1, maxConcurrentRequests)
         self.maxAttempts = max(1, maxAttempts)
     }
@@ -36,12 +38,16 @@ public struct SyncPass: Sendable {
         public var notFound: [ContactReference] = []
         /// Set when the API refused the key: the pass stopped early.
         public var unauthorizedStatus: Int?
+        /// Set when every contact asked got 404 and none a 200 (a wrong `api.baseURL`): the pass
+        /// stopped early and marked none of them `not_found`.
+        public var misconfiguration: Misconfiguration?
     }
 
     public func run(logger: Logger) async throws -> Report {
         let started = poller.wallNowMs()
         var report = Report(run: SyncRunSummary(kind: "sync", startedMs: started, finishedMs: started))
         let database = poller.database
+        await poller.notFoundGate?.rearm()
         // Fetched polls go to one task that waits for their commits, in the order they were
         // fetched (the order they commit in), rather than to a task each.
         let (fetched, settle) = AsyncStream.makeStream(of: PendingPoll.self)
@@ -62,7 +68,7 @@ public struct SyncPass: Sendable {
             // A contact holds a request slot while it fetches, not while its writes commit or
             // while it waits to be tried again: the next requests overlap both.
             func startNext() async throws {
-                guard report.unauthorizedStatus == nil else { return }
+                guard report.unauthorizedStatus == nil, report.misconfiguration == nil else { return }
                 let attempt: Attempt
                 if !retries.isEmpty {
                     attempt = retries.removeFirst()
@@ -95,7 +101,12 @@ public struct SyncPass: Sendable {
                 case .fetched(let poll, let number):
                     fetching -= 1
                     if case .unauthorized(let status) = poll.outcome.result { report.unauthorizedStatus = status }
-                    if poll.outcome.result.isTransient, number < maxAttempts, report.unauthorizedStatus == nil {
+                    if let misconfiguration = poll.outcome.misconfiguration {
+                        report.misconfiguration = misconfiguration
+                    }
+                    if poll.outcome.result.isTransient, number < maxAttempts, report.unauthorizedStatus == nil,
+                        report.misconfiguration == nil
+                    {
                         waiting += 1
                         let delay = delay(beforeAttempt: number + 1)
                         group.addTask { [clock] in
@@ -107,7 +118,7 @@ public struct SyncPass: Sendable {
                     }
                 case .due(let attempt):
                     waiting -= 1
-                    if report.unauthorizedStatus == nil {
+                    if report.unauthorizedStatus == nil, report.misconfiguration == nil {
                         retries.append(attempt)
                     } else if let earlier = attempt.earlier {
                         // The pass stops: the attempt is not made, what the earlier ones did counts.
@@ -123,6 +134,11 @@ public struct SyncPass: Sendable {
                     if fetching == before { break }
                 }
                 if fetching == 0, waiting == 0 {
+                    // Fewer than NotFoundGate.threshold contacts got 404 and none a 200: they are not_found.
+                    let held = await poller.notFoundGate?.finish() ?? []
+                    if report.misconfiguration == nil {
+                        for write in held { await database.submit(write, for: PollWriteGroup()) }
+                    }
                     // The last requests are done: commit now rather than when the delay ends.
                     settle.finish()
                     await database.flushWrites()
@@ -132,6 +148,8 @@ public struct SyncPass: Sendable {
         report.run.finishedMs = poller.wallNowMs()
         if let status = report.unauthorizedStatus {
             report.run.error = "HTTP \(status): the API key was refused"
+        } else if let misconfiguration = report.misconfiguration {
+            report.run.error = misconfiguration.description
         }
         do {
             try await database.recordRun(report.run)
@@ -182,6 +200,7 @@ public struct SyncPass: Sendable {
         report.run.eventsDuplicate += outcome.counts.duplicate
         report.run.eventsConflicting += outcome.counts.conflicting
         report.run.eventsQuarantined += outcome.counts.quarantined
+        if let misconfiguration = outcome.misconfiguration { report.misconfiguration = misconfiguration }
         switch outcome.result {
         case .caughtUp:
             break
