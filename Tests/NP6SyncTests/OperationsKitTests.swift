@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import NIOCore
 import Testing
 
 @testable import NP6Sync
@@ -34,6 +35,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: jsonl) }
         let sinks = #"[{"name": "file", "type": "jsonl", "path": "\#(jsonl.path)"}]"#
         let missing = try await DaemonTests().withDaemon(metrics: true, sinks: sinks) { _, _, metricsPort in
+            try await eventually(timeout: .seconds(60), "the metrics endpoint listens") { await metricsPort() != nil }
             let port = try #require(await metricsPort())
             var missing = all
             // Histograms and the cycle gauge appear once there is something to report.

@@ -148,6 +148,10 @@ public final class SyncMetrics: SinkDeliveryMetrics {
     public func setSinkLag(sink: String, events: Int, seconds: Double) {
         registry.makeGauge(descriptor: Self.sinkLagEvents, labels: [("sink", sink)]).set(Double(max(0, events)))
         registry.makeGauge(descriptor: Self.sinkLagSeconds, labels: [("sink", sink)]).set(max(0, seconds))
+        // A configured sink's counters exist from the start, at 0: `increase()` in an alert
+        // needs a sample before the first delivery or failure.
+        _ = registry.makeCounter(descriptor: Self.sinkDeliveredEventsTotal, labels: [("sink", sink)])
+        _ = registry.makeCounter(descriptor: Self.sinkFailuresTotal, labels: [("sink", sink)])
     }
 
     /// A batch of this many events was delivered and the sink's cursor advanced.
