@@ -46,6 +46,13 @@ import Testing
         #expect(limiter.rate == 20)
     }
 
+    @Test func retryAfterOnAServerErrorPausesEveryoneWithoutSlowingDown() {
+        var limiter = RateLimiter(requestsPerSecond: 20, now: at(0))
+        limiter.observe(RateLimitInfo(retryAtMs: wall + 2_000), rateLimited: false, now: at(0), wallNowMs: wall)
+        #expect(limiter.acquire(now: at(1)) == .wait(until: at(2)))
+        #expect(limiter.rate == 20)
+    }
+
     @Test func rateLimitedWithoutHeadersPausesOneSecond() {
         var limiter = RateLimiter(requestsPerSecond: 5, now: at(0))
         limiter.observe(nil, rateLimited: true, now: at(0), wallNowMs: wall)

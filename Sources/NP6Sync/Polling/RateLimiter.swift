@@ -7,7 +7,8 @@ import NP6Model
 /// - `X-RateLimit-Limit` with the reset period it implies caps the rate below the server's limit,
 ///   and `X-RateLimit-Remaining: 0` pauses everyone until the reset: a 429 is avoided, not met.
 /// - A 429 pauses everyone until `Retry-After` / the reset (at least a second) and halves the
-///   rate; the rate then recovers by a twentieth of the configured rate per second.
+///   rate; the rate then recovers by a twentieth of the configured rate per second (from half
+///   to all of it in 10 s). A `Retry-After` on another answer (a 503) pauses everyone until then.
 public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration, Instant: Sendable {
     public enum Decision: Sendable, Equatable {
         case proceed
@@ -66,6 +67,9 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
             tokens = min(tokens, 0)
             let waitMs = max(1000, (info?.pauseUntilMs ?? 0) - wallNowMs)
             pause(until: now.advanced(by: .milliseconds(min(waitMs, 3_600_000))))
+        } else if let retryAtMs = info?.retryAtMs, retryAtMs > wallNowMs {
+            // A `Retry-After` on another answer (a 503): nobody asks before then; the rate stays.
+            pause(until: now.advanced(by: .milliseconds(min(retryAtMs - wallNowMs, 3_600_000))))
         } else if let info, info.remaining == 0, let resetAtMs = info.resetAtMs, resetAtMs > wallNowMs {
             var until = now.advanced(by: .milliseconds(min(resetAtMs - wallNowMs, 3_600_000)))
             // A reset in whole seconds is rounded up: up to a second too late. When the window's
