@@ -30,6 +30,10 @@ public struct FakeNP6Knobs: Sendable, Hashable, Codable {
     /// from the middle of the range) and then go back in time to the earliest ones: an API bug
     /// found only after batches were checkpointed.
     public var backInTimeBodyRate: Double
+    /// Fraction of `200` responses pretty-printed: the array and each element over several
+    /// indented lines, as a JSON library's pretty printer writes them (legal JSON that a
+    /// line-based consumer must not choke on).
+    public var prettyBodyRate: Double
 
     public init(
         latencyMs: Int = 0,
@@ -43,7 +47,8 @@ public struct FakeNP6Knobs: Sendable, Hashable, Codable {
         lateByMs: Int64 = 600_000,
         unsortedBodyRate: Double = 0,
         duplicateElementRate: Double = 0,
-        backInTimeBodyRate: Double = 0
+        backInTimeBodyRate: Double = 0,
+        prettyBodyRate: Double = 0
     ) {
         self.latencyMs = latencyMs
         self.rateLimitPerSecond = rateLimitPerSecond
@@ -57,6 +62,7 @@ public struct FakeNP6Knobs: Sendable, Hashable, Codable {
         self.unsortedBodyRate = unsortedBodyRate
         self.duplicateElementRate = duplicateElementRate
         self.backInTimeBodyRate = backInTimeBodyRate
+        self.prettyBodyRate = prettyBodyRate
     }
 }
 
@@ -82,6 +88,7 @@ extension FakeNP6Knobs {
             case ("unsortedBodyRate", .number(let number)): knobs.unsortedBodyRate = number
             case ("duplicateElementRate", .number(let number)): knobs.duplicateElementRate = number
             case ("backInTimeBodyRate", .number(let number)): knobs.backInTimeBodyRate = number
+            case ("prettyBodyRate", .number(let number)): knobs.prettyBodyRate = number
             default: throw KnobsPatchError(key: key)
             }
         }

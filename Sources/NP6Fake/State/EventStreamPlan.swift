@@ -19,4 +19,6 @@ struct EventStreamPlan: Sendable {
     var malformedSeed: UInt64
     /// Close the connection after about half the body.
     var dropHalfway: Bool
+    /// Pretty-print the array and its elements (``FakeNP6Knobs/prettyBodyRate``).
+    var pretty = false
 }

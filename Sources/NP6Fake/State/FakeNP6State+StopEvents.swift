@@ -82,7 +82,8 @@ extension FakeNP6State {
             malformedElementRate: knobs.malformedElementRate,
             duplicateElementRate: knobs.duplicateElementRate,
             malformedSeed: knobRandom.next(),
-            dropHalfway: knobRandom.chance(knobs.dropConnectionRate)
+            dropHalfway: knobRandom.chance(knobs.dropConnectionRate),
+            pretty: knobRandom.chance(knobs.prettyBodyRate)
         )
         return answer(200, .events(stream), rateLimit: rateLimit)
     }
