@@ -502,6 +502,36 @@ import Testing
         #expect(!found.joined().contains(Self.distinctiveKey))
     }
 
+    @Test func commandEnvIsAnObjectOfVariablesToStrings() throws {
+        let configuration = try SyncConfiguration.parse(
+            """
+            {"sinks": [{"name": "c", "type": "command", "argv": ["/bin/true"],
+                        "env": {"CRM_URL": "https://crm.example.com", "_X1": ""}}]}
+            """, environment: [:])
+        #expect(
+            configuration.sinks.first?.kind
+                == .command(
+                    CommandSinkConfiguration(
+                        arguments: ["/bin/true"], environment: ["CRM_URL": "https://crm.example.com", "_X1": ""])))
+        let found = try issues(
+            """
+            {"sinks": [
+              {"name": "c", "type": "command", "argv": ["/bin/true"],
+               "env": {"1ST": "a", "A-B": "b", "NP6_SYNC_SINK": "x", "TOKEN": 3, "OK": "\(Self.distinctiveKey)"}},
+              {"name": "d", "type": "command", "argv": ["/bin/true"], "env": ["A=1"]}
+            ]}
+            """)
+        #expect(
+            found == [
+                "sinks[0].env.1ST: is not a valid environment variable name (letters, digits and '_', not first a digit)",
+                "sinks[0].env.A-B: is not a valid environment variable name (letters, digits and '_', not first a digit)",
+                "sinks[0].env.NP6_SYNC_SINK: is set by np6-sync to the sink's name and cannot be configured",
+                "sinks[0].env.TOKEN: expected a string, found a number",
+                "sinks[1].env: expected an object of variable names to string values, found an array",
+            ])
+        #expect(!found.joined().contains(Self.distinctiveKey))
+    }
+
     @Test func everyProblemIsReportedTogether() throws {
         let json = """
             {
