@@ -9,8 +9,9 @@ import SyncStore
 /// `"type": "webhook"`: POSTs each batch as `{"events":[record, …]}`.
 ///
 /// Headers: `Content-Type: application/json`, `Idempotency-Key` (the same for every attempt of
-/// a batch, see ``idempotencyKey(sink:batch:)``), `X-NP6Sync-Signature: sha256=<hex>` when a
-/// secret is set (see ``signature(of:secret:)``), and the configured `headers`.
+/// a batch, unique across databases and replays: ``SinkDelivery/idempotencyKey(sink:batch:)``),
+/// `X-NP6Sync-Signature: sha256=<hex>` when a secret is set (see ``signature(of:secret:)``),
+/// and the configured `headers`.
 ///
 /// Answers: 2xx acknowledges; 408, 429, 5xx, timeouts and connection errors are transient
 /// (retried, `Retry-After` honoured); 401, 403, 404, 405, 410 and redirects (never followed)
@@ -37,7 +38,14 @@ public struct WebhookSink: EventSink {
         self.host = URL(string: configuration.url)?.host ?? "the webhook"
     }
 
+    /// Refuses: a webhook batch is always sent as part of a delivery, which names it for the
+    /// receiver (``deliver(_:as:)``, what the delivery loops call). Without one its
+    /// `Idempotency-Key` could repeat another delivery's, and the receiver would drop the batch.
     public func deliver(_ batch: [StoredEvent]) async throws {
+        throw SinkError.refused(reason: "a webhook batch needs its delivery (database and generation) to be named")
+    }
+
+    public func deliver(_ batch: [StoredEvent], as delivery: SinkDelivery) async throws {
         guard !batch.isEmpty else { return }
         let body = Self.body(batch)
         var request = HTTPClientRequest(url: configuration.url)
@@ -49,7 +57,7 @@ public struct WebhookSink: EventSink {
             request.headers.add(name: "User-Agent", value: "np6-sync/\(ProductVersion.current)")
         }
         request.headers.replaceOrAdd(name: "Content-Type", value: "application/json")
-        request.headers.replaceOrAdd(name: "Idempotency-Key", value: Self.idempotencyKey(sink: name, batch: batch))
+        request.headers.replaceOrAdd(name: "Idempotency-Key", value: delivery.idempotencyKey(sink: name, batch: batch))
         if let secret {
             request.headers.replaceOrAdd(name: Self.signatureHeader, value: Self.signature(of: body, secret: secret))
         }
@@ -78,12 +86,6 @@ public struct WebhookSink: EventSink {
         }
         body += "]}".utf8
         return body
-    }
-
-    /// `SINK:FIRST-LAST`, e.g. `crm:101-150`: the same for every attempt of a batch, so a
-    /// receiver that saw it already may answer 2xx without doing the work again.
-    public static func idempotencyKey(sink: String, batch: [StoredEvent]) -> String {
-        "\(sink):\(batch.first?.seq ?? 0)-\(batch.last?.seq ?? 0)"
     }
 
     /// Turns the receiver's answer into success or a ``SinkError``.

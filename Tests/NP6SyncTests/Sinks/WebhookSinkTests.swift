@@ -15,6 +15,9 @@ import Testing
 
 extension SinkTests {
     @Suite(.timeLimit(.minutes(5))) struct WebhookSinkTests {
+        /// What a delivery loop names a batch with.
+        static let delivery = SinkDelivery(databaseID: "0c7e1a52-test", generation: 1)
+
         /// A webhook sink pointed at `url`, with a client that follows no redirect, as the supervisor builds it.
         @discardableResult
         func withWebhookSink<T: Sendable>(
@@ -48,8 +51,8 @@ extension SinkTests {
                     try await withWebhookSink(
                         fixture, url: receiver.url, secret: secret, headers: ["X-Source": "np6-sync"]
                     ) { sink in
-                        await #expect(throws: SinkError.self) { try await sink.deliver(events) }
-                        try await sink.deliver(events)
+                        await #expect(throws: SinkError.self) { try await sink.deliver(events, as: Self.delivery) }
+                        try await sink.deliver(events, as: Self.delivery)
                     }
                     let (first, second) = (receiver.requests[0], receiver.requests[1])
                     #expect(second.signatureIsValid == true)
@@ -58,7 +61,7 @@ extension SinkTests {
                             == WebhookReceiver.signature(of: second.body, secret: secret))
                     #expect(second.headers["content-type"] == "application/json")
                     #expect(second.headers["x-source"] == "np6-sync")
-                    #expect(second.headers["idempotency-key"] == "crm:1-3")
+                    #expect(second.headers["idempotency-key"] == "0c7e1a52-test:crm:1:1-3")
                     #expect(
                         first.headers["idempotency-key"] == second.headers["idempotency-key"], "stable across retries")
                     #expect(first.body == second.body)
@@ -115,7 +118,7 @@ extension SinkTests {
                     }
                     try await withWebhookSink(fixture, url: receiver.url) { sink in
                         await #expect {
-                            try await sink.deliver(try await fixture.storedEvents())
+                            try await sink.deliver(try await fixture.storedEvents(), as: Self.delivery)
                         } throws: { error in
                             guard case .refused(let reason) = error as? SinkError else { return false }
                             return reason.contains("redirects are not followed")
@@ -133,7 +136,7 @@ extension SinkTests {
                     try await withWebhookSink(fixture, url: receiver.url, timeoutSeconds: 1) { sink in
                         let started = ContinuousClock.now
                         await #expect {
-                            try await sink.deliver(try await fixture.storedEvents())
+                            try await sink.deliver(try await fixture.storedEvents(), as: Self.delivery)
                         } throws: { error in
                             guard case .transient(let reason, _) = error as? SinkError else { return false }
                             return reason.contains("timed out") && reason.contains("127.0.0.1")
@@ -152,7 +155,7 @@ extension SinkTests {
                 // Port 9 (discard) is closed on the loopback of a test machine.
                 try await withWebhookSink(fixture, url: "http://127.0.0.1:9/hook?token=abc") { sink in
                     await #expect {
-                        try await sink.deliver(try await fixture.storedEvents())
+                        try await sink.deliver(try await fixture.storedEvents(), as: Self.delivery)
                     } throws: { error in
                         guard case .transient(let reason, _) = error as? SinkError else { return false }
                         return !reason.contains("token=abc")
