@@ -4,7 +4,7 @@ extension SinkConfiguration {
     static let commonKeys = ["name", "type", "batchSize", "from", "deadLetter"]
     static let keysByType: [(type: String, keys: [String])] = [
         ("jsonl", ["path"]),
-        ("webhook", ["url", "secretFile", "timeoutSeconds", "headers"]),
+        ("webhook", ["url", "secretFile", "timeoutSeconds", "headers", "signature"]),
         ("command", ["argv", "timeoutSeconds", "env"]),
     ]
 
@@ -151,6 +151,7 @@ extension WebhookSinkConfiguration {
     /// Set by the sink itself: a configured value would break framing or the signature.
     static let reservedHeaders: Set<String> = [
         "host", "content-length", "content-type", "transfer-encoding", "connection",
+        "webhook-id", "webhook-timestamp", "webhook-signature",
     ]
 
     init?(decoding fields: ObjectFields, with decoder: ConfigurationDecoder) {
@@ -161,8 +162,16 @@ extension WebhookSinkConfiguration {
         let headers = decoder.read("headers", in: fields, nullMeansAbsent: true) {
             Self.headers($0, at: $1, with: decoder)
         }
+        let signature: Signature? = decoder.read("signature", in: fields, decoder.choice)
+        if signature != nil, fields["secretFile"] == nil {
+            decoder.report(
+                fields.path.appending("signature"),
+                "requests are signed only with a secret; set secretFile too (a \"whsec_…\" secret for \"standard\")")
+        }
         guard hasURL, let url else { return nil }
-        self.init(url: url, secretFile: secretFile, timeoutSeconds: timeout ?? 10, headers: headers ?? [:])
+        self.init(
+            url: url, secretFile: secretFile, timeoutSeconds: timeout ?? 10, headers: headers ?? [:],
+            signature: signature ?? .np6sync)
     }
 
     private static func headers(

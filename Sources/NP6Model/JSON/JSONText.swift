@@ -47,11 +47,13 @@ extension JSONText {
     /// the result of a valid document holds none. `json` must be valid JSON (a stored event is);
     /// other text is only copied without its whitespace outside what look like strings.
     public static func minified(_ json: String) -> String {
-        let isWhitespace = { (byte: UInt8) in
-            byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r")
-                || byte == UInt8(ascii: "\t")
+        let isWhitespace: (UInt8) -> Bool = { byte in
+            switch byte {
+            case UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: "\t"): true
+            default: false
+            }
         }
-        // Most events arrive compact; most of the rest have no space inside a string either.
+        // NP6 sends compact JSON as a rule: returned as it is, without a copy.
         guard json.utf8.contains(where: isWhitespace) else { return json }
         var output: [UInt8] = []
         output.reserveCapacity(json.utf8.count)

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Config
 import Foundation
+import NIOCore
 import NP6Fake
 import NP6Model
 import Sinks
@@ -33,10 +34,11 @@ extension SinkTests {
                     #expect(response.status == .ok)
                     bodies.append(String(buffer: try await response.body.collect(upTo: 1 << 24)))
                 }
-                let stored = Mutex<[StoredEvent]>([])
-                try await fixture.database.forEachEvent { event in stored.withLock { $0.append(event) } }
-                let events = stored.withLock { $0 }
-                #expect(events.count == (await fixture.fakeEventIDs()).count)
+                let collected = Mutex<[StoredEvent]>([])
+                try await fixture.database.forEachEvent { event in collected.withLock { $0.append(event) } }
+                let events = collected.withLock { $0 }
+                let published = await fixture.fakeEventIDs()
+                #expect(events.count == published.count)
                 #expect(!events.isEmpty)
                 for event in events {
                     #expect(event.payload.contains("\n  "), "the API pretty-printed it")

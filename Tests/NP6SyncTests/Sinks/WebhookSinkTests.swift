@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Config
+import Crypto
 import Foundation
 import InMemoryLogging
 import Logging
@@ -26,6 +27,7 @@ extension SinkTests {
             secret: String? = nil,
             timeoutSeconds: Int = 30,
             headers: [String: String] = [:],
+            signature: WebhookSinkConfiguration.Signature = .np6sync,
             _ body: (WebhookSink) async throws -> T
         ) async throws -> T {
             let supervisor = fixture.supervisor([])
@@ -34,7 +36,7 @@ extension SinkTests {
                     WebhookSink(
                         name: "crm",
                         configuration: WebhookSinkConfiguration(
-                            url: url, timeoutSeconds: timeoutSeconds, headers: headers),
+                            url: url, timeoutSeconds: timeoutSeconds, headers: headers, signature: signature),
                         secret: secret.map { Secret(unredactedValue: $0) }, client: client))
             }
         }
@@ -69,6 +71,42 @@ extension SinkTests {
                     #expect(
                         String(decoding: second.body, as: UTF8.self).hasPrefix(
                             #"{"events":[{"seq":1,"contact":{"kind":"unicity""#))
+                }
+            }
+        }
+
+        @Test func standardSignatureHeadersReplaceTheNP6SyncOne() async throws {
+            try await withSinkFixture { fixture in
+                try await fixture.storeEvents(2)
+                let events = try await fixture.storedEvents()
+                let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+                try await withWebhookReceiver { receiver in
+                    let started = WallClock.nowMs() / 1000
+                    try await withWebhookSink(fixture, url: receiver.url, secret: secret, signature: .standard) { sink in
+                        try await sink.deliver(events, as: Self.delivery)
+                    }
+                    let request = try #require(receiver.requests.first)
+                    let id = try #require(request.headers["webhook-id"])
+                    let timestamp = try #require(Int64(try #require(request.headers["webhook-timestamp"])))
+                    #expect(id == request.headers["idempotency-key"])
+                    #expect(id == "0c7e1a52-test:crm:1:1-2")
+                    #expect((started...(started + 60)).contains(timestamp), "seconds since the epoch, now")
+                    // Recomputed independently: HMAC over "id.timestamp.body" with the decoded key.
+                    let key = SymmetricKey(data: Data(base64Encoded: "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")!)
+                    let code = HMAC<SHA256>.authenticationCode(
+                        for: Data("\(id).\(timestamp).".utf8) + Data(request.body), using: key)
+                    #expect(request.headers["webhook-signature"] == "v1," + Data(code).base64EncodedString())
+                    #expect(request.headers["x-np6sync-signature"] == nil)
+                }
+            }
+        }
+
+        @Test func standardSignatureNeedsAStandardWebhooksSecret() async throws {
+            try await withSinkFixture { fixture in
+                await #expect(throws: ConfigurationError.self) {
+                    try await withWebhookSink(
+                        fixture, url: "http://127.0.0.1:9/hook", secret: "s3cr3t-for-hmac", signature: .standard
+                    ) { _ in }
                 }
             }
         }
