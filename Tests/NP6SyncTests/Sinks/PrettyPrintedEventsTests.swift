@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Config
 import Foundation
 import NIOCore
+import NIOHTTP1
 import NP6Fake
 import NP6Model
 import Sinks
@@ -74,7 +75,8 @@ extension SinkTests {
                             try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                             "the line parses: \(line)")
                         let event = try #require(record["event"] as? [String: Any])
-                        let stored = try #require(byID[try #require(event["id"] as? String)])
+                        let id = try #require(event["id"] as? String)
+                        let stored = try #require(byID[id])
                         // The same event as stored: the minified record parses to the same document.
                         let original = try JSONSerialization.jsonObject(with: Data(stored.payload.utf8))
                         #expect(NSDictionary(dictionary: event).isEqual(original))

@@ -1,6 +1,7 @@
 import Config
 import Foundation
 import NP6Model
+import SQLiteStore
 import SyncStore
 import Testing
 
@@ -114,7 +115,8 @@ private func withPythonReceiver<T>(
     process.standardOutput = out
     try process.run()
     defer {
-        process.terminate()
+        // SIGKILL: the child inherited the spawning thread's signal mask, which may block SIGTERM.
+        kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
     // The first line is the port. Read off the concurrency pool: the read blocks.

@@ -87,7 +87,8 @@ extension SinkTests {
                     }
                     let request = try #require(receiver.requests.first)
                     let id = try #require(request.headers["webhook-id"])
-                    let timestamp = try #require(Int64(try #require(request.headers["webhook-timestamp"])))
+                    let timestampText = try #require(request.headers["webhook-timestamp"])
+                    let timestamp = try #require(Int64(timestampText))
                     #expect(id == request.headers["idempotency-key"])
                     #expect(id == "0c7e1a52-test:crm:1:1-2")
                     #expect((started...(started + 60)).contains(timestamp), "seconds since the epoch, now")
