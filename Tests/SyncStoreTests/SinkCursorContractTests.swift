@@ -48,7 +48,8 @@ import Testing
     @Test(arguments: StoreKind.allCases) func replayStartsANewDeliveryGeneration(_ kind: StoreKind) async throws {
         try await kind.withStore { database in
             try await store(6, in: database)
-            #expect(try await database.createSinkCursor("crm", startingAfterLatest: false, now: 2).deliveryGeneration == 1)
+            #expect(
+                try await database.createSinkCursor("crm", startingAfterLatest: false, now: 2).deliveryGeneration == 1)
             // Deliveries, failures and restarts keep the generation: a retry is the same delivery.
             try await database.advanceSinkCursor("crm", from: 0, to: 3, now: 3)
             try await database.recordSinkFailure("crm", state: .failing, error: "HTTP 503", now: 4)

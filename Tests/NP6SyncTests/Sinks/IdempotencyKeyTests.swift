@@ -58,7 +58,8 @@ extension SinkTests {
                     #expect(receiver.requests.map { $0.headers["idempotency-key"] } == [key, key])
 
                     // sinks replay: the same events again, as a new delivery.
-                    _ = try await fixture.database.rewindSinkCursor("crm", toRedeliverFromSeq: 1, now: WallClock.nowMs())
+                    _ = try await fixture.database.rewindSinkCursor(
+                        "crm", toRedeliverFromSeq: 1, now: WallClock.nowMs())
                     await Self.drain(fixture, to: receiver)
                     #expect(receiver.acceptedSeqs == [1, 2, 3, 1, 2, 3])
                     #expect(receiver.accepted.last?.headers["idempotency-key"] == "\(databaseID):crm:2:1-3")

@@ -88,7 +88,9 @@ extension SinkTests {
                     #expect(byName["forged"]?.stopped == true, "the receiver refused it: 401")
                 }
                 let lines = try String(contentsOfFile: records, encoding: .utf8).split(separator: "\n")
-                let entries = try lines.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+                let entries = try lines.map {
+                    try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+                }
                 let verified = entries.filter { $0["verified"] as? Bool == true }
                 #expect(verified.flatMap { ($0["seqs"] as? [Int]) ?? [] } == [1, 2, 3, 4, 5])
                 #expect(

@@ -82,7 +82,8 @@ extension SinkTests {
                 let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
                 try await withWebhookReceiver { receiver in
                     let started = WallClock.nowMs() / 1000
-                    try await withWebhookSink(fixture, url: receiver.url, secret: secret, signature: .standard) { sink in
+                    try await withWebhookSink(fixture, url: receiver.url, secret: secret, signature: .standard) {
+                        sink in
                         try await sink.deliver(events, as: Self.delivery)
                     }
                     let request = try #require(receiver.requests.first)
