@@ -4,8 +4,8 @@ extension SinkConfiguration {
     static let commonKeys = ["name", "type", "batchSize", "from", "deadLetter"]
     static let keysByType: [(type: String, keys: [String])] = [
         ("jsonl", ["path"]),
-        ("webhook", ["url", "secretFile", "timeoutSeconds", "headers"]),
-        ("command", ["argv", "timeoutSeconds"]),
+        ("webhook", ["url", "secretFile", "timeoutSeconds", "headers", "signature"]),
+        ("command", ["argv", "timeoutSeconds", "env"]),
     ]
 
     /// Decodes the `sinks` array, also checking what only the whole list shows: names and output
@@ -151,6 +151,7 @@ extension WebhookSinkConfiguration {
     /// Set by the sink itself: a configured value would break framing or the signature.
     static let reservedHeaders: Set<String> = [
         "host", "content-length", "content-type", "transfer-encoding", "connection",
+        "webhook-id", "webhook-timestamp", "webhook-signature",
     ]
 
     init?(decoding fields: ObjectFields, with decoder: ConfigurationDecoder) {
@@ -161,8 +162,16 @@ extension WebhookSinkConfiguration {
         let headers = decoder.read("headers", in: fields, nullMeansAbsent: true) {
             Self.headers($0, at: $1, with: decoder)
         }
+        let signature: Signature? = decoder.read("signature", in: fields, decoder.choice)
+        if signature != nil, fields["secretFile"] == nil {
+            decoder.report(
+                fields.path.appending("signature"),
+                "requests are signed only with a secret; set secretFile too (a \"whsec_…\" secret for \"standard\")")
+        }
         guard hasURL, let url else { return nil }
-        self.init(url: url, secretFile: secretFile, timeoutSeconds: timeout ?? 10, headers: headers ?? [:])
+        self.init(
+            url: url, secretFile: secretFile, timeoutSeconds: timeout ?? 10, headers: headers ?? [:],
+            signature: signature ?? .np6sync)
     }
 
     private static func headers(
@@ -236,7 +245,56 @@ extension CommandSinkConfiguration {
             return strings.contains(nil) ? nil : strings.compactMap { $0 }
         }
         let timeout = decoder.read("timeoutSeconds", in: fields) { decoder.seconds($0, at: $1, minimum: 1) }
+        let environment = decoder.read("env", in: fields, nullMeansAbsent: true) {
+            Self.environment($0, at: $1, with: decoder)
+        }
         guard hasArguments, let arguments else { return nil }
-        self.init(arguments: arguments, timeoutSeconds: timeout ?? 30)
+        self.init(arguments: arguments, timeoutSeconds: timeout ?? 30, environment: environment ?? [:])
+    }
+
+    /// The variable np6-sync sets to the sink's name; `env` cannot set it.
+    public static let sinkNameVariable = "NP6_SYNC_SINK"
+
+    /// `env`: an object of variable names (`[A-Za-z_][A-Za-z0-9_]*`) to string values. Errors
+    /// name the variable, never its value, which may be a credential.
+    private static func environment(
+        _ value: JSONValue,
+        at path: ConfigurationKeyPath,
+        with decoder: ConfigurationDecoder
+    ) -> [String: String]? {
+        guard case .object(let members) = value else {
+            decoder.report(path, "expected an object of variable names to string values, found \(value.typeName)")
+            return nil
+        }
+        var environment: [String: String] = [:]
+        for member in members {
+            let memberPath = path.appending(member.key)
+            let name = member.key
+            guard let first = name.first, first.isASCII, first.isLetter || first == "_",
+                name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") })
+            else {
+                decoder.report(
+                    memberPath, "is not a valid environment variable name (letters, digits and '_', not first a digit)")
+                continue
+            }
+            guard name != sinkNameVariable else {
+                decoder.report(memberPath, "is set by np6-sync to the sink's name and cannot be configured")
+                continue
+            }
+            guard environment[name] == nil else {
+                decoder.report(memberPath, "duplicate variable")
+                continue
+            }
+            guard case .string(let text) = member.value else {
+                decoder.report(memberPath, "expected a string, found \(member.value.typeName)")
+                continue
+            }
+            guard !text.unicodeScalars.contains("\0") else {
+                decoder.report(memberPath, "must not contain a NUL character")
+                continue
+            }
+            environment[name] = text
+        }
+        return environment
     }
 }

@@ -57,16 +57,24 @@ extension SinkConfiguration {
     ///
     /// Read it when the sink starts, so a rotated secret takes effect on restart or SIGHUP.
     ///
-    /// - Throws: when the file cannot be read, is empty or is not UTF-8 text. The secret never
-    ///   appears in the error.
+    /// - Throws: when the file cannot be read, is empty or is not UTF-8 text, or, with
+    ///   `"signature": "standard"`, does not hold a Standard Webhooks secret (`whsec_` and
+    ///   base64). The secret never appears in the error.
     public func readSecret() throws(ConfigurationError) -> Secret? {
         guard case .webhook(let webhook) = kind, let path = webhook.secretFile else { return nil }
         let issuePath = "sinks[\(quoted(name))].secretFile"
         let text = try ConfigurationFiles.secretText(atPath: path, issuePath: issuePath, holding: "the HMAC secret")
-        let secret = text.trimmingSurroundingWhitespace()
-        guard !secret.isEmpty else {
+        let secret = Secret(unredactedValue: text.trimmingSurroundingWhitespace())
+        guard !secret.unredactedValue.isEmpty else {
             throw ConfigurationError(path: issuePath, message: "\(path) is empty; it must hold the HMAC secret")
         }
-        return Secret(unredactedValue: secret)
+        if webhook.signature == .standard, secret.standardWebhooksKey == nil {
+            throw ConfigurationError(
+                path: issuePath,
+                message:
+                    "\(path) does not hold a Standard Webhooks secret (\"whsec_\" followed by base64, e.g. made with: echo \"whsec_$(openssl rand -base64 32)\"), as \"signature\": \"standard\" needs"
+            )
+        }
+        return secret
     }
 }

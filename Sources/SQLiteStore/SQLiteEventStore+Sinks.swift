@@ -162,8 +162,9 @@ extension SQLiteEventStore {
         }
     }
 
-    /// Moves a sink's cursor back so that it delivers again every event from `seq` on, and marks
-    /// it running (a stopped sink resumes). A cursor already before that point is left there:
+    /// Moves a sink's cursor back so that it delivers again every event from `seq` on, marks it
+    /// running (a stopped sink resumes) and starts a new delivery generation, so that the
+    /// receiver sees new idempotency keys. A cursor already before that point is left there:
     /// a replay never skips an undelivered event. A sink that never ran gets its cursor now.
     public func rewindSinkCursor(_ sink: String, toRedeliverFromSeq seq: Int64, now: Int64) async throws -> SinkRewind {
         try await writing { db in try Self.rewind(sink, toSeq: max(0, seq - 1), now: now, db) }
@@ -186,6 +187,23 @@ extension SQLiteEventStore {
                     try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM events") ?? 0
                 }
             return try Self.rewind(sink, toSeq: target, now: now, db)
+        }
+    }
+
+    /// Starts a new delivery generation of the sink and returns it; a sink that never ran gets
+    /// its cursor, at 0, now.
+    @discardableResult
+    public func startDeliveryGeneration(_ sink: String, now: Int64) async throws -> Int64 {
+        try await pool.write { db in
+            try Int64.fetchOne(
+                db,
+                sql: """
+                    INSERT INTO sink_cursors (sink, delivered_seq, updated_ms) VALUES (?1, 0, ?2)
+                    ON CONFLICT (sink) DO UPDATE SET delivery_generation = delivery_generation + 1,
+                        updated_ms = excluded.updated_ms
+                    RETURNING delivery_generation
+                    """,
+                arguments: [sink, now]) ?? 1
         }
     }
 
@@ -226,7 +244,8 @@ extension SQLiteEventStore {
             sql: """
                 INSERT INTO sink_cursors (sink, delivered_seq, updated_ms) VALUES (?1, ?2, ?3)
                 ON CONFLICT (sink) DO UPDATE SET delivered_seq = MIN(delivered_seq, excluded.delivered_seq),
-                    state = 'running', consecutive_failures = 0, updated_ms = excluded.updated_ms
+                    state = 'running', consecutive_failures = 0, updated_ms = excluded.updated_ms,
+                    delivery_generation = delivery_generation + 1
                 """,
             arguments: [sink, target, now])
         return SinkRewind(previousSeq: previous, deliveredSeq: try sinkCursor(sink, db)?.deliveredSeq ?? target)

@@ -92,6 +92,16 @@ public final class SQLiteEventStore: EventStore {
         try await reading { db in try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 }
     }
 
+    /// The UUID made with the schema (`meta.database_id`).
+    public func databaseID() async throws -> String {
+        try await pool.read { db in
+            guard let id = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'database_id'") else {
+                throw SyncStoreError.cannotOpen(path: self.path, reason: "meta.database_id is missing")
+            }
+            return id
+        }
+    }
+
     /// Reads the schema version of an existing file through a read-only connection, so that a
     /// file from a newer np6-sync is refused before anything (even WAL mode) is written to it.
     private static func refuseNewerSchema(_ path: String) throws {

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import SyncStore
 
@@ -121,6 +122,24 @@ enum Schema {
 
                     PRAGMA user_version = 3;
                     """)
+        }
+        migrator.registerMigration("v4: database identity, sink delivery generations") { db in
+            // `meta` holds facts about the database itself; `database_id` is made here, once, and
+            // never changes: webhook idempotency keys include it, so that a database created
+            // again (same seqs, same sink names) never reuses the keys of the one before.
+            // `delivery_generation` is bumped by `sinks replay`: a replayed batch gets a new key.
+            try db.execute(
+                sql: """
+                    CREATE TABLE meta (
+                        key TEXT PRIMARY KEY,
+                        value TEXT NOT NULL
+                    );
+                    ALTER TABLE sink_cursors ADD COLUMN delivery_generation INTEGER NOT NULL DEFAULT 1;
+                    """)
+            try db.execute(
+                sql: "INSERT INTO meta (key, value) VALUES ('database_id', ?)",
+                arguments: [UUID().uuidString.lowercased()])
+            try db.execute(sql: "PRAGMA user_version = 4")
         }
         return migrator
     }

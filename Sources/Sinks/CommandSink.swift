@@ -22,6 +22,11 @@ import Darwin
 /// A program that cannot be started refuses the sink. Each line the program writes on standard
 /// error is logged at warning with `sink.name`; its standard output is discarded.
 ///
+/// The program gets an allow-listed environment, never the daemon's own: `PATH`, `LANG`,
+/// `LC_*`, `TZ` and `HOME` as the daemon has them, `NP6_SYNC_SINK` (the sink's name), and the
+/// sink's `env` object, which wins over an inherited value. Nothing else of the daemon's
+/// reaches it: not `NP6_API_KEY`, `CREDENTIALS_DIRECTORY` or `NOTIFY_SOCKET`.
+///
 /// The program is run with swift-subprocess, which starts it with an empty signal mask and
 /// every signal at its default action, whatever the spawning thread blocks (Swift's pool
 /// threads block most signals) or the daemon ignores (ServiceLifecycle traps SIGTERM and
@@ -39,13 +44,39 @@ public struct CommandSink: EventSink {
     var killGrace: Duration = .seconds(5)
     /// How many of the last lines of standard error the error messages quote.
     var stderrTailLines = 10
+    /// The program's whole environment (see ``childEnvironment(name:configured:inheritedFrom:)``).
+    let environment: [String: String]
     let logger: Logger
 
-    public init(name: String, configuration: CommandSinkConfiguration, logger: Logger) {
+    /// - Parameter daemonEnvironment: the daemon's environment, from which only the
+    ///   allow-listed variables are passed on.
+    public init(
+        name: String,
+        configuration: CommandSinkConfiguration,
+        logger: Logger,
+        daemonEnvironment: [String: String]
+    ) {
         self.name = name
         self.arguments = configuration.arguments
         self.timeout = configuration.timeout
+        self.environment = Self.childEnvironment(
+            name: name, configured: configuration.environment, inheritedFrom: daemonEnvironment)
         self.logger = logger
+    }
+
+    /// The variables a program inherits from the daemon: what a program needs to find programs,
+    /// read and write text and tell the time, and nothing that could carry a credential.
+    public static let inheritedVariables: Set<String> = ["PATH", "LANG", "TZ", "HOME"]
+
+    /// The program's environment: the allow-listed variables of `daemon` (``inheritedVariables``
+    /// and every `LC_*`), then the sink's `env`, then `NP6_SYNC_SINK`.
+    public static func childEnvironment(
+        name: String, configured: [String: String], inheritedFrom daemon: [String: String]
+    ) -> [String: String] {
+        var environment = daemon.filter { key, _ in inheritedVariables.contains(key) || key.hasPrefix("LC_") }
+        environment.merge(configured) { _, configured in configured }
+        environment[CommandSinkConfiguration.sinkNameVariable] = name
+        return environment
     }
 
     public func deliver(_ batch: [StoredEvent]) async throws {
@@ -88,6 +119,13 @@ public struct CommandSink: EventSink {
         let configuration = Configuration(
             executable: program.contains("/") ? .path(FilePath(program)) : .name(program),
             arguments: Arguments(Array(arguments.dropFirst())),
+            // `.custom`: exactly these variables, nothing inherited. A program named without a
+            // `/` is looked up in this `PATH` (or, without one, in the daemon's).
+            environment: .custom(
+                Dictionary(
+                    uniqueKeysWithValues: environment.compactMap { key, value in
+                        Environment.Key(rawValue: key).map { ($0, value) }
+                    })),
             platformOptions: options)
         return try await withThrowingTaskGroup(of: Outcome?.self) { group in
             group.addTask {

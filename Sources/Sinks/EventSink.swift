@@ -27,4 +27,15 @@ public protocol EventSink: Sendable {
     ///   stop (`permanent`) or stop (`refused`). Any other error counts as transient. The
     ///   message may be logged and stored: it must never contain a secret.
     func deliver(_ batch: [StoredEvent]) async throws
+
+    /// Delivers a batch as part of `delivery`, which names it for the receiver (the webhook's
+    /// `Idempotency-Key`). The delivery loops call this one; by default it calls
+    /// ``deliver(_:)``, for sinks whose receivers dedupe on the event `id` alone.
+    func deliver(_ batch: [StoredEvent], as delivery: SinkDelivery) async throws
+}
+
+extension EventSink {
+    public func deliver(_ batch: [StoredEvent], as delivery: SinkDelivery) async throws {
+        try await deliver(batch)
+    }
 }

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Foundation
 import Logging
 
 /// What a sink may use besides its configuration, lent by the ``SinkSupervisor`` for as long as
@@ -8,9 +9,14 @@ public struct SinkContext: Sendable {
     public var httpClient: HTTPClient
     /// Carries `sink.name` and `sink.type`.
     public var logger: Logger
+    /// The daemon's environment variables; a command sink passes on only a few of them.
+    public var environment: [String: String]
 
-    public init(httpClient: HTTPClient, logger: Logger) {
+    public init(
+        httpClient: HTTPClient, logger: Logger, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
         self.httpClient = httpClient
         self.logger = logger
+        self.environment = environment
     }
 }

@@ -45,11 +45,11 @@ struct SinkDeliveryLoop: Sendable {
     /// failures, and, when the receiver rejects a batch without `deadLetter`, records the sink
     /// `stopped` and waits for a replay (or a reload, which replaces this loop).
     func run() async {
-        guard await prepare() else { return }
+        guard let databaseID = await prepare() else { return }
         logger.info("Sink started", metadata: ["sink.from": "\(configuration.from)"])
         var failures = 0
         while !shouldStop {
-            switch await step() {
+            switch await step(databaseID: databaseID) {
             case .delivered, .cursorMoved:
                 if failures > 0 {
                     logger.info("Sink recovered", metadata: ["sink.failures": "\(failures)"])
@@ -92,13 +92,13 @@ struct SinkDeliveryLoop: Sendable {
     /// Delivers until caught up and reports; transient failures get `policy.drainAttempts` tries.
     func drain() async -> SinkDrainReport.Result {
         var result = SinkDrainReport.Result(sink: name)
-        guard await prepare(attempts: policy.drainAttempts) else {
+        guard let databaseID = await prepare(attempts: policy.drainAttempts) else {
             result.error = "the database could not be read"
             return result
         }
         var failures = 0
         while !Task.isCancelled {
-            switch await step() {
+            switch await step(databaseID: databaseID) {
             case .delivered(let events, let deadLettered):
                 result.delivered += events - deadLettered
                 result.deadLettered += deadLettered
@@ -143,33 +143,40 @@ struct SinkDeliveryLoop: Sendable {
         return result
     }
 
-    /// Creates the cursor the first time the sink runs, and records the sink running; retries
-    /// a failing database until asked to stop, or `attempts` times. `false` when stopped (or
-    /// out of attempts) first.
-    private func prepare(attempts: Int = .max) async -> Bool {
+    /// Creates the cursor the first time the sink runs, records the sink running and reads the
+    /// database's identity; retries a failing database until asked to stop, or `attempts` times.
+    /// `nil` when stopped (or out of attempts) first.
+    private func prepare(attempts: Int = .max) async -> String? {
         var failures = 0
         while !shouldStop, failures < attempts {
             do {
                 let cursor = try await database.createSinkCursor(
                     name, startingAfterLatest: configuration.from == .now, now: nowMs())
                 try await database.recordSinkRunning(name, now: nowMs())
-                logger.debug("Sink cursor", metadata: ["sink.cursor": "\(cursor.deliveredSeq)"])
-                return true
+                let databaseID = try await database.databaseID()
+                logger.debug(
+                    "Sink cursor",
+                    metadata: [
+                        "sink.cursor": "\(cursor.deliveredSeq)", "sink.generation": "\(cursor.deliveryGeneration)",
+                    ])
+                return databaseID
             } catch {
                 failures += 1
                 metrics?.recordDatabaseError(DatabaseErrorCode(error))
                 logger.error("Sink cannot read its cursor", metadata: ["error": "\(error)"])
-                guard failures < attempts else { return false }
+                guard failures < attempts else { return nil }
                 await control.wait(
                     for: policy.retryDelay(afterFailures: failures, retryAfter: nil, random: random()), wakingOn: [])
             }
         }
-        return false
+        return nil
     }
 
     /// One batch: read it after the cursor, deliver it (isolating rejected events when
     /// dead-lettering), advance the cursor. A database error counts as a transient failure.
-    func step() async -> Step {
+    /// The batch is delivered under the cursor's generation, read with it: a retry keeps its
+    /// idempotency key, a replay (which starts a new generation) changes it.
+    func step(databaseID: String) async -> Step {
         do {
             guard let (cursor, events) = try await database.pendingBatch(for: name, limit: configuration.batchSize)
             else {
@@ -181,10 +188,11 @@ struct SinkDeliveryLoop: Sendable {
             logger.debug(
                 "Delivering batch",
                 metadata: ["event.first_seq": "\(events[0].seq)", "event.last_seq": "\(events[events.count - 1].seq)"])
+            let delivery = SinkDelivery(databaseID: databaseID, generation: cursor.deliveryGeneration)
             if configuration.deadLetter {
-                return try await deliverIsolatingRejections(events[...], after: cursor.deliveredSeq)
+                return try await deliverIsolatingRejections(events[...], after: cursor.deliveredSeq, as: delivery)
             }
-            if let error = await attempt(events[...]) { return .failed(error) }
+            if let error = await attempt(events[...], as: delivery) { return .failed(error) }
             let moved = try await database.advanceSinkCursor(
                 name, from: cursor.deliveredSeq, to: events[events.count - 1].seq, now: nowMs())
             guard moved else { return .cursorMoved }
@@ -202,9 +210,10 @@ struct SinkDeliveryLoop: Sendable {
     /// halved and each half delivered in turn, down to single events, which are recorded as
     /// dead letters with the receiver's answer; the cursor advances after each acknowledged
     /// part, so a transient failure midway resumes where it stopped.
-    private func deliverIsolatingRejections(_ batch: ArraySlice<StoredEvent>, after cursor: Int64) async throws -> Step
-    {
-        guard let error = await attempt(batch) else {
+    private func deliverIsolatingRejections(
+        _ batch: ArraySlice<StoredEvent>, after cursor: Int64, as delivery: SinkDelivery
+    ) async throws -> Step {
+        guard let error = await attempt(batch, as: delivery) else {
             let moved = try await database.advanceSinkCursor(
                 name, from: cursor, to: batch[batch.endIndex - 1].seq, now: nowMs())
             guard moved else { return .cursorMoved }
@@ -224,9 +233,10 @@ struct SinkDeliveryLoop: Sendable {
             return .delivered(events: 1, deadLettered: 1)
         }
         let middle = batch.startIndex + batch.count / 2
-        let first = try await deliverIsolatingRejections(batch[..<middle], after: cursor)
+        let first = try await deliverIsolatingRejections(batch[..<middle], after: cursor, as: delivery)
         guard case .delivered(let firstEvents, let firstDead) = first else { return first }
-        let second = try await deliverIsolatingRejections(batch[middle...], after: batch[middle - 1].seq)
+        let second = try await deliverIsolatingRejections(
+            batch[middle...], after: batch[middle - 1].seq, as: delivery)
         guard case .delivered(let secondEvents, let secondDead) = second else {
             // The first half is acknowledged and recorded: report it, the loop retries the rest.
             if case .failed = second { return second }
@@ -237,10 +247,10 @@ struct SinkDeliveryLoop: Sendable {
 
     /// Hands the batch to the sink; `nil` when acknowledged. Errors other than ``SinkError`` are
     /// transient. Each error counts as a failed attempt in the metrics.
-    private func attempt(_ batch: ArraySlice<StoredEvent>) async -> SinkError? {
+    private func attempt(_ batch: ArraySlice<StoredEvent>, as delivery: SinkDelivery) async -> SinkError? {
         let error: SinkError
         do {
-            try await sink.deliver(Array(batch))
+            try await sink.deliver(Array(batch), as: delivery)
             return nil
         } catch let sinkError as SinkError {
             error = sinkError

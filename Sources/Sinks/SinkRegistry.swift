@@ -27,7 +27,9 @@ public struct SinkRegistry: Sendable {
                 name: configuration.name, configuration: webhook, secret: configuration.readSecret(),
                 client: context.httpClient)
         case .command(let command):
-            CommandSink(name: configuration.name, configuration: command, logger: context.logger)
+            CommandSink(
+                name: configuration.name, configuration: command, logger: context.logger,
+                daemonEnvironment: context.environment)
         }
     }
 

@@ -44,7 +44,9 @@ extension SinkSupervisor {
 
     /// Sends the sink's dead letters again, one event per delivery, oldest first: those
     /// acknowledged are marked resent, those rejected again get the new answer. Stops at the
-    /// first transient failure or refusal. Works whether or not the daemon runs.
+    /// first transient failure or refusal. Works whether or not the daemon runs. It starts a new
+    /// delivery generation first, as every replay does: a receiver that remembered its answer to
+    /// the first attempt's idempotency key sees a new key.
     ///
     /// - Throws: ``SinkSupervisorError/unknownSink(_:configured:)``, a database error, or what
     ///   building the sink throws (e.g. `ConfigurationError` for an unreadable secret).
@@ -58,6 +60,9 @@ extension SinkSupervisor {
         let logger = sinkLogger(configuration)
         return try await withHTTPClient { client in
             let sink = try registry.makeSink(configuration, context: SinkContext(httpClient: client, logger: logger))
+            let delivery = SinkDelivery(
+                databaseID: try await database.databaseID(),
+                generation: try await database.startDeliveryGeneration(name, now: WallClock.nowMs()))
             for letter in letters {
                 guard let event = letter.event else {
                     report.missing += 1
@@ -65,7 +70,7 @@ extension SinkSupervisor {
                 }
                 var rejection: String?
                 do {
-                    try await sink.deliver([event])
+                    try await sink.deliver([event], as: delivery)
                 } catch SinkError.permanent(let answer) {
                     rejection = answer
                 } catch {

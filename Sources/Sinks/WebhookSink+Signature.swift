@@ -1,5 +1,6 @@
 import Config
 import Crypto
+import Foundation
 import NP6Model
 
 extension WebhookSink {
@@ -20,5 +21,17 @@ extension WebhookSink {
                 let hex = String(byte, radix: 16)
                 return byte < 16 ? "0" + hex : hex
             }.joined()
+    }
+
+    /// Standard Webhooks' `webhook-signature`: `v1,` and the base64 HMAC-SHA256 of
+    /// `"<id>.<timestamp>.<body>"`, keyed with the bytes of the `whsec_` secret.
+    ///
+    /// Receivers verify it with a Standard Webhooks library (`standardwebhooks` on PyPI and npm,
+    /// and others), which also refuses a `webhook-timestamp` more than 5 minutes from its clock.
+    public static func standardSignature(id: String, timestamp: Int64, body: [UInt8], key: [UInt8]) -> String {
+        var signed = Array("\(id).\(timestamp).".utf8)
+        signed += body
+        let code = HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: key))
+        return "v1," + Data(code).base64EncodedString()
     }
 }

@@ -9,8 +9,11 @@ import SyncStore
 /// `"type": "webhook"`: POSTs each batch as `{"events":[record, …]}`.
 ///
 /// Headers: `Content-Type: application/json`, `Idempotency-Key` (the same for every attempt of
-/// a batch, see ``idempotencyKey(sink:batch:)``), `X-NP6Sync-Signature: sha256=<hex>` when a
-/// secret is set (see ``signature(of:secret:)``), and the configured `headers`.
+/// a batch, unique across databases and replays: ``SinkDelivery/idempotencyKey(sink:batch:)``),
+/// and the configured `headers`. When a secret is set, the signature headers of the sink's
+/// `signature`: `X-NP6Sync-Signature: sha256=<hex>` (`np6sync`, see ``signature(of:secret:)``)
+/// or Standard Webhooks' `webhook-id` (the idempotency key), `webhook-timestamp` and
+/// `webhook-signature` (`standard`, see ``standardSignature(id:timestamp:body:key:)``).
 ///
 /// Answers: 2xx acknowledges; 408, 429, 5xx, timeouts and connection errors are transient
 /// (retried, `Retry-After` honoured); 401, 403, 404, 405, 410 and redirects (never followed)
@@ -20,7 +23,11 @@ public struct WebhookSink: EventSink {
     public let name: String
     let configuration: WebhookSinkConfiguration
     let secret: Secret?
+    /// The HMAC key of a Standard Webhooks secret, with `"signature": "standard"`.
+    let standardKey: [UInt8]?
     let client: HTTPClient
+    /// Seconds since the epoch, for `webhook-timestamp`.
+    var nowSeconds: @Sendable () -> Int64 = { WallClock.nowMs() / 1000 }
     /// The host, for messages.
     let host: String
 
@@ -29,15 +36,36 @@ public struct WebhookSink: EventSink {
     /// Answers that refuse every delivery, whatever the batch holds.
     static let refusingStatuses: Set<UInt> = [401, 403, 404, 405, 410]
 
-    public init(name: String, configuration: WebhookSinkConfiguration, secret: Secret?, client: HTTPClient) {
+    /// - Throws: `ConfigurationError` when `"signature": "standard"` and `secret` is not a
+    ///   Standard Webhooks secret (``Config/Secret/standardWebhooksKey``).
+    public init(
+        name: String, configuration: WebhookSinkConfiguration, secret: Secret?, client: HTTPClient
+    ) throws(ConfigurationError) {
         self.name = name
         self.configuration = configuration
         self.secret = secret
         self.client = client
         self.host = URL(string: configuration.url)?.host ?? "the webhook"
+        if let secret, configuration.signature == .standard {
+            guard let key = secret.standardWebhooksKey else {
+                throw ConfigurationError(
+                    path: "sinks[\"\(name)\"].secretFile",
+                    message: "not a Standard Webhooks secret (\"whsec_\" followed by base64)")
+            }
+            self.standardKey = key
+        } else {
+            self.standardKey = nil
+        }
     }
 
+    /// Refuses: a webhook batch is always sent as part of a delivery, which names it for the
+    /// receiver (``deliver(_:as:)``, what the delivery loops call). Without one its
+    /// `Idempotency-Key` could repeat another delivery's, and the receiver would drop the batch.
     public func deliver(_ batch: [StoredEvent]) async throws {
+        throw SinkError.refused(reason: "a webhook batch needs its delivery (database and generation) to be named")
+    }
+
+    public func deliver(_ batch: [StoredEvent], as delivery: SinkDelivery) async throws {
         guard !batch.isEmpty else { return }
         let body = Self.body(batch)
         var request = HTTPClientRequest(url: configuration.url)
@@ -49,8 +77,17 @@ public struct WebhookSink: EventSink {
             request.headers.add(name: "User-Agent", value: "np6-sync/\(ProductVersion.current)")
         }
         request.headers.replaceOrAdd(name: "Content-Type", value: "application/json")
-        request.headers.replaceOrAdd(name: "Idempotency-Key", value: Self.idempotencyKey(sink: name, batch: batch))
-        if let secret {
+        let key = delivery.idempotencyKey(sink: name, batch: batch)
+        request.headers.replaceOrAdd(name: "Idempotency-Key", value: key)
+        if let standardKey {
+            // The time of this attempt: receivers refuse a timestamp more than 5 minutes off.
+            let timestamp = nowSeconds()
+            request.headers.replaceOrAdd(name: "webhook-id", value: key)
+            request.headers.replaceOrAdd(name: "webhook-timestamp", value: "\(timestamp)")
+            request.headers.replaceOrAdd(
+                name: "webhook-signature",
+                value: Self.standardSignature(id: key, timestamp: timestamp, body: body, key: standardKey))
+        } else if let secret {
             request.headers.replaceOrAdd(name: Self.signatureHeader, value: Self.signature(of: body, secret: secret))
         }
         request.body = .bytes(ByteBuffer(bytes: body))
@@ -78,12 +115,6 @@ public struct WebhookSink: EventSink {
         }
         body += "]}".utf8
         return body
-    }
-
-    /// `SINK:FIRST-LAST`, e.g. `crm:101-150`: the same for every attempt of a batch, so a
-    /// receiver that saw it already may answer 2xx without doing the work again.
-    public static func idempotencyKey(sink: String, batch: [StoredEvent]) -> String {
-        "\(sink):\(batch.first?.seq ?? 0)-\(batch.last?.seq ?? 0)"
     }
 
     /// Turns the receiver's answer into success or a ``SinkError``.

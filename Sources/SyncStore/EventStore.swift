@@ -18,6 +18,11 @@ public protocol EventStore: Sendable {
     /// The number of schema migrations applied.
     func schemaVersion() async throws -> Int
 
+    /// The database's identity: a UUID (lower-case text) made with the schema, the same for as
+    /// long as the database lives and different for every database created. Webhook idempotency
+    /// keys include it, so that a database created again never reuses an earlier one's keys.
+    func databaseID() async throws -> String
+
     // MARK: Contacts
 
     /// Adds the contacts that `produce` hands to `add`, one by one, in a single transaction: when
@@ -145,13 +150,20 @@ public protocol EventStore: Sendable {
     /// Records the outcome of re-sending a dead letter: acknowledged (`answer` nil) or rejected again.
     func recordDeadLetterResend(_ sink: String, seq: Int64, rejectedWith answer: String?, now: Int64) async throws
 
-    /// Moves a sink's cursor back so that it delivers again every event from `seq` on, and marks
-    /// it running. A cursor already before that point stays; a sink that never ran gets one.
+    /// Moves a sink's cursor back so that it delivers again every event from `seq` on, marks it
+    /// running and starts a new delivery generation. A cursor already before that point stays;
+    /// a sink that never ran gets one.
     func rewindSinkCursor(_ sink: String, toRedeliverFromSeq seq: Int64, now: Int64) async throws -> SinkRewind
 
     /// As ``rewindSinkCursor(_:toRedeliverFromSeq:now:)``, from the first event stamped or stored
     /// at or after `sinceMs`; with no such event the cursor stays (the sink still resumes).
     func rewindSinkCursor(_ sink: String, toRedeliverSinceMs sinceMs: Int64, now: Int64) async throws -> SinkRewind
+
+    /// Starts a new delivery generation of the sink (``SinkCursor/deliveryGeneration``) and
+    /// returns it; a sink that never ran gets its cursor (at 0) now. Both `rewindSinkCursor`
+    /// methods do this too, in the same transaction: every `sinks replay` is a new delivery.
+    @discardableResult
+    func startDeliveryGeneration(_ sink: String, now: Int64) async throws -> Int64
 
     /// Every sink that has a cursor, by name, with its lag and dead letters; reads only.
     func sinkStatuses() async throws -> [SinkStatus]

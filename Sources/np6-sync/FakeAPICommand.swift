@@ -57,6 +57,9 @@ struct FakeAPICommand: AsyncParsableCommand {
     @Option(help: "Fraction of elements sent twice in a row.")
     var duplicateRate = 0.0
 
+    @Option(help: "Fraction of 200 bodies pretty-printed: each element over several indented lines.")
+    var prettyRate = 0.0
+
     @Option(help: "New stop events arriving per second while serving.")
     var liveEventsPerSecond = 0.0
 
@@ -72,6 +75,7 @@ struct FakeAPICommand: AsyncParsableCommand {
             ("--error-rate", errorRate), ("--malformed-rate", malformedRate), ("--drop-rate", dropRate),
             ("--late-fraction", lateFraction),
             ("--unsorted-rate", unsortedRate), ("--duplicate-rate", duplicateRate),
+            ("--pretty-rate", prettyRate),
         ]
         where !(0...1).contains(rate) {
             throw ValidationError("\(name) must be between 0 and 1")
@@ -108,6 +112,7 @@ struct FakeAPICommand: AsyncParsableCommand {
         configuration.knobs.lateFraction = lateFraction
         configuration.knobs.unsortedBodyRate = unsortedRate
         configuration.knobs.duplicateElementRate = duplicateRate
+        configuration.knobs.prettyBodyRate = prettyRate
         let server = FakeNP6Server(configuration: configuration, logger: logger)
         let host = host
         try await runReportingErrors {

@@ -16,7 +16,8 @@ struct SinksReplayCommand: AsyncParsableCommand {
             or stored at or after TIME, and all that follow it. The cursor never moves forward, so \
             nothing undelivered is skipped, and a stopped sink resumes. A running daemon picks the \
             change up within a second. --dead-letters re-sends the sink's dead letters now, one \
-            event per delivery. Exit codes: 0 ok, 1 some dead letters were rejected again or the \
+            event per delivery. Every replay starts a new delivery generation: webhook batches \
+            go out under new Idempotency-Keys. Exit codes: 0 ok, 1 some dead letters were rejected again or the \
             receiver failed, 64 an unknown sink name or wrong options, 78 configuration.
             """
     )

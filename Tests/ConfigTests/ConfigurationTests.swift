@@ -539,6 +539,88 @@ import Testing
         #expect(!found.joined().contains(Self.distinctiveKey))
     }
 
+    @Test func commandEnvIsAnObjectOfVariablesToStrings() throws {
+        let configuration = try SyncConfiguration.parse(
+            """
+            {"sinks": [{"name": "c", "type": "command", "argv": ["/bin/true"],
+                        "env": {"CRM_URL": "https://crm.example.com", "_X1": ""}}]}
+            """, environment: [:])
+        #expect(
+            configuration.sinks.first?.kind
+                == .command(
+                    CommandSinkConfiguration(
+                        arguments: ["/bin/true"], environment: ["CRM_URL": "https://crm.example.com", "_X1": ""])))
+        let found = try issues(
+            """
+            {"sinks": [
+              {"name": "c", "type": "command", "argv": ["/bin/true"],
+               "env": {"1ST": "a", "A-B": "b", "NP6_SYNC_SINK": "x", "TOKEN": 3, "OK": "\(Self.distinctiveKey)"}},
+              {"name": "d", "type": "command", "argv": ["/bin/true"], "env": ["A=1"]}
+            ]}
+            """)
+        #expect(
+            found == [
+                "sinks[0].env.1ST: is not a valid environment variable name (letters, digits and '_', not first a digit)",
+                "sinks[0].env.A-B: is not a valid environment variable name (letters, digits and '_', not first a digit)",
+                "sinks[0].env.NP6_SYNC_SINK: is set by np6-sync to the sink's name and cannot be configured",
+                "sinks[0].env.TOKEN: expected a string, found a number",
+                "sinks[1].env: expected an object of variable names to string values, found an array",
+            ])
+        #expect(!found.joined().contains(Self.distinctiveKey))
+    }
+
+    @Test func webhookSignatureIsStandardOrNP6SyncAndNeedsASecret() throws {
+        let configuration = try SyncConfiguration.parse(
+            """
+            {"sinks": [
+              {"name": "a", "type": "webhook", "url": "https://x.example", "secretFile": "/s", "signature": "standard"},
+              {"name": "b", "type": "webhook", "url": "https://x.example", "secretFile": "/s"},
+              {"name": "c", "type": "webhook", "url": "https://x.example", "secretFile": "/s", "signature": "np6sync"}
+            ]}
+            """, environment: [:])
+        let signatures = configuration.sinks.map { sink -> WebhookSinkConfiguration.Signature? in
+            guard case .webhook(let webhook) = sink.kind else { return nil }
+            return webhook.signature
+        }
+        #expect(signatures == [.standard, .np6sync, .np6sync], "np6sync unless configured")
+        let found = try issues(
+            """
+            {"sinks": [
+              {"name": "a", "type": "webhook", "url": "https://x.example", "signature": "standard"},
+              {"name": "b", "type": "webhook", "url": "https://x.example", "secretFile": "/s", "signature": "svix"},
+              {"name": "c", "type": "webhook", "url": "https://x.example", "headers": {"webhook-id": "x"}}
+            ]}
+            """)
+        #expect(
+            found == [
+                #"sinks[0].signature: requests are signed only with a secret; set secretFile too (a "whsec_…" secret for "standard")"#,
+                #"sinks[1].signature: unknown value "svix"; expected one of "standard", "np6sync""#,
+                "sinks[2].headers.webhook-id: is set by np6-sync and cannot be configured",
+            ])
+    }
+
+    @Test func standardSignatureSecretMustBeAStandardWebhooksSecret() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("np6-secret-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let legacy = directory.appendingPathComponent("legacy").path
+        let standard = directory.appendingPathComponent("standard").path
+        try write("\(Self.distinctiveKey)\n", to: legacy)
+        try write("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n", to: standard)
+        func sink(_ file: String, _ signature: WebhookSinkConfiguration.Signature) -> SinkConfiguration {
+            SinkConfiguration(
+                name: "crm",
+                kind: .webhook(
+                    WebhookSinkConfiguration(url: "https://x.example", secretFile: file, signature: signature)))
+        }
+        #expect(try sink(standard, .standard).readSecret()?.standardWebhooksKey?.count == 24)
+        #expect(try sink(legacy, .np6sync).readSecret()?.unredactedValue == Self.distinctiveKey)
+        let error = try #require(throws: ConfigurationError.self) { try sink(legacy, .standard).readSecret() }
+        #expect(error.issues.first?.path == #"sinks["crm"].secretFile"#)
+        #expect(error.description.contains("does not hold a Standard Webhooks secret"))
+        #expect(!error.description.contains(Self.distinctiveKey))
+    }
+
     @Test func everyProblemIsReportedTogether() throws {
         let json = """
             {

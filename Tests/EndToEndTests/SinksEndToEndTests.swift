@@ -68,6 +68,55 @@ extension SyncEndToEndTests {
     }
 }
 
+extension SyncEndToEndTests {
+    /// The daemon's secrets stay with the daemon: a command sink's program sees only the
+    /// allow-listed variables, its `env` object and `NP6_SYNC_SINK`.
+    @Test func commandSinkGetsAnAllowListedEnvironment() async throws {
+        try await withFakeAPIProcess(
+            arguments: ["--contacts", "3", "--seed", "5", "--events-per-contact", "1-2"], apiKey: apiKey
+        ) {
+            baseURL in
+            let directory = try TemporaryDirectory()
+            let dumped = directory.path("environment.txt")
+            let contacts =
+                try JSONSerialization.jsonObject(with: try await httpGet("\(baseURL)/_fake/contacts"))
+                as! [[String: String]]
+            let config = directory.file(
+                "config.json",
+                contents: """
+                    {"api": {"baseURL": "\(baseURL)", "requestsPerSecond": 200},
+                     "database": {"path": "\(directory.path("sync.sqlite"))"},
+                     "contacts": [\(contacts.map { #"{"id": "\#($0["id"]!)"}"# }.joined(separator: ", "))],
+                     "sinks": [
+                       {"name": "dump", "type": "command", "env": {"CRM_URL": "https://crm.example.com", "TZ": "UTC"},
+                        "argv": ["/bin/sh", "-c", "cat >/dev/null; exec /usr/bin/env > \\"$0\\"", "\(dumped)"]}
+                     ]}
+                    """)
+            let sync = try await Binary.run(
+                ["sync", "--config", config],
+                environment: [
+                    "NP6_API_KEY": apiKey, "CREDENTIALS_DIRECTORY": directory.path("credentials"),
+                    "NOTIFY_SOCKET": directory.path("notify"), "NP6_SINK_TEST_OTHER": "other", "LANG": "C.UTF-8",
+                    "LC_TIME": "C", "TZ": "Europe/Paris", "HOME": directory.path("home"),
+                    "PATH": "/usr/local/bin:/usr/bin:/bin",
+                ])
+            #expect(sync.status == 0, "stderr: \(sync.stderr)")
+            // The shell adds PWD; CI's own LC_* variables, if any, are passed on too.
+            let names = Set(lines(dumped).map { String($0.prefix { $0 != "=" }) }).filter {
+                $0 == "LC_TIME" || !$0.hasPrefix("LC_")
+            }
+            #expect(
+                names == ["PATH", "LANG", "LC_TIME", "TZ", "HOME", "NP6_SYNC_SINK", "CRM_URL", "PWD"],
+                "got \(names.sorted())")
+            let text = (try? String(contentsOfFile: dumped, encoding: .utf8)) ?? ""
+            #expect(text.contains("NP6_SYNC_SINK=dump\n"))
+            #expect(text.contains("TZ=UTC\n"), "the sink's env wins")
+            #expect(text.contains("HOME=\(directory.path("home"))\n"))
+            #expect(!text.contains(apiKey))
+        }
+    }
+}
+
 private func lines(_ path: String) -> [Substring] {
     ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n")
 }

@@ -20,4 +20,22 @@ struct JSONTextTests {
         #expect(try JSONValue.parse(JSONText.quoted(text)) == .string(text))
         #expect(try JSONValue.parse(appended + "]") == .array([.string(text)]))
     }
+
+    @Test func minifiedDropsWhitespaceOutsideStringsOnly() throws {
+        let pretty = """
+            {
+              "id" : "a b\\\" c",
+            	"note": "x\\\\ y  ",
+              "n": [ 1 , -2.5e3, true, null ],
+              "empty": { }
+            }
+            """
+        let minified = JSONText.minified(pretty)
+        #expect(minified == #"{"id":"a b\" c","note":"x\\ y  ","n":[1,-2.5e3,true,null],"empty":{}}"#)
+        #expect(try JSONValue.parse(minified) == JSONValue.parse(pretty), "the same document")
+        #expect(!minified.contains("\n"))
+        let compact = #"{"id":"é 😀","n":1}"#
+        #expect(JSONText.minified(compact) == compact)
+        #expect(JSONText.minified(" \"a\" ") == #""a""#)
+    }
 }

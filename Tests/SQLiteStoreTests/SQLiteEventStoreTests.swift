@@ -12,7 +12,7 @@ import Testing
 @Suite(.timeLimit(.minutes(5))) struct SQLiteEventStoreTests {
     @Test func newFileIsPrivateAndInWALMode() async throws {
         try await withTemporarySQLiteStore { database in
-            #expect(try await database.schemaVersion() == 3)
+            #expect(try await database.schemaVersion() == 4)
             let attributes = try FileManager.default.attributesOfItem(atPath: database.path)
             let permissions = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? -1
             #expect(permissions & 0o077 == 0, "other users must not read stop events")
@@ -71,11 +71,16 @@ import Testing
             #expect(try await queue.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") } == 1)
         }
         let database = try SQLiteEventStore.open(path: path)
-        #expect(try await database.schemaVersion() == 3)
+        #expect(try await database.schemaVersion() == 4)
         let cursor = try #require(try await database.sinkCursor("crm"))
         #expect(cursor.deliveredSeq == 7)
         #expect(cursor.state == .running)
         #expect(cursor.consecutiveFailures == 0)
+        #expect(cursor.deliveryGeneration == 1, "version 4: an existing cursor is in its first generation")
+        // Version 4 made the database's identity; it stays with the file.
+        let id = try await database.databaseID()
+        #expect(UUID(uuidString: id) != nil)
+        #expect(try await SQLiteEventStore.open(path: path).databaseID() == id)
     }
 
     @Test func conflictingCopyIsKeptInEventConflicts() async throws {
@@ -124,7 +129,7 @@ import Testing
             }
         }
         let database = try SQLiteEventStore.open(path: path)
-        #expect(try await database.schemaVersion() == 3)
+        #expect(try await database.schemaVersion() == 4)
         let contact = try #require(try await database.contact(ContactReference(kind: .id, value: "OLD")))
         #expect(contact.generation == 0)
         #expect(contact.watermarkMs == 5)

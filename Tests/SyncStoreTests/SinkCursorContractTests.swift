@@ -35,6 +35,41 @@ import Testing
         }
     }
 
+    @Test(arguments: StoreKind.allCases) func eachDatabaseHasItsOwnLastingIdentity(_ kind: StoreKind) async throws {
+        let (first, again) = try await kind.withStore { database in
+            (try await database.databaseID(), try await database.databaseID())
+        }
+        let other = try await kind.withStore { database in try await database.databaseID() }
+        #expect(first == again)
+        #expect(first != other)
+        #expect(UUID(uuidString: first) != nil && first == first.lowercased(), "a lower-case UUID: \(first)")
+    }
+
+    @Test(arguments: StoreKind.allCases) func replayStartsANewDeliveryGeneration(_ kind: StoreKind) async throws {
+        try await kind.withStore { database in
+            try await store(6, in: database)
+            #expect(
+                try await database.createSinkCursor("crm", startingAfterLatest: false, now: 2).deliveryGeneration == 1)
+            // Deliveries, failures and restarts keep the generation: a retry is the same delivery.
+            try await database.advanceSinkCursor("crm", from: 0, to: 3, now: 3)
+            try await database.recordSinkFailure("crm", state: .failing, error: "HTTP 503", now: 4)
+            try await database.recordSinkRunning("crm", now: 5)
+            #expect(try await database.pendingBatch(for: "crm", limit: 2)?.cursor.deliveryGeneration == 1)
+            // Every replay starts a new one, whether the cursor moves or not.
+            _ = try await database.rewindSinkCursor("crm", toRedeliverFromSeq: 2, now: 6)
+            #expect(try await database.sinkCursor("crm")?.deliveryGeneration == 2)
+            _ = try await database.rewindSinkCursor("crm", toRedeliverSinceMs: 1_000_000, now: 7)
+            #expect(try await database.sinkCursor("crm")?.deliveryGeneration == 3)
+            #expect(try await database.startDeliveryGeneration("crm", now: 8) == 4)
+            #expect(try await database.sinkCursor("crm")?.deliveredSeq == 1, "the cursor stays")
+            // A sink that never ran starts at its first generation.
+            #expect(try await database.startDeliveryGeneration("new", now: 9) == 1)
+            #expect(try await database.sinkCursor("new")?.deliveredSeq == 0)
+            _ = try await database.rewindSinkCursor("other", toRedeliverFromSeq: 1, now: 10)
+            #expect(try await database.sinkCursor("other")?.deliveryGeneration == 1)
+        }
+    }
+
     @Test(arguments: StoreKind.allCases) func cursorAdvancesOnlyFromWhereTheBatchWasRead(_ kind: StoreKind) async throws
     {
         try await kind.withStore { database in

@@ -14,7 +14,7 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     /// The schema version a new store of this kind has.
     var currentSchemaVersion: Int {
         switch self {
-        case .sqlite: 3
+        case .sqlite: 4
         }
     }
 

@@ -51,6 +51,10 @@ public struct FakeNP6Knobs: Sendable, Hashable, Codable {
     /// A pause this long before each element of a `200` body of events, each element sent on its
     /// own, in ms (a server that trickles a body: slow overall, never silent for long).
     public var bodyTrickleMs: Int
+    /// Fraction of `200` responses pretty-printed: the array and each element over several
+    /// indented lines, as a JSON library's pretty printer writes them (legal JSON that a
+    /// line-based consumer must not choke on).
+    public var prettyBodyRate: Double
 
     public init(
         latencyMs: Int = 0,
@@ -70,7 +74,8 @@ public struct FakeNP6Knobs: Sendable, Hashable, Codable {
         integerBoundsAsSeconds: Bool = false,
         endInclusive: Bool = false,
         bodyStallMs: Int = 0,
-        bodyTrickleMs: Int = 0
+        bodyTrickleMs: Int = 0,
+        prettyBodyRate: Double = 0
     ) {
         self.latencyMs = latencyMs
         self.rateLimitPerSecond = rateLimitPerSecond
@@ -90,6 +95,7 @@ public struct FakeNP6Knobs: Sendable, Hashable, Codable {
         self.endInclusive = endInclusive
         self.bodyStallMs = bodyStallMs
         self.bodyTrickleMs = bodyTrickleMs
+        self.prettyBodyRate = prettyBodyRate
     }
 }
 
@@ -124,6 +130,7 @@ extension FakeNP6Knobs {
             case ("endInclusive", .bool(let flag)): knobs.endInclusive = flag
             case ("bodyStallMs", .number(let number)): knobs.bodyStallMs = Int(number)
             case ("bodyTrickleMs", .number(let number)): knobs.bodyTrickleMs = Int(number)
+            case ("prettyBodyRate", .number(let number)): knobs.prettyBodyRate = number
             default: throw KnobsPatchError(key: key)
             }
         }

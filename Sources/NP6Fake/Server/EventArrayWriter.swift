@@ -23,6 +23,14 @@ struct EventArrayWriter: Sendable {
         let dropAt = plan.dropHalfway ? count / 2 : nil
         var bytes: [UInt8] = [UInt8(ascii: "[")]
         bytes.reserveCapacity(Self.elementsPerWrite * 600)
+        let pretty = plan.pretty
+        var element: [UInt8] = []
+        /// One element, compact or, pretty, on its own indented lines.
+        func render(_ record: EventRecord, defect: EventJSON.Defect?) -> [UInt8] {
+            element.removeAll(keepingCapacity: true)
+            renderer.append(record, to: &element, defect: defect)
+            return pretty ? Self.prettyPrinted(element, indent: 1, leadingLineBreak: true) : element
+        }
         for position in 0..<count {
             let offset: Int =
                 switch plan.order {
@@ -40,16 +48,15 @@ struct EventArrayWriter: Sendable {
             }
             if position > 0 { bytes.append(UInt8(ascii: ",")) }
             let defect = malformed.chance(plan.malformedElementRate) ? Self.defect(of: record) : nil
+            let rendered = render(record, defect: defect)
             if position == dropAt {
-                var element: [UInt8] = []
-                renderer.append(record, to: &element, defect: defect)
-                bytes.append(contentsOf: element.prefix(element.count / 2))
+                bytes.append(contentsOf: rendered.prefix(rendered.count / 2))
                 try await Self.drop(after: bytes, writer: &writer)
             }
-            renderer.append(record, to: &bytes, defect: defect)
+            bytes.append(contentsOf: rendered)
             if defect == nil, malformed.chance(plan.duplicateElementRate) {
                 bytes.append(UInt8(ascii: ","))
-                renderer.append(record, to: &bytes, defect: nil)
+                bytes.append(contentsOf: render(record, defect: nil))
             }
             if (position + 1) % Self.elementsPerWrite == 0 || position + 1 == plan.holdAfterElements {
                 try await writer.write(ByteBuffer(bytes: bytes))
@@ -60,9 +67,67 @@ struct EventArrayWriter: Sendable {
         if plan.dropHalfway {
             try await Self.drop(after: bytes, writer: &writer)
         }
+        if pretty && count > 0 { bytes.append(UInt8(ascii: "\n")) }
         bytes.append(UInt8(ascii: "]"))
         try await writer.write(ByteBuffer(bytes: bytes))
         try await writer.finish(nil)
+    }
+
+    /// `json` (compact) pretty-printed as Python's `json.dumps(indent=2)` writes it: a line per
+    /// member or element, two spaces per level, `": "` after keys; `indent` levels deep, after a
+    /// line break when `leadingLineBreak`. Bytes inside strings are copied as they are. Broken
+    /// JSON comes out as broken as it went in.
+    static func prettyPrinted(_ json: [UInt8], indent: Int, leadingLineBreak: Bool) -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(json.count * 2)
+        var level = indent
+        func newLine() {
+            output.append(UInt8(ascii: "\n"))
+            output.append(contentsOf: repeatElement(UInt8(ascii: " "), count: 2 * level))
+        }
+        if leadingLineBreak { newLine() }
+        var inString = false
+        var escaped = false
+        for (index, byte) in json.enumerated() {
+            if inString {
+                output.append(byte)
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                output.append(byte)
+                let next = index + 1 < json.count ? json[index + 1] : 0
+                if next != UInt8(ascii: "}") && next != UInt8(ascii: "]") {
+                    level += 1
+                    newLine()
+                }
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                let previous = index > 0 ? json[index - 1] : 0
+                if previous != UInt8(ascii: "{") && previous != UInt8(ascii: "[") {
+                    level -= 1
+                    newLine()
+                }
+                output.append(byte)
+            case UInt8(ascii: ","):
+                output.append(byte)
+                newLine()
+            case UInt8(ascii: ":"):
+                output.append(contentsOf: [UInt8(ascii: ":"), UInt8(ascii: " ")])
+            case UInt8(ascii: "\""):
+                output.append(byte)
+                inString = true
+            default:
+                output.append(byte)
+            }
+        }
+        return output
     }
 
     /// Writes what was rendered so far, lets it reach the socket, then fails the response.

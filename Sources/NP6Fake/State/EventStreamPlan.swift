@@ -25,4 +25,6 @@ struct EventStreamPlan: Sendable {
     var stallHalfwayMs = 0
     /// Pause this long (ms) before each element, each sent on its own.
     var trickleMs = 0
+    /// Pretty-print the array and its elements (``FakeNP6Knobs/prettyBodyRate``).
+    var pretty = false
 }

@@ -86,7 +86,8 @@ extension FakeNP6State {
             dropHalfway: knobRandom.chance(knobs.dropConnectionRate),
             holdAfterElements: holding.isOn ? holding.afterElements : nil,
             stallHalfwayMs: knobs.bodyStallMs,
-            trickleMs: knobs.bodyTrickleMs
+            trickleMs: knobs.bodyTrickleMs,
+            pretty: knobRandom.chance(knobs.prettyBodyRate)
         )
         return answer(200, .events(stream), rateLimit: rateLimit)
     }

@@ -23,6 +23,9 @@ struct APICheckService: Service {
         } catch {
             logger.warning("Could not check the API's assumptions", metadata: ["error": "\(error)"])
         }
+        // Done: wait for this service's turn to stop. One that returns while the group is
+        // shutting another service down makes the group fail ("finished unexpectedly").
+        try? await gracefulShutdown()
     }
 
     private func log(_ report: APIChecker.Report) {

@@ -23,11 +23,14 @@ struct ContactsAddingService: Service {
                 logger.info(
                     "The configured contacts were added",
                     metadata: ["contacts.added": "\(added.added)", "contacts.reenabled": "\(added.reenabled)"])
-                return
+                break
             } catch {
                 logger.warning("The configured contacts could not be added yet", metadata: ["error": "\(error)"])
                 delay = min(maxDelay, delay * 2)
             }
         }
+        // Done: wait for this service's turn to stop. One that returns while the group is
+        // shutting another service down makes the group fail ("finished unexpectedly").
+        try? await gracefulShutdown()
     }
 }

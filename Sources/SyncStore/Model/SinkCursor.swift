@@ -10,10 +10,15 @@ public struct SinkCursor: Sendable, Hashable {
     public var lastSuccessMs: Int64?
     public var consecutiveFailures: Int
     public var updatedMs: Int64?
+    /// Counts the sink's deliveries of the event stream: 1 at first, one more on each
+    /// `sinks replay`. Part of each batch's idempotency key, so that a replayed batch is a new
+    /// delivery to the receiver while a retried one is the same.
+    public var deliveryGeneration: Int64
 
     public init(
         sink: String, deliveredSeq: Int64, state: SinkState?, lastError: String? = nil, lastAttemptMs: Int64? = nil,
-        lastSuccessMs: Int64? = nil, consecutiveFailures: Int = 0, updatedMs: Int64? = nil
+        lastSuccessMs: Int64? = nil, consecutiveFailures: Int = 0, updatedMs: Int64? = nil,
+        deliveryGeneration: Int64 = 1
     ) {
         self.sink = sink
         self.deliveredSeq = deliveredSeq
@@ -23,5 +28,6 @@ public struct SinkCursor: Sendable, Hashable {
         self.lastSuccessMs = lastSuccessMs
         self.consecutiveFailures = consecutiveFailures
         self.updatedMs = updatedMs
+        self.deliveryGeneration = deliveryGeneration
     }
 }

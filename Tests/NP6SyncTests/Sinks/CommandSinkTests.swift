@@ -12,13 +12,51 @@ import Testing
 
 extension SinkTests {
     @Suite(.timeLimit(.minutes(5))) struct CommandSinkTests {
-        func sink(_ fixture: SinkFixture, _ arguments: [String], timeoutSeconds: Int = 10) -> CommandSink {
+        func sink(
+            _ fixture: SinkFixture, _ arguments: [String], timeoutSeconds: Int = 10,
+            environment: [String: String] = [:],
+            daemonEnvironment: [String: String] = ProcessInfo.processInfo.environment
+        ) -> CommandSink {
             CommandSink(
                 name: "script",
-                configuration: CommandSinkConfiguration(arguments: arguments, timeoutSeconds: timeoutSeconds),
+                configuration: CommandSinkConfiguration(
+                    arguments: arguments, timeoutSeconds: timeoutSeconds, environment: environment),
                 logger: fixture.supervisor([]).sinkLogger(
                     SinkConfiguration(
-                        name: "script", kind: .command(CommandSinkConfiguration(arguments: arguments)))))
+                        name: "script", kind: .command(CommandSinkConfiguration(arguments: arguments)))),
+                daemonEnvironment: daemonEnvironment)
+        }
+
+        @Test func programGetsOnlyTheAllowListedEnvironmentAndItsEnvObject() async throws {
+            try await withSinkFixture { fixture in
+                try await fixture.storeEvents(1)
+                let out = fixture.path("environment")
+                let daemon = [
+                    "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_TIME": "fr_FR.UTF-8",
+                    "LC_ALL": "C.UTF-8", "TZ": "Europe/Paris", "HOME": "/var/lib/np6-sync",
+                    "NP6_API_KEY": "np6-key-that-must-not-leak", "CREDENTIALS_DIRECTORY": "/run/credentials/np6-sync",
+                    "NOTIFY_SOCKET": "/run/systemd/notify", "JOURNAL_STREAM": "8:1234", "INVOCATION_ID": "abc",
+                    "NP6_SYNC_CONFIG": "/etc/np6-sync/config.json", "USER": "np6-sync",
+                ]
+                // Run by name: found in the PATH the program gets.
+                try await sink(
+                    fixture, ["sh", "-c", #"cat >/dev/null; exec env > "$0""#, out],
+                    environment: ["CRM_TOKEN": "t0ken", "TZ": "UTC"], daemonEnvironment: daemon
+                ).deliver(try await fixture.storedEvents())
+                var seen: [String: String] = [:]
+                for line in try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n") {
+                    let parts = line.split(separator: "=", maxSplits: 1)
+                    seen[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+                }
+                // The shell adds PWD itself.
+                seen["PWD"] = nil
+                #expect(
+                    seen == [
+                        "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_TIME": "fr_FR.UTF-8",
+                        "LC_ALL": "C.UTF-8", "TZ": "UTC", "HOME": "/var/lib/np6-sync", "CRM_TOKEN": "t0ken",
+                        "NP6_SYNC_SINK": "script",
+                    ])
+            }
         }
 
         @Test func recordsArriveOnStandardInputAsJSONLines() async throws {

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Config
+import Crypto
 import Foundation
 import InMemoryLogging
 import Logging
@@ -15,6 +16,9 @@ import Testing
 
 extension SinkTests {
     @Suite(.timeLimit(.minutes(5))) struct WebhookSinkTests {
+        /// What a delivery loop names a batch with.
+        static let delivery = SinkDelivery(databaseID: "0c7e1a52-test", generation: 1)
+
         /// A webhook sink pointed at `url`, with a client that follows no redirect, as the supervisor builds it.
         @discardableResult
         func withWebhookSink<T: Sendable>(
@@ -23,6 +27,7 @@ extension SinkTests {
             secret: String? = nil,
             timeoutSeconds: Int = 30,
             headers: [String: String] = [:],
+            signature: WebhookSinkConfiguration.Signature = .np6sync,
             _ body: (WebhookSink) async throws -> T
         ) async throws -> T {
             let supervisor = fixture.supervisor([])
@@ -31,7 +36,7 @@ extension SinkTests {
                     WebhookSink(
                         name: "crm",
                         configuration: WebhookSinkConfiguration(
-                            url: url, timeoutSeconds: timeoutSeconds, headers: headers),
+                            url: url, timeoutSeconds: timeoutSeconds, headers: headers, signature: signature),
                         secret: secret.map { Secret(unredactedValue: $0) }, client: client))
             }
         }
@@ -48,8 +53,8 @@ extension SinkTests {
                     try await withWebhookSink(
                         fixture, url: receiver.url, secret: secret, headers: ["X-Source": "np6-sync"]
                     ) { sink in
-                        await #expect(throws: SinkError.self) { try await sink.deliver(events) }
-                        try await sink.deliver(events)
+                        await #expect(throws: SinkError.self) { try await sink.deliver(events, as: Self.delivery) }
+                        try await sink.deliver(events, as: Self.delivery)
                     }
                     let (first, second) = (receiver.requests[0], receiver.requests[1])
                     #expect(second.signatureIsValid == true)
@@ -58,7 +63,7 @@ extension SinkTests {
                             == WebhookReceiver.signature(of: second.body, secret: secret))
                     #expect(second.headers["content-type"] == "application/json")
                     #expect(second.headers["x-source"] == "np6-sync")
-                    #expect(second.headers["idempotency-key"] == "crm:1-3")
+                    #expect(second.headers["idempotency-key"] == "0c7e1a52-test:crm:1:1-3")
                     #expect(
                         first.headers["idempotency-key"] == second.headers["idempotency-key"], "stable across retries")
                     #expect(first.body == second.body)
@@ -66,6 +71,44 @@ extension SinkTests {
                     #expect(
                         String(decoding: second.body, as: UTF8.self).hasPrefix(
                             #"{"events":[{"seq":1,"contact":{"kind":"unicity""#))
+                }
+            }
+        }
+
+        @Test func standardSignatureHeadersReplaceTheNP6SyncOne() async throws {
+            try await withSinkFixture { fixture in
+                try await fixture.storeEvents(2)
+                let events = try await fixture.storedEvents()
+                let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+                try await withWebhookReceiver { receiver in
+                    let started = WallClock.nowMs() / 1000
+                    try await withWebhookSink(fixture, url: receiver.url, secret: secret, signature: .standard) {
+                        sink in
+                        try await sink.deliver(events, as: Self.delivery)
+                    }
+                    let request = try #require(receiver.requests.first)
+                    let id = try #require(request.headers["webhook-id"])
+                    let timestampText = try #require(request.headers["webhook-timestamp"])
+                    let timestamp = try #require(Int64(timestampText))
+                    #expect(id == request.headers["idempotency-key"])
+                    #expect(id == "0c7e1a52-test:crm:1:1-2")
+                    #expect((started...(started + 60)).contains(timestamp), "seconds since the epoch, now")
+                    // Recomputed independently: HMAC over "id.timestamp.body" with the decoded key.
+                    let key = SymmetricKey(data: Data(base64Encoded: "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")!)
+                    let code = HMAC<SHA256>.authenticationCode(
+                        for: Data("\(id).\(timestamp).".utf8) + Data(request.body), using: key)
+                    #expect(request.headers["webhook-signature"] == "v1," + Data(code).base64EncodedString())
+                    #expect(request.headers["x-np6sync-signature"] == nil)
+                }
+            }
+        }
+
+        @Test func standardSignatureNeedsAStandardWebhooksSecret() async throws {
+            try await withSinkFixture { fixture in
+                await #expect(throws: ConfigurationError.self) {
+                    try await withWebhookSink(
+                        fixture, url: "http://127.0.0.1:9/hook", secret: "s3cr3t-for-hmac", signature: .standard
+                    ) { _ in }
                 }
             }
         }
@@ -115,7 +158,7 @@ extension SinkTests {
                     }
                     try await withWebhookSink(fixture, url: receiver.url) { sink in
                         await #expect {
-                            try await sink.deliver(try await fixture.storedEvents())
+                            try await sink.deliver(try await fixture.storedEvents(), as: Self.delivery)
                         } throws: { error in
                             guard case .refused(let reason) = error as? SinkError else { return false }
                             return reason.contains("redirects are not followed")
@@ -133,7 +176,7 @@ extension SinkTests {
                     try await withWebhookSink(fixture, url: receiver.url, timeoutSeconds: 1) { sink in
                         let started = ContinuousClock.now
                         await #expect {
-                            try await sink.deliver(try await fixture.storedEvents())
+                            try await sink.deliver(try await fixture.storedEvents(), as: Self.delivery)
                         } throws: { error in
                             guard case .transient(let reason, _) = error as? SinkError else { return false }
                             return reason.contains("timed out") && reason.contains("127.0.0.1")
@@ -152,7 +195,7 @@ extension SinkTests {
                 // Port 9 (discard) is closed on the loopback of a test machine.
                 try await withWebhookSink(fixture, url: "http://127.0.0.1:9/hook?token=abc") { sink in
                     await #expect {
-                        try await sink.deliver(try await fixture.storedEvents())
+                        try await sink.deliver(try await fixture.storedEvents(), as: Self.delivery)
                     } throws: { error in
                         guard case .transient(let reason, _) = error as? SinkError else { return false }
                         return !reason.contains("token=abc")
