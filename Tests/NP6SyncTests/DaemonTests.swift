@@ -82,7 +82,7 @@ import Testing
     @Test func systemdHearsReadyStatusWatchdogAndStopping() async throws {
         let listener = try NotifySocketListener.bound()
         let environment = ["NOTIFY_SOCKET": listener.notifySocket, "WATCHDOG_USEC": "400000"]
-        try await withDaemon(environment: environment) { _, _, _ in
+        let stopping = try await withDaemon(environment: environment) { _, _, _ in
             #expect(try await listener.next() == "READY=1")
             var messages: [String] = []
             while !(messages.contains { $0.hasPrefix("STATUS=") } && messages.contains("WATCHDOG=1")) {
@@ -91,9 +91,14 @@ import Testing
             let status = try #require(messages.first { $0.hasPrefix("STATUS=") })
             #expect(status.contains("9 contacts"))
             #expect(status.contains("failing"))
+            // Keep reading while the daemon shuts down: a full socket queue would drop STOPPING=1
+            // (the notifier never blocks the daemon).
+            return Task {
+                var last = ""
+                while last != "STOPPING=1" { last = try await listener.next() }
+            }
         }
-        var last = ""
-        while last != "STOPPING=1" { last = try await listener.next() }
+        try await stopping.value
     }
 
     @Test func aFailedAPICheckAtStartIsLoggedAndTheDaemonSyncsOn() async throws {

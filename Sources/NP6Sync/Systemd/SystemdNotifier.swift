@@ -150,9 +150,12 @@ extension SystemdNotifier {
 
     #if canImport(Darwin)
     private static let datagramSocketType = SOCK_DGRAM
-    private static let noSignal: Int32 = 0
+    private static let noSignal: Int32 = MSG_DONTWAIT
     #else
     private static let datagramSocketType = Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
-    private static let noSignal = Int32(MSG_NOSIGNAL)
+    /// Never blocks: a reader that falls behind fills its queue (10 datagrams by default), and a
+    /// blocking send would then stall the daemon, its shutdown included. The message is refused
+    /// (EAGAIN) and the caller logs it instead.
+    private static let noSignal = Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT)
     #endif
 }

@@ -78,6 +78,18 @@ import NP6Model
         #expect(error.description.contains(path))
     }
 
+    @Test func aReaderThatFallsBehindGetsMessagesRefusedNeverABlockedDaemon() throws {
+        let listener = try NotifySocketListener.bound()
+        let notifier = try #require(SystemdNotifier(environment: ["NOTIFY_SOCKET": listener.notifySocket]))
+        // Nobody reads: the socket's queue fills, and then a send fails at once instead of waiting.
+        var refused: SystemdNotifierError?
+        for _ in 0..<10_000 where refused == nil {
+            do { try notifier.watchdog() } catch let error as SystemdNotifierError { refused = error }
+        }
+        #expect(refused == .send(address: notifier.address, errno: EAGAIN))
+        #expect(try listener.receive() == "WATCHDOG=1")
+    }
+
     @Test func tooLongAPathIsRefusedBeforeSending() throws {
         let path = "/" + String(repeating: "x", count: 200)
         let notifier = SystemdNotifier(address: .path(path))
