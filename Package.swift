@@ -153,7 +153,9 @@ let package = Package(
         .target(name: "TestClocks", path: "Tests/TestClocks", swiftSettings: swiftSettings),
         // What the store test suites share: temporary directories and stop events.
         .target(
-            name: "StoreTestSupport", dependencies: ["NP6Model"], path: "Tests/StoreTestSupport",
+            name: "StoreTestSupport",
+            dependencies: ["NP6Model", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Tests/StoreTestSupport",
             swiftSettings: swiftSettings),
         // The store contract: one suite that every `EventStore` implementation must pass.
         .testTarget(

@@ -8,23 +8,20 @@ extension PollWrite {
         switch self {
         case .batch(let contact, let events, let malformed, let checkpoint, let now):
             var counts = try Self.insert(events, malformed, contactID: contact.id, now: now, db)
-            switch checkpoint {
-            case nil:
-                break
-            case .advance(let ms):
+            if let checkpoint {
+                // Advance: up to it, never down. Rewind: down to it (NULL: no watermark), never up.
+                let watermark =
+                    switch checkpoint {
+                    case .advance: "MAX(COALESCE(watermark_ms, ?1), ?1)"
+                    case .rewind: "CASE WHEN ?1 IS NULL THEN NULL ELSE MIN(COALESCE(watermark_ms, ?1), ?1) END"
+                    }
+                let ms: Int64? =
+                    switch checkpoint {
+                    case .advance(let ms): ms
+                    case .rewind(let ms): ms
+                    }
                 try db.cachedStatement(
-                    sql: """
-                        UPDATE contacts SET watermark_ms = MAX(COALESCE(watermark_ms, ?1), ?1)
-                        WHERE id = ?2 AND generation = ?3
-                        """
-                ).execute(arguments: [ms, contact.id, contact.generation])
-                counts.supersededByOperator = db.changesCount == 0
-            case .rewind(let ms):
-                try db.cachedStatement(
-                    sql: """
-                        UPDATE contacts SET watermark_ms = CASE WHEN ?1 IS NULL THEN NULL ELSE MIN(COALESCE(watermark_ms, ?1), ?1) END
-                        WHERE id = ?2 AND generation = ?3
-                        """
+                    sql: "UPDATE contacts SET watermark_ms = \(watermark) WHERE id = ?2 AND generation = ?3"
                 ).execute(arguments: [ms, contact.id, contact.generation])
                 counts.supersededByOperator = db.changesCount == 0
             }

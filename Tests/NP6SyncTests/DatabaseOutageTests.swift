@@ -6,6 +6,7 @@ import NP6Model
 import Prometheus
 import ServiceLifecycle
 import ServiceLifecycleTestKit
+import StoreTestSupport
 import SyncStore
 import Synchronization
 import TestClocks
@@ -13,23 +14,6 @@ import Testing
 
 @testable import NP6Sync
 @testable import SQLiteStore
-
-/// Another connection to the database file that holds its write lock until `release()`, as an
-/// operator's `sqlite3` does inside `BEGIN EXCLUSIVE`, a long `contacts import` or a backup.
-final class ForeignWriteLock: Sendable {
-    private let queue: DatabaseQueue
-
-    init(path: String) throws {
-        var configuration = Configuration()
-        configuration.allowsUnsafeTransactions = true
-        queue = try DatabaseQueue(path: path, configuration: configuration)
-        try queue.writeWithoutTransaction { try $0.execute(sql: "BEGIN EXCLUSIVE") }
-    }
-
-    func release() throws {
-        try queue.writeWithoutTransaction { try $0.execute(sql: "ROLLBACK") }
-    }
-}
 
 /// The database refusing writes (another connection holds the lock past the busy timeout) never
 /// stops the engine: polls fail and back off, and everything catches up once the lock is gone.

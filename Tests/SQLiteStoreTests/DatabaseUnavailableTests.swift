@@ -7,23 +7,6 @@ import Testing
 
 @testable import SQLiteStore
 
-/// Another connection to the database file that holds its write lock until `release()`, as an
-/// operator's `sqlite3` does inside `BEGIN EXCLUSIVE`, a long `contacts import` or a backup.
-final class ForeignWriteLock: Sendable {
-    private let queue: DatabaseQueue
-
-    init(path: String) throws {
-        var configuration = Configuration()
-        configuration.allowsUnsafeTransactions = true
-        queue = try DatabaseQueue(path: path, configuration: configuration)
-        try queue.writeWithoutTransaction { try $0.execute(sql: "BEGIN EXCLUSIVE") }
-    }
-
-    func release() throws {
-        try queue.writeWithoutTransaction { try $0.execute(sql: "ROLLBACK") }
-    }
-}
-
 /// Real SQLite refusals (locked past the busy timeout, full, read-only) reach the engine as
 /// `SyncStoreError.unavailable` with their code; a refused group commit fails only its polls.
 @Suite(.timeLimit(.minutes(2))) struct DatabaseUnavailableTests {

@@ -41,6 +41,8 @@ public struct SyncPass: Sendable {
         /// Set when every contact asked got 404 and none a 200 (a wrong `api.baseURL`): the pass
         /// stopped early and marked none of them `not_found`.
         public var misconfiguration: Misconfiguration?
+        /// The pass starts no more requests: the key was refused or `api.baseURL` is wrong.
+        var isStopped: Bool { unauthorizedStatus != nil || misconfiguration != nil }
     }
 
     public func run(logger: Logger) async throws -> Report {
@@ -68,7 +70,7 @@ public struct SyncPass: Sendable {
             // A contact holds a request slot while it fetches, not while its writes commit or
             // while it waits to be tried again: the next requests overlap both.
             func startNext() async throws {
-                guard report.unauthorizedStatus == nil, report.misconfiguration == nil else { return }
+                guard !report.isStopped else { return }
                 let attempt: Attempt
                 if !retries.isEmpty {
                     attempt = retries.removeFirst()
@@ -104,9 +106,7 @@ public struct SyncPass: Sendable {
                     if let misconfiguration = poll.outcome.misconfiguration {
                         report.misconfiguration = misconfiguration
                     }
-                    if poll.outcome.result.isTransient, number < maxAttempts, report.unauthorizedStatus == nil,
-                        report.misconfiguration == nil
-                    {
+                    if poll.outcome.result.isTransient, number < maxAttempts, !report.isStopped {
                         waiting += 1
                         let delay = delay(beforeAttempt: number + 1)
                         group.addTask { [clock] in
@@ -118,7 +118,7 @@ public struct SyncPass: Sendable {
                     }
                 case .due(let attempt):
                     waiting -= 1
-                    if report.unauthorizedStatus == nil, report.misconfiguration == nil {
+                    if !report.isStopped {
                         retries.append(attempt)
                     } else if let earlier = attempt.earlier {
                         // The pass stops: the attempt is not made, what the earlier ones did counts.
@@ -128,7 +128,7 @@ public struct SyncPass: Sendable {
                     report = settled
                     continue
                 }
-                while fetching < maxConcurrentRequests, report.unauthorizedStatus == nil {
+                while fetching < maxConcurrentRequests, !report.isStopped {
                     let before = fetching
                     try await startNext()
                     if fetching == before { break }
