@@ -1,9 +1,5 @@
-import Config
 import NP6Client
 import NP6Model
-import SQLiteStore
-import Sinks
-import SyncStore
 import Synchronization
 import TestClocks
 import Testing
@@ -16,29 +12,78 @@ import Testing
 
     func at(_ seconds: Double) -> ContinuousClock.Instant { start.advanced(by: .seconds(seconds)) }
 
-    /// How many requests the limiter lets start during `seconds`, asking as often as it allows.
-    func started(_ limiter: inout RateLimiter<ContinuousClock.Instant>, from: Double, seconds: Double) -> Int {
+    /// Acquires at `now`, expecting a request may start.
+    func ticket(
+        _ limiter: inout RateLimiter<ContinuousClock.Instant>, at now: ContinuousClock.Instant
+    ) throws
+        -> RequestTicket
+    {
+        guard case .proceed(let ticket) = limiter.acquire(now: now) else {
+            Issue.record("no request may start at \(now)")
+            throw CancellationError()
+        }
+        return ticket
+    }
+
+    /// Expects `decision` to be a wait until `seconds` after the start, to the microsecond.
+    func expectWait(
+        _ decision: RateLimiter<ContinuousClock.Instant>.Decision, until seconds: Double,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        guard case .wait(let until) = decision else {
+            Issue.record("\(decision) instead of a wait until \(seconds) s", sourceLocation: sourceLocation)
+            return
+        }
+        let error = abs(start.duration(to: until).seconds - seconds)
+        #expect(
+            error < 0.000_01, "a wait until \(start.duration(to: until)), not \(seconds) s",
+            sourceLocation: sourceLocation)
+    }
+
+    /// How many requests the limiter lets start during `seconds`, asking as often as it allows;
+    /// each is answered at once with `info`.
+    func started(
+        _ limiter: inout RateLimiter<ContinuousClock.Instant>, from: Double, seconds: Double, info: RateLimitInfo? = nil
+    ) -> Int {
         var now = at(from)
         var count = 0
         while now < at(from + seconds) {
             switch limiter.acquire(now: now) {
-            case .proceed: count += 1
+            case .proceed(let ticket):
+                count += 1
+                limiter.observe(ticket, info, rateLimited: false, now: now, wallNowMs: wall)
             case .wait(let until): now = until
             }
         }
         return count
     }
 
-    @Test func startsAtMostTheConfiguredRate() {
+    @Test func withoutHeadersStartsAtMostTheConfiguredRate() {
         var limiter = RateLimiter(requestsPerSecond: 10, now: at(0))
         let count = started(&limiter, from: 0, seconds: 10)
         #expect((99...103).contains(count))
     }
 
-    @Test func rateLimitedPausesEveryoneAndHalvesTheRate() {
+    @Test func theFirstRequestGoesAloneUntilItsAnswerTellsTheBudget() throws {
+        var limiter = RateLimiter(requestsPerSecond: 1_000, now: at(0))
+        let first = try ticket(&limiter, at: at(0))
+        guard case .wait = limiter.acquire(now: at(0.01)) else {
+            Issue.record("a second request started before the first answer")
+            return
+        }
+        limiter.observe(
+            first, RateLimitInfo(limit: 20, remaining: 19, resetAtMs: wall + 1_000), rateLimited: false, now: at(0.02),
+            wallNowMs: wall)
+        // The budget left is spent at once.
+        for _ in 0..<19 { _ = try ticket(&limiter, at: at(0.02)) }
+        expectWait(limiter.acquire(now: at(0.02)), until: 1.02)
+    }
+
+    @Test func rateLimitedPausesEveryoneAndHalvesTheRate() throws {
         var limiter = RateLimiter(requestsPerSecond: 20, now: at(0))
-        limiter.observe(RateLimitInfo(retryAtMs: wall + 3_000), rateLimited: true, now: at(0), wallNowMs: wall)
-        #expect(limiter.acquire(now: at(1)) == .wait(until: at(3)))
+        let request = try ticket(&limiter, at: at(0))
+        limiter.observe(request, RateLimitInfo(retryAtMs: wall + 3_000), rateLimited: true, now: at(0), wallNowMs: wall)
+        expectWait(limiter.acquire(now: at(1)), until: 3)
         #expect(limiter.rate == 10)
         #expect(limiter.pauses == 1)
         // It recovers a twentieth of the configured rate per second.
@@ -46,77 +91,131 @@ import Testing
         #expect(limiter.rate == 20)
     }
 
-    @Test func retryAfterOnAServerErrorPausesEveryoneWithoutSlowingDown() {
+    @Test func aRateLimitHalvesTheServersRateWhenItIsLowerThanOurs() throws {
+        var limiter = RateLimiter(requestsPerSecond: 1_000, now: at(0))
+        let first = try ticket(&limiter, at: at(0))
+        limiter.observe(
+            first, RateLimitInfo(limit: 20, remaining: 19, resetAtMs: wall + 1_000), rateLimited: false, now: at(0),
+            wallNowMs: wall)
+        let second = try ticket(&limiter, at: at(0))
+        limiter.observe(
+            second, RateLimitInfo(limit: 20, remaining: 0, resetAtMs: wall + 1_000), rateLimited: true, now: at(0),
+            wallNowMs: wall)
+        #expect(limiter.rate == 10)
+        expectWait(limiter.acquire(now: at(0.5)), until: 1)
+    }
+
+    @Test func retryAfterOnAServerErrorPausesEveryoneWithoutSlowingDown() throws {
         var limiter = RateLimiter(requestsPerSecond: 20, now: at(0))
-        limiter.observe(RateLimitInfo(retryAtMs: wall + 2_000), rateLimited: false, now: at(0), wallNowMs: wall)
-        #expect(limiter.acquire(now: at(1)) == .wait(until: at(2)))
+        let request = try ticket(&limiter, at: at(0))
+        limiter.observe(
+            request, RateLimitInfo(retryAtMs: wall + 2_000), rateLimited: false, now: at(0), wallNowMs: wall)
+        expectWait(limiter.acquire(now: at(1)), until: 2)
         #expect(limiter.rate == 20)
     }
 
-    @Test func rateLimitedWithoutHeadersPausesOneSecond() {
+    @Test func rateLimitedWithoutHeadersPausesOneSecond() throws {
         var limiter = RateLimiter(requestsPerSecond: 5, now: at(0))
-        limiter.observe(nil, rateLimited: true, now: at(0), wallNowMs: wall)
-        #expect(limiter.acquire(now: at(0.5)) == .wait(until: at(1)))
+        let request = try ticket(&limiter, at: at(0))
+        limiter.observe(request, nil, rateLimited: true, now: at(0), wallNowMs: wall)
+        expectWait(limiter.acquire(now: at(0.5)), until: 1)
     }
 
-    @Test func exhaustedBudgetPausesUntilTheResetWithoutA429() {
+    @Test func exhaustedBudgetWaitsForTheResetWithoutA429() throws {
         var limiter = RateLimiter(requestsPerSecond: 50, now: at(0))
-        let info = RateLimitInfo(limit: 100, remaining: 0, resetAtMs: wall + 2_000)
-        limiter.observe(info, rateLimited: false, now: at(0), wallNowMs: wall)
-        #expect(limiter.acquire(now: at(1)) == .wait(until: at(2)))
-    }
-
-    @Test func serverLimitCapsTheRate() {
-        var limiter = RateLimiter(requestsPerSecond: 50, now: at(0))
+        let request = try ticket(&limiter, at: at(0))
         limiter.observe(
-            RateLimitInfo(limit: 20, remaining: 15, resetAtMs: wall + 1_000), rateLimited: false, now: at(0),
+            request, RateLimitInfo(limit: 100, remaining: 0, resetAtMs: wall + 2_000), rateLimited: false, now: at(0),
             wallNowMs: wall)
-        #expect(limiter.rate == 19)
-        let count = started(&limiter, from: 0, seconds: 10)
-        #expect(count <= 192)
-        #expect(count >= 180)
+        expectWait(limiter.acquire(now: at(1)), until: 2)
+        #expect(limiter.pauses == 1)
     }
 
-    @Test func roundedUpResetIsShortenedToTheWindowsEnd() {
+    @Test func remainingZeroWithoutResetWaitsOneSecond() throws {
         var limiter = RateLimiter(requestsPerSecond: 50, now: at(0))
+        let request = try ticket(&limiter, at: at(0))
+        limiter.observe(request, RateLimitInfo(remaining: 0), rateLimited: false, now: at(0), wallNowMs: wall)
+        expectWait(limiter.acquire(now: at(0.2)), until: 1)
+    }
+
+    @Test func roundedUpResetIsShortenedToTheWindowsEarliestEnd() throws {
+        var limiter = RateLimiter(requestsPerSecond: 1_000, now: at(0))
         // The window's first answer at 0 s, its last (remaining 0) at 0.9 s with a reset rounded up to 1 s.
+        let first = try ticket(&limiter, at: at(0))
         limiter.observe(
-            RateLimitInfo(limit: 20, remaining: 19, resetAtMs: wall + 1_000), rateLimited: false, now: at(0),
+            first, RateLimitInfo(limit: 2, remaining: 1, resetAtMs: wall + 1_000), rateLimited: false, now: at(0),
             wallNowMs: wall)
+        let last = try ticket(&limiter, at: at(0.9))
         limiter.observe(
-            RateLimitInfo(limit: 20, remaining: 0, resetAtMs: wall + 900 + 1_000), rateLimited: false, now: at(0.9),
-            wallNowMs: wall + 900)
-        #expect(limiter.acquire(now: at(0.95)) == .wait(until: at(1)))
+            last, RateLimitInfo(limit: 2, remaining: 0, resetAtMs: wall + 900 + 1_000), rateLimited: false,
+            now: at(0.9), wallNowMs: wall + 900)
+        expectWait(limiter.acquire(now: at(0.95)), until: 1)
+    }
+
+    @Test func requestsInFlightCountAgainstTheBudget() throws {
+        var limiter = RateLimiter(requestsPerSecond: 1_000, now: at(0))
+        let first = try ticket(&limiter, at: at(0))
+        limiter.observe(
+            first, RateLimitInfo(limit: 10, remaining: 9, resetAtMs: wall + 1_000), rateLimited: false, now: at(0),
+            wallNowMs: wall)
+        let inFlight = try (0..<9).map { _ in try ticket(&limiter, at: at(0)) }
+        guard case .wait = limiter.acquire(now: at(0.1)) else {
+            Issue.record("a tenth request started with nine unanswered")
+            return
+        }
+        // One that ended without an answer frees nothing: it may have reached the server.
+        limiter.finish(inFlight[0])
+        #expect(limiter.inFlight == 8)
+    }
+
+    @Test func aProbeFindingThePartlyRefilledBucketPacesByTheRefill() throws {
+        var limiter = RateLimiter(requestsPerSecond: 1_000, now: at(0))
+        let first = try ticket(&limiter, at: at(0))
+        limiter.observe(
+            first, RateLimitInfo(limit: 10, remaining: 0, resetAtMs: wall + 1_000), rateLimited: false, now: at(0),
+            wallNowMs: wall)
+        // At the reset a probe goes alone, and finds 6 of 10: a bucket refilling 10 per second.
+        let probe = try ticket(&limiter, at: at(1))
+        expectWait(limiter.acquire(now: at(1)), until: 1.005)
+        limiter.observe(
+            probe, RateLimitInfo(limit: 10, remaining: 5, resetAtMs: wall + 2_000), rateLimited: false, now: at(1),
+            wallNowMs: wall + 1_000)
+        #expect(limiter.refillsGradually)
+        for _ in 0..<5 { _ = try ticket(&limiter, at: at(1)) }
+        // Five in flight, nothing left: the next token comes (1 + 5 - 5) / 10 s after the anchor.
+        expectWait(limiter.acquire(now: at(1)), until: 1.1)
     }
 
     @Test func pacerSleepsOnItsClockUntilTheLimiterAllows() async throws {
         let clock = ManualClock()
-        let pacer = RequestPacer(requestsPerSecond: 10, wallNowMs: { clock.wallNowMs }, clock: clock)
-        #expect(try await acquire(pacer, on: clock) == .zero)
-        // The bucket holds one request: the next may start a tenth of a second later.
-        let waited = try await acquire(pacer, on: clock)
-        #expect(waited >= .milliseconds(99) && waited <= .milliseconds(101), "\(waited)")
+        let pacer = RequestPacer(requestsPerSecond: 4, wallNowMs: { clock.wallNowMs }, clock: clock)
+        let (first, firstWaited) = try await acquire(pacer, on: clock)
+        #expect(firstWaited == .zero)
+        await pacer.observe(first, nil, rateLimited: false)
+        // The bucket holds one request: the next may start a quarter of a second later.
+        let (second, waited) = try await acquire(pacer, on: clock)
+        #expect(waited >= .milliseconds(249) && waited <= .milliseconds(251), "\(waited)")
         // A 429 pauses every request for a second.
-        await pacer.observe(nil, rateLimited: true)
+        await pacer.observe(second, nil, rateLimited: true)
         #expect(await pacer.pauses == 1)
-        let paused = try await acquire(pacer, on: clock)
+        let (_, paused) = try await acquire(pacer, on: clock)
         #expect(paused >= .seconds(1) && paused <= .milliseconds(1010), "\(paused)")
     }
 
-    /// Acquires from `pacer`, moving the clock to each deadline it sleeps until; returns how far the clock moved.
-    func acquire(_ pacer: RequestPacer, on clock: ManualClock) async throws -> Duration {
+    /// Acquires from `pacer`, moving the clock to each deadline it sleeps until; returns the
+    /// ticket and how far the clock moved.
+    func acquire(_ pacer: RequestPacer, on clock: ManualClock) async throws -> (RequestTicket, Duration) {
         let started = clock.now
         let done = Mutex(false)
         let acquiring = Task {
-            try await pacer.acquire()
-            done.withLock { $0 = true }
+            defer { done.withLock { $0 = true } }
+            return try await pacer.acquire()
         }
         let giveUp = ContinuousClock.now + .seconds(60)
         while !done.withLock({ $0 }), ContinuousClock.now < giveUp {
             if let deadline = clock.sleeperDeadlines.first { clock.advance(to: deadline) }
             try await Task.sleep(for: .milliseconds(1))
         }
-        try await acquiring.value
-        return started.duration(to: clock.now)
+        return (try await acquiring.value, started.duration(to: clock.now))
     }
 }

@@ -60,13 +60,19 @@ public struct APIChecker: Sendable {
     }
 
     private func ask(_ query: StopEventsQuery) async throws -> Answer {
-        try await pacer?.acquire()
+        let ticket = try await pacer?.acquire()
         var answer = Answer(query: query)
         do {
-            try await client.fetchStopEvents(query) { batch, _ in answer.events += batch.events }
+            try await client.fetchStopEvents(
+                query,
+                onHead: { [pacer] status, rateLimit in
+                    if let ticket { await pacer?.observe(ticket, rateLimit, rateLimited: status == 429) }
+                }
+            ) { batch, _ in answer.events += batch.events }
         } catch let error as NP6ClientError {
             answer.error = error
         }
+        if let ticket { await pacer?.finish(ticket) }
         return answer
     }
 

@@ -80,11 +80,17 @@ public struct ContactPoller: Sendable {
         }
         while let current = window {
             let next = current.next(nowMs: pollNow, policy: windows)
-            try await pacer.acquire()
+            let ticket = try await pacer.acquire()
             pending.outcome.requests += 1
             let started = ContinuousClock.now
             do {
-                try await fetch(current, for: contact, isLastWindow: next == nil, into: &pending)
+                do {
+                    try await fetch(current, for: contact, isLastWindow: next == nil, ticket: ticket, into: &pending)
+                } catch {
+                    await pacer.finish(ticket)
+                    throw error
+                }
+                await pacer.finish(ticket)
                 onRequest((ContinuousClock.now - started).seconds, 200)
                 for write in await notFoundGate?.answered(contactID: contact.id) ?? [] { await pending.submit(write) }
             } catch let error as NP6ClientError {
@@ -146,6 +152,7 @@ public struct ContactPoller: Sendable {
         _ window: SyncWindow,
         for contact: StoredContact,
         isLastWindow: Bool,
+        ticket: RequestTicket,
         into pending: inout PendingPoll
     ) async throws {
         var sorted = true
@@ -165,7 +172,7 @@ public struct ContactPoller: Sendable {
         }
         let query = StopEventsQuery(contact: contact.reference, startMs: window.startMs, endMs: window.endMs)
         let observe: (Int, RateLimitInfo?) async -> Void = { [pacer] status, rateLimit in
-            await pacer.observe(rateLimit, rateLimited: status == 429)
+            await pacer.observe(ticket, rateLimit, rateLimited: status == 429)
         }
         try await client.fetchStopEvents(query, onHead: observe) { batch, isLast in
             if cappedEndMs == nil {

@@ -3,97 +3,228 @@ import NP6Model
 
 /// The pacing decisions for requests to the API, as a pure state machine over a clock's instants.
 ///
-/// - A token bucket starts at most `rate` requests per second (bursts of a quarter second).
-/// - `X-RateLimit-Limit` with the reset period it implies caps the rate below the server's limit,
-///   and `X-RateLimit-Remaining: 0` pauses everyone until the reset: a 429 is avoided, not met.
-/// - A 429 pauses everyone until `Retry-After` / the reset (at least a second) and halves the
-///   rate; the rate then recovers by a twentieth of the configured rate per second (from half
-///   to all of it in 10 s). A `Retry-After` on another answer (a 503) pauses everyone until then.
+/// Two limits apply, and the tighter one wins:
+///
+/// - **Ours**, `api.requestsPerSecond`: a token bucket of a quarter second's burst. A 429 halves
+///   it (from the server's rate, when that is lower); it then recovers by a twentieth of that
+///   rate per second, from half to all of it in 10 s.
+/// - **The server's**, as its `X-RateLimit-*` headers say. What `Remaining` leaves, less the
+///   requests still unanswered, is spent at once. Then, read as a **fixed window** (until shown
+///   otherwise): nothing more until the window ends, at the earliest of its answers' arrival plus
+///   `Reset` (`Reset` is rounded up to a second, so the earliest is the closest); at the end one
+///   request goes alone, and its answer opens the next budget. When that answer finds less than a
+///   full budget, the server refills gradually: a **token bucket**, whose rate is `Limit` over the
+///   longest `Reset` seen (the time to fill the whole bucket), and requests are paced by it,
+///   each answer correcting the count. `Remaining: 0` without `Reset` waits one second.
+/// - A 429 pauses everyone until `Retry-After` / the reset (at least a second), and the server's
+///   budget is read as a fixed window again. A `Retry-After` on another answer (a 503) pauses
+///   everyone until then; the rates stay.
+///
+/// Each request that may start gets a ticket; the answer to it (its head: the headers arrive
+/// before the body) is given back with the ticket, so that the budget counts what is still in
+/// flight, and an answer to a request of a window that is over is not read as this one's.
 public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration, Instant: Sendable {
     public enum Decision: Sendable, Equatable {
-        case proceed
+        case proceed(RequestTicket)
         case wait(until: Instant)
     }
 
+    /// What the server's headers said, as of one answer (the anchor).
+    private struct ServerBudget: Sendable {
+        var limit: Int
+        /// `Remaining` in the anchor, and when the anchor arrived.
+        var remaining: Int
+        var anchoredAt: Instant
+        /// The first request of the current window: answers to earlier ones belong to an older one.
+        var windowOpenedBy: RequestTicket
+        /// When the current fixed window ends at the latest.
+        var windowEnd: Instant
+        /// Whether this window's exhaustion was counted as a pause.
+        var exhaustionCounted = false
+    }
+
     public let configuredRate: Double
-    /// The rate in force now, after 429s and the server's stated limit.
+    /// Our own rate in force now, after 429s.
     public private(set) var rate: Double
-    /// How many pauses the API imposed (429s and exhausted budgets).
+    /// How many pauses the API imposed: 429s, `Retry-After`s and fixed windows used up.
     public private(set) var pauses = 0
+    /// Whether the server was found to refill gradually (a token bucket).
+    public private(set) var refillsGradually = false
     private var tokens: Double
     private var refilledAt: Instant
     private var pausedUntil: Instant?
-    /// The server's limit per reset period, as far as its headers tell.
-    private var serverLimit: Double?
-    private var longestResetSeconds: Double = 0
-    /// When the answer to the first request of the server's current window arrived.
-    private var windowOpenedAt: Instant?
+    private var server: ServerBudget?
+    /// Whether any answer arrived: until one does, requests go one at a time.
+    private var answered = false
+    private var nextTicket = 0
+    private var unanswered: Set<RequestTicket> = []
+    /// The request that asks alone for a new window's budget, and how many were in flight beside it.
+    private var probe: (ticket: RequestTicket, besides: Int)?
+    /// The longest `Reset` seen, in whole seconds: a fixed window's length, a bucket's filling time.
+    private var periodSeconds: Double = 0
     private static var recoveryPerSecond: Double { 0.05 }
+    /// How soon to ask again while waiting for an answer rather than for a time.
+    private static var recheck: Duration { .milliseconds(5) }
+    /// How long `Remaining: 0` without `Reset` holds every request.
+    static var pauseWithoutReset: Duration { .seconds(1) }
 
     public init(requestsPerSecond: Int, now: Instant) {
         configuredRate = Double(max(1, requestsPerSecond))
         rate = configuredRate
-        tokens = 1
+        tokens = max(1, configuredRate / 4)
         refilledAt = now
     }
 
     var burst: Double { max(1, rate / 4) }
 
-    /// Whether a request may start now; if not, when to ask again.
+    /// How many requests were allowed to start and have no answer yet.
+    public var inFlight: Int { unanswered.count }
+
+    /// The server's rate as its headers tell: `Limit` over the longest `Reset`.
+    private var serverRate: Double? {
+        guard let server, periodSeconds > 0 else { return nil }
+        return Double(server.limit) / periodSeconds
+    }
+
+    /// The rate a 429 halves and recovery returns to: ours, or the server's when lower.
+    private var fullRate: Double { min(configuredRate, serverRate ?? configuredRate) }
+
+    /// Whether a request may start now (with its ticket); if not, when to ask again.
     public mutating func acquire(now: Instant) -> Decision {
         if let pausedUntil, pausedUntil > now { return .wait(until: pausedUntil) }
         let elapsed = max(0, refilledAt.duration(to: now).seconds)
-        rate = min(ceiling, rate + configuredRate * Self.recoveryPerSecond * elapsed)
+        rate = min(configuredRate, rate + fullRate * Self.recoveryPerSecond * elapsed)
         tokens = min(burst, tokens + elapsed * rate)
         refilledAt = now
-        if tokens >= 1 {
-            tokens -= 1
-            return .proceed
+        if tokens < 1 { return .wait(until: now.advanced(by: .seconds((1 - tokens) / rate))) }
+        let isProbe: Bool
+        switch serverDecision(now: now) {
+        case .wait(let instant): return .wait(until: instant)
+        case .go: isProbe = false
+        case .probe: isProbe = true
         }
-        return .wait(until: now.advanced(by: .seconds((1 - tokens) / rate)))
+        tokens -= 1
+        let ticket = RequestTicket(number: nextTicket)
+        nextTicket += 1
+        if isProbe { probe = (ticket, unanswered.count) }
+        unanswered.insert(ticket)
+        return .proceed(ticket)
     }
 
-    /// Takes in a response: its rate-limit headers, and whether it was a 429.
+    private enum ServerDecision {
+        case go
+        case probe
+        case wait(Instant)
+    }
+
+    private mutating func serverDecision(now: Instant) -> ServerDecision {
+        guard var server else {
+            // Nothing heard yet: one request asks first (and without headers, nothing holds back).
+            if answered { return .go }
+            return probe == nil ? .probe : .wait(now.advanced(by: Self.recheck))
+        }
+        let inFlight = Double(unanswered.count)
+        if refillsGradually, let serverRate {
+            let since = max(0, server.anchoredAt.duration(to: now).seconds)
+            let available = min(Double(server.limit), Double(server.remaining) + serverRate * since) - inFlight
+            if available >= 1 { return .go }
+            // All of the bucket is in flight: only an answer tells more.
+            if inFlight + 1 > Double(server.limit) { return .wait(now.advanced(by: Self.recheck)) }
+            let needed = 1 + inFlight - Double(server.remaining)
+            // A microsecond more, so that rounding never leaves the token a hair short at the wake-up.
+            let refilled = server.anchoredAt.advanced(by: .seconds(needed / serverRate) + .microseconds(1))
+            return .wait(max(now.advanced(by: .microseconds(1)), refilled))
+        }
+        if Double(server.remaining) - inFlight >= 1 { return .go }
+        if now < server.windowEnd {
+            if !server.exhaustionCounted {
+                server.exhaustionCounted = true
+                self.server = server
+                pauses += 1
+            }
+            return .wait(server.windowEnd)
+        }
+        // The window has ended: one request asks for the new budget, the others wait for its answer.
+        return probe == nil ? .probe : .wait(now.advanced(by: Self.recheck))
+    }
+
+    /// Takes in the answer to `ticket` (its head): its rate-limit headers, and whether it was a 429.
     ///
     /// - Parameter wallNowMs: the wall clock at `now`, to turn the headers' times into waits.
-    public mutating func observe(_ info: RateLimitInfo?, rateLimited: Bool, now: Instant, wallNowMs: Int64) {
-        if let info, let limit = info.limit, limit > 0, let resetAtMs = info.resetAtMs {
-            longestResetSeconds = max(longestResetSeconds, Double(max(0, resetAtMs - wallNowMs)) / 1000)
-            serverLimit = Double(limit)
-            rate = min(rate, ceiling)
+    public mutating func observe(
+        _ ticket: RequestTicket, _ info: RateLimitInfo?, rateLimited: Bool, now: Instant, wallNowMs: Int64
+    ) {
+        answered = true
+        let probeBesides = probe?.ticket == ticket ? probe?.besides : nil
+        unanswered.remove(ticket)
+        if probeBesides != nil { probe = nil }
+        func instant(atWallMs ms: Int64) -> Instant {
+            now.advanced(by: .milliseconds(min(max(0, ms - wallNowMs), 3_600_000)))
+        }
+        if let resetAtMs = info?.resetAtMs {
+            periodSeconds = max(periodSeconds, max(1, (Double(resetAtMs - wallNowMs) / 1000).rounded(.up)))
         }
         if rateLimited {
-            rate = max(1, rate / 2)
+            rate = max(1, fullRate / 2)
             tokens = min(tokens, 0)
-            let waitMs = max(1000, (info?.pauseUntilMs ?? 0) - wallNowMs)
-            pause(until: now.advanced(by: .milliseconds(min(waitMs, 3_600_000))))
-        } else if let retryAtMs = info?.retryAtMs, retryAtMs > wallNowMs {
-            // A `Retry-After` on another answer (a 503): nobody asks before then; the rate stays.
-            pause(until: now.advanced(by: .milliseconds(min(retryAtMs - wallNowMs, 3_600_000))))
-        } else if let info, info.remaining == 0, let resetAtMs = info.resetAtMs, resetAtMs > wallNowMs {
-            var until = now.advanced(by: .milliseconds(min(resetAtMs - wallNowMs, 3_600_000)))
-            // A reset in whole seconds is rounded up: up to a second too late. When the window's
-            // first answer was seen, its end is known better: one period after that answer
-            // (never early, as the window opened before its first answer arrived).
-            if let opened = windowOpenedAt, let period = resetPeriodSeconds {
-                until = min(until, opened.advanced(by: .seconds(period)))
-            }
-            if until > now { pause(until: until) }
+            let until = now.advanced(
+                by: .milliseconds(min(max(1000, (info?.pauseUntilMs ?? 0) - wallNowMs), 3_600_000)))
+            pause(until: until)
+            // Whatever the server is, nothing is left until then; a single request asks after it.
+            refillsGradually = false
+            server = ServerBudget(
+                limit: info?.limit ?? server?.limit ?? 1, remaining: 0, anchoredAt: now,
+                windowOpenedBy: RequestTicket(number: nextTicket), windowEnd: until)
+            return
         }
-        if let info, let limit = info.limit, info.remaining == limit - 1 {
-            windowOpenedAt = now
+        if let retryAtMs = info?.retryAtMs, retryAtMs > wallNowMs {
+            // A `Retry-After` on another answer (a 503): nobody asks before then; the rates stay.
+            pause(until: instant(atWallMs: retryAtMs))
         }
+        guard let info, let remaining = info.remaining else { return }
+        let limit = max(1, info.limit ?? max(server?.limit ?? 1, remaining + 1))
+        let windowEnd = info.resetAtMs.map { instant(atWallMs: $0) } ?? now.advanced(by: Self.pauseWithoutReset)
+        let opened = ServerBudget(
+            limit: limit, remaining: remaining, anchoredAt: now, windowOpenedBy: ticket,
+            windowEnd: windowEnd)
+        guard var current = server else {
+            server = opened
+            return
+        }
+        if let probeBesides {
+            // The answer that opens a window: a budget short of full means a gradual refill.
+            if !refillsGradually && remaining < limit - 1 - probeBesides { refillsGradually = true }
+            server = opened
+            return
+        }
+        if ticket < current.windowOpenedBy { return }  // from a window that is over
+        // Reset is rounded up: the earliest end any answer of the window implies is the closest.
+        current.windowEnd = min(current.windowEnd, windowEnd)
+        current.limit = limit
+        // An answer that leaves no more than the anchor does now is the better anchor. One that
+        // leaves more was handled before the anchor (requests overtake each other), or the
+        // bucket refilled faster than its headers tell: the anchor stays, the lower estimate.
+        let gained =
+            refillsGradually
+            ? (serverRate ?? 0) * max(0, current.anchoredAt.duration(to: now).seconds) : 0
+        if Double(remaining) <= Double(current.remaining) + gained {
+            current.remaining = remaining
+            current.anchoredAt = now
+        }
+        server = current
     }
 
-    /// The server's reset period, as the longest reset it announced (whole seconds).
-    private var resetPeriodSeconds: Double? {
-        longestResetSeconds > 0 ? max(1, longestResetSeconds.rounded(.up)) : nil
-    }
-
-    /// The configured rate, or 95% of the server's limit spread over its reset period when lower.
-    private var ceiling: Double {
-        guard let serverLimit, let period = resetPeriodSeconds else { return configuredRate }
-        return min(configuredRate, max(1, serverLimit / period * 0.95))
+    /// Ends `ticket`'s request; a no-op when its answer was observed. One that ended without an
+    /// answer (a refused connection, a timeout before the head) may have reached the server: it
+    /// counts as spent until an answer tells the budget again, and when it was asking alone for a
+    /// window's budget, another request may.
+    public mutating func finish(_ ticket: RequestTicket) {
+        guard unanswered.remove(ticket) != nil else { return }
+        if probe?.ticket == ticket { probe = nil }
+        if var server, ticket >= server.windowOpenedBy {
+            server.remaining -= 1
+            self.server = server
+        }
     }
 
     /// Holds every request until `instant` for a reason of our own (a wrong `api.baseURL`): no

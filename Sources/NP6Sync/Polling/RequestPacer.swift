@@ -24,10 +24,10 @@ public actor RequestPacer {
     public var pauses: Int { limiter.pauses }
 
     /// Waits until a request may start. Throws `CancellationError` when the task is cancelled.
-    public func acquire() async throws {
+    public func acquire() async throws -> RequestTicket {
         while true {
             switch limiter.acquire(now: now()) {
-            case .proceed: return
+            case .proceed(let ticket): return ticket
             case .wait(let instant): try await sleep(instant)
             }
         }
@@ -38,9 +38,14 @@ public actor RequestPacer {
         limiter.hold(until: now().advanced(by: duration))
     }
 
-    /// Takes in what a response said about the rate limit.
-    public func observe(_ info: RateLimitInfo?, rateLimited: Bool) {
-        limiter.observe(info, rateLimited: rateLimited, now: now(), wallNowMs: wallNowMs())
+    /// Takes in what the answer to `ticket` said about the rate limit, as soon as its head arrives.
+    public func observe(_ ticket: RequestTicket, _ info: RateLimitInfo?, rateLimited: Bool) {
+        limiter.observe(ticket, info, rateLimited: rateLimited, now: now(), wallNowMs: wallNowMs())
+    }
+
+    /// Ends `ticket`'s request; a no-op when its answer was observed.
+    public func finish(_ ticket: RequestTicket) {
+        limiter.finish(ticket)
     }
 
     /// Reads `clock` as the time since now, and sleeps on it until such a time.
