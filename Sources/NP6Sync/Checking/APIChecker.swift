@@ -62,13 +62,11 @@ public struct APIChecker: Sendable {
     private func ask(_ query: StopEventsQuery) async throws -> Answer {
         let ticket = try await pacer?.acquire()
         var answer = Answer(query: query)
+        let observe: (Int, RateLimitInfo?) async -> Void = { [pacer] status, rateLimit in
+            if let ticket { await pacer?.observe(ticket, rateLimit, rateLimited: status == 429) }
+        }
         do {
-            try await client.fetchStopEvents(
-                query,
-                onHead: { [pacer] status, rateLimit in
-                    if let ticket { await pacer?.observe(ticket, rateLimit, rateLimited: status == 429) }
-                }
-            ) { batch, _ in answer.events += batch.events }
+            try await client.fetchStopEvents(query, onHead: observe) { batch, _ in answer.events += batch.events }
         } catch let error as NP6ClientError {
             answer.error = error
         }
