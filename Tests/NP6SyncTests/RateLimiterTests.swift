@@ -74,9 +74,16 @@ import Testing
         limiter.observe(
             first, RateLimitInfo(limit: 20, remaining: 19, resetAtMs: wall + 1_000), rateLimited: false, now: at(0.02),
             wallNowMs: wall)
-        // The budget left is spent at once.
-        for _ in 0..<19 { _ = try ticket(&limiter, at: at(0.02)) }
-        expectWait(limiter.acquire(now: at(0.02)), until: 1.02)
+        // The budget left is spent at once; while it is in flight, the limiter waits for answers.
+        let spent = try (0..<19).map { _ in try ticket(&limiter, at: at(0.02)) }
+        expectWait(limiter.acquire(now: at(0.02)), until: 0.025)
+        // Then, all of it answered and used up, for the window's end.
+        for (index, request) in spent.enumerated() {
+            limiter.observe(
+                request, RateLimitInfo(limit: 20, remaining: 18 - index, resetAtMs: wall + 1_000), rateLimited: false,
+                now: at(0.03), wallNowMs: wall + 10)
+        }
+        expectWait(limiter.acquire(now: at(0.03)), until: 1.02)
     }
 
     @Test func rateLimitedPausesEveryoneAndHalvesTheRate() throws {
@@ -181,8 +188,15 @@ import Testing
             probe, RateLimitInfo(limit: 10, remaining: 5, resetAtMs: wall + 2_000), rateLimited: false, now: at(1),
             wallNowMs: wall + 1_000)
         #expect(limiter.refillsGradually)
-        for _ in 0..<5 { _ = try ticket(&limiter, at: at(1)) }
-        // Five in flight, nothing left: the next token comes (1 + 5 - 5) / 10 s after the anchor.
+        let spent = try (0..<5).map { _ in try ticket(&limiter, at: at(1)) }
+        // Five in flight: their answers may come before the refill.
+        expectWait(limiter.acquire(now: at(1)), until: 1.005)
+        // Answered, nothing left: the next token comes a tenth of a second after the last answer.
+        for (index, request) in spent.enumerated() {
+            limiter.observe(
+                request, RateLimitInfo(limit: 10, remaining: 4 - index, resetAtMs: wall + 2_000), rateLimited: false,
+                now: at(1), wallNowMs: wall + 1_000)
+        }
         expectWait(limiter.acquire(now: at(1)), until: 1.1)
     }
 

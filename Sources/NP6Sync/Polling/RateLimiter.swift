@@ -35,6 +35,8 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
         /// `Remaining` in the anchor, and when the anchor arrived.
         var remaining: Int
         var anchoredAt: Instant
+        /// The first ticket given after the anchor arrived: that request was handled after it.
+        var ticketsBeforeAnchor: Int
         /// The first request of the current window: answers to earlier ones belong to an older one.
         var windowOpenedBy: RequestTicket
         /// When the current fixed window ends at the latest.
@@ -57,9 +59,10 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
     /// Whether any answer arrived: until one does, requests go one at a time.
     private var answered = false
     private var nextTicket = 0
-    private var unanswered: Set<RequestTicket> = []
+    /// The requests without an answer yet, each with how many were in flight when it started.
+    private var unanswered: [RequestTicket: Int] = [:]
     /// The request that asks alone for a new window's budget, and how many were in flight beside it.
-    private var probe: (ticket: RequestTicket, besides: Int)?
+    private var probe: RequestTicket?
     /// The longest `Reset` seen, in whole seconds: a fixed window's length, a bucket's filling time.
     private var periodSeconds: Double = 0
     private static var recoveryPerSecond: Double { 0.05 }
@@ -106,8 +109,8 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
         tokens -= 1
         let ticket = RequestTicket(number: nextTicket)
         nextTicket += 1
-        if isProbe { probe = (ticket, unanswered.count) }
-        unanswered.insert(ticket)
+        if isProbe { probe = ticket }
+        unanswered[ticket] = unanswered.count
         return .proceed(ticket)
     }
 
@@ -133,9 +136,13 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
             let needed = 1 + inFlight - Double(server.remaining)
             // A microsecond more, so that rounding never leaves the token a hair short at the wake-up.
             let refilled = server.anchoredAt.advanced(by: .seconds(needed / serverRate) + .microseconds(1))
+            // Requests in flight count as spent until answered, which may be sooner than the refill.
+            if inFlight > 0 { return .wait(min(refilled, now.advanced(by: Self.recheck))) }
             return .wait(max(now.advanced(by: .microseconds(1)), refilled))
         }
         if Double(server.remaining) - inFlight >= 1 { return .go }
+        // Budget left, but all of it in flight: the answers tell whether any is still free.
+        if server.remaining > 0 { return .wait(now.advanced(by: Self.recheck)) }
         if now < server.windowEnd {
             if !server.exhaustionCounted {
                 server.exhaustionCounted = true
@@ -155,9 +162,11 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
         _ ticket: RequestTicket, _ info: RateLimitInfo?, rateLimited: Bool, now: Instant, wallNowMs: Int64
     ) {
         answered = true
-        let probeBesides = probe?.ticket == ticket ? probe?.besides : nil
-        unanswered.remove(ticket)
-        if probeBesides != nil { probe = nil }
+        let isProbe = probe == ticket
+        if isProbe { probe = nil }
+        // The requests that may have reached the server before this one: those in flight when
+        // it started, and those started since (requests overtake each other).
+        let before = (unanswered.removeValue(forKey: ticket) ?? 0) + (nextTicket - ticket.number - 1)
         func instant(atWallMs ms: Int64) -> Instant {
             now.advanced(by: .milliseconds(min(max(0, ms - wallNowMs), 3_600_000)))
         }
@@ -174,6 +183,7 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
             refillsGradually = false
             server = ServerBudget(
                 limit: info?.limit ?? server?.limit ?? 1, remaining: 0, anchoredAt: now,
+                ticketsBeforeAnchor: nextTicket,
                 windowOpenedBy: RequestTicket(number: nextTicket), windowEnd: until)
             return
         }
@@ -185,19 +195,27 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
         let limit = max(1, info.limit ?? max(server?.limit ?? 1, remaining + 1))
         let windowEnd = info.resetAtMs.map { instant(atWallMs: $0) } ?? now.advanced(by: Self.pauseWithoutReset)
         let opened = ServerBudget(
-            limit: limit, remaining: remaining, anchoredAt: now, windowOpenedBy: ticket,
+            limit: limit, remaining: remaining, anchoredAt: now, ticketsBeforeAnchor: nextTicket,
+            windowOpenedBy: ticket,
             windowEnd: windowEnd)
         guard var current = server else {
             server = opened
             return
         }
-        if let probeBesides {
-            // The answer that opens a window: a budget short of full means a gradual refill.
-            if !refillsGradually && remaining < limit - 1 - probeBesides { refillsGradually = true }
+        // Less than a fresh fixed window would leave (the least: all of `before` in it first)...
+        let belowAFreshWindow = remaining < limit - 1 - before
+        if isProbe {
+            // ...in the answer that opens a window means a gradual refill.
+            if belowAFreshWindow { refillsGradually = true }
             server = opened
             return
         }
         if ticket < current.windowOpenedBy { return }  // from a window that is over
+        // ...and as much as the anchor left, though handled after it, also does: a fixed window
+        // only counts down between its resets.
+        if ticket.number >= current.ticketsBeforeAnchor && remaining >= current.remaining && belowAFreshWindow {
+            refillsGradually = true
+        }
         // Reset is rounded up: the earliest end any answer of the window implies is the closest.
         current.windowEnd = min(current.windowEnd, windowEnd)
         current.limit = limit
@@ -210,6 +228,7 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
         if Double(remaining) <= Double(current.remaining) + gained {
             current.remaining = remaining
             current.anchoredAt = now
+            current.ticketsBeforeAnchor = nextTicket
         }
         server = current
     }
@@ -219,8 +238,8 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
     /// counts as spent until an answer tells the budget again, and when it was asking alone for a
     /// window's budget, another request may.
     public mutating func finish(_ ticket: RequestTicket) {
-        guard unanswered.remove(ticket) != nil else { return }
-        if probe?.ticket == ticket { probe = nil }
+        guard unanswered.removeValue(forKey: ticket) != nil else { return }
+        if probe == ticket { probe = nil }
         if var server, ticket >= server.windowOpenedBy {
             server.remaining -= 1
             self.server = server
