@@ -1,3 +1,4 @@
+import NIOSSL
 import PostgresNIO
 import SyncStore
 import _ConnectionPoolModule
@@ -36,11 +37,21 @@ extension PostgresEventStore {
         guard let error = error as? PSQLError else {
             return .cannotOpen(path: location, reason: "\(error)")
         }
+        if let underlying = error.underlying, isTLSError(underlying) {
+            return .cannotOpen(
+                path: location,
+                reason: "TLS: the server's certificate was not accepted (sslmode, sslrootcert): \(underlying)")
+        }
         let code = code(error)
         if code == .unreachable {
             return .unavailable(code: .unreachable, message: "\(location): \(describe(error))")
         }
         return .cannotOpen(path: location, reason: describe(error))
+    }
+
+    /// A certificate that failed verification, or a TLS handshake that failed.
+    private static func isTLSError(_ error: any Error) -> Bool {
+        error is NIOSSLError || error is NIOSSLExtraError || error is BoringSSLError
     }
 
     private static func code(_ error: PSQLError) -> DatabaseErrorCode {

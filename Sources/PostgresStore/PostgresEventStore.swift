@@ -115,7 +115,6 @@ public final class PostgresEventStore: EventStore {
             database: endpoint.database, tls: clientTLS(endpoint.tls, tls))
         configuration.options.maximumConnections = maximumConnections
         configuration.options.connectTimeout = .seconds(10)
-        if endpoint.tls != .disable { configuration.options.tlsServerName = endpoint.host }
         return PostgresEventStore(
             endpoint: endpoint, client: PostgresClient(configuration: configuration, backgroundLogger: logger),
             logger: logger)
@@ -127,6 +126,8 @@ public final class PostgresEventStore: EventStore {
         public var serverVersion: String
         /// The applied schema version; `nil` when np6-sync has not created its schema there yet.
         public var schemaVersion: Int?
+        /// Whether the connection uses TLS (`pg_stat_ssl`).
+        public var tls: Bool
     }
 
     /// Connects and authenticates as ``open(_:password:maximumConnections:)`` does, reads the
@@ -143,12 +144,16 @@ public final class PostgresEventStore: EventStore {
             let version =
                 try await connection.query("SHOW server_version", logger: logger).collect().first?.decode(String.self)
                 ?? "?"
+            let tls =
+                try await connection.query(
+                    "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", logger: logger
+                ).collect().first?.decode(Bool.self) ?? false
             let schema = try await PostgresSchema.appliedVersion(connection, logger: logger)
             if let schema, schema > PostgresSchema.knownVersion {
                 throw SyncStoreError.newerSchema(
                     path: endpoint.location, found: schema, known: PostgresSchema.knownVersion)
             }
-            return ConnectionCheck(serverVersion: version, schemaVersion: schema)
+            return ConnectionCheck(serverVersion: version, schemaVersion: schema, tls: tls)
         } catch let error as SyncStoreError {
             throw error
         } catch {
@@ -197,7 +202,6 @@ public final class PostgresEventStore: EventStore {
             host: endpoint.host, port: endpoint.port, username: endpoint.username, password: password,
             database: endpoint.database, tls: connectionTLS)
         configuration.options.connectTimeout = .seconds(10)
-        if endpoint.tls != .disable { configuration.options.tlsServerName = endpoint.host }
         return configuration
     }
 
@@ -210,7 +214,8 @@ public final class PostgresEventStore: EventStore {
     }
 
     /// The client TLS configuration: the certificate always verified, its host name too except
-    /// for `verify-ca`.
+    /// for `verify-ca` (a host given as an IP address is checked against the certificate's IP
+    /// addresses; PostgresNIO sends no SNI for it).
     private static func tlsConfiguration(_ endpoint: Endpoint) throws -> TLSConfiguration? {
         guard endpoint.tls != .disable else { return nil }
         var tls = TLSConfiguration.makeClientConfiguration()

@@ -27,7 +27,8 @@ struct CheckConfigCommand: AsyncParsableCommand {
                 let password = try configuration.database.resolvePassword(environment: options.environment)
                 let check = try await PostgresEventStore.check(url.endpoint, password: password?.unredactedValue)
                 let schema = check.schemaVersion.map { "schema version \($0)" } ?? "no np6-sync schema yet"
-                database += " (connected: PostgreSQL \(check.serverVersion), \(schema))"
+                let tls = check.tls ? "over TLS" : "without TLS"
+                database += " (connected \(tls): PostgreSQL \(check.serverVersion), \(schema))"
             }
             print(
                 "configuration OK: \(contacts.count) contacts, \(configuration.sinks.count) sinks, "

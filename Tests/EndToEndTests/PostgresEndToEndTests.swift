@@ -85,7 +85,7 @@ struct PostgresEndToEndTests {
                 let check = try await Binary.run(
                     ["check-config", "--config", config], environment: ["NP6_API_KEY": apiKey])
                 #expect(check.status == 0, "stderr: \(check.stderr)")
-                #expect(check.stdout.contains("(connected: PostgreSQL"))
+                #expect(check.stdout.contains("(connected without TLS: PostgreSQL"))
                 #expect(check.stdout.contains("schema version 4"))
 
                 for output in [first, second, events, status, sinks, list, check] {
@@ -124,7 +124,7 @@ struct PostgresEndToEndTests {
             let fromFile = try await checkConfig(
                 config(passwordFile: directory.file("password", contents: password + "\n")), [:])
             #expect(fromFile.status == 0, "stderr: \(fromFile.stderr)")
-            #expect(fromFile.stdout.contains("(connected: PostgreSQL"))
+            #expect(fromFile.stdout.contains("(connected without TLS: PostgreSQL"))
             let fromVariable = try await checkConfig(config(passwordFile: nil), ["NP6_DATABASE_PASSWORD": password])
             #expect(fromVariable.status == 0, "stderr: \(fromVariable.stderr)")
             let credentials = directory.path("credentials")
@@ -172,6 +172,58 @@ struct PostgresEndToEndTests {
             let conflicting = try await checkConfig(both, [:])
             #expect(conflicting.status == 78)
             #expect(conflicting.stderr.contains("database.path and database.url are both set"))
+        }
+    }
+
+    /// The test server's TLS certificate (self-signed, for the name `localhost` only) is verified
+    /// whenever TLS is used: `prefer`, `require` and `verify-ca` refuse it without its CA;
+    /// `verify-full` and `require` accept it with its CA for `localhost` but not for 127.0.0.1 (no
+    /// such name in it); `verify-ca` accepts it with its CA for either.
+    @Test func tlsCertificatesAreVerifiedWheneverTLSIsUsed() async throws {
+        let server = try PostgresTestServer.configured()
+        let environment = ProcessInfo.processInfo.environment
+        guard let ca = environment["NP6_TEST_POSTGRES_CA_FILE"] else {
+            // scripts/test-postgres sets it when openssl is installed, as CI's is.
+            if environment["CI"] == "true" { Issue.record("NP6_TEST_POSTGRES_CA_FILE is not set: no TLS to test") }
+            return
+        }
+        let password = try #require(server.password)
+        let directory = try TemporaryDirectory()
+        let endpoint = server.endpoint
+        func checkConfig(host: String, _ parameters: String) async throws -> Binary.Result {
+            let config = directory.file(
+                "config-\(UUID().uuidString).json",
+                contents: """
+                    {"database": {"url": "postgresql://\(endpoint.username)@\(host):\(endpoint.port)/\(endpoint.database)?\(parameters)"}}
+                    """)
+            return try await Binary.run(
+                ["check-config", "--config", config],
+                environment: ["NP6_API_KEY": apiKey, "NP6_DATABASE_PASSWORD": password])
+        }
+        let cases: [(host: String, parameters: String, connects: Bool, tls: Bool)] = [
+            ("localhost", "sslmode=verify-full&sslrootcert=\(ca)", true, true),
+            ("localhost", "sslmode=require&sslrootcert=\(ca)", true, true),
+            ("127.0.0.1", "sslmode=verify-full&sslrootcert=\(ca)", false, true),
+            ("127.0.0.1", "sslmode=require&sslrootcert=\(ca)", false, true),
+            ("127.0.0.1", "sslmode=verify-ca&sslrootcert=\(ca)", true, true),
+            ("localhost", "sslmode=require", false, true),
+            ("localhost", "sslmode=prefer", false, true),
+            ("localhost", "sslmode=verify-ca", false, true),
+            ("127.0.0.1", "sslmode=disable", true, false),
+        ]
+        for (host, parameters, connects, tls) in cases {
+            let result = try await checkConfig(host: host, parameters)
+            let what = "\(host) \(parameters): \(result.stdout) \(result.stderr)"
+            if connects {
+                #expect(result.status == 0, "\(what)")
+                #expect(result.stdout.contains(tls ? "(connected over TLS: " : "(connected without TLS: "), "\(what)")
+            } else {
+                #expect(result.status == 1, "\(what)")
+                #expect(result.stderr.contains("cannot open the database"), "\(what)")
+                #expect(
+                    result.stderr.lowercased().contains("certificate") || result.stderr.contains("hostname"), "\(what)")
+            }
+            #expect(!result.stdout.contains(password) && !result.stderr.contains(password))
         }
     }
 
