@@ -171,7 +171,7 @@ let package = Package(
         ),
         // A clock that tests move by hand, for the code that takes a `Clock`.
         .target(name: "TestClocks", path: "Tests/TestClocks", swiftSettings: swiftSettings),
-        // What the store test suites share: temporary directories and stop events.
+        // What the store test suites share: temporary directories, stop events, the PostgreSQL test server.
         .target(
             name: "StoreTestSupport",
             dependencies: [

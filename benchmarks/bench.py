@@ -387,7 +387,12 @@ class Bench:
                         if sqlite_wall and len(sqlite_wall) > rep:
                             self.ratio(f"S2 c{c} events/s PostgreSQL / SQLite", sqlite_wall[rep] / r["wall"])
                     finally:
-                        psql("postgres", f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+                        for attempt in range(10):  # an autovacuum worker may still be on it
+                            try:
+                                psql("postgres", f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+                                break
+                            except SystemExit:
+                                time.sleep(1)
         finally:
             fake.stop()
 

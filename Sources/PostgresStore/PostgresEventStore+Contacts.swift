@@ -68,8 +68,8 @@ extension PostgresEventStore {
         let rows = try await connection.query(
             """
             WITH input AS (
-                SELECT kind, value, ord FROM unnest(\(references.map(\.kind.rawValue))::text[],
-                    \(references.map(\.value))::text[]) WITH ORDINALITY AS input (kind, value, ord)
+                SELECT kind, value, ord FROM unnest(\(PackedArray.text(references.map(\.kind.rawValue)))::text[],
+                    \(PackedArray.text(references.map(\.value)))::text[]) WITH ORDINALITY AS input (kind, value, ord)
             ),
             fresh AS (
                 INSERT INTO adding (kind, value) SELECT kind, value FROM input ORDER BY ord

@@ -98,37 +98,58 @@ struct PostgresPollWriteCommitter: PollWriteCommitter {
         }
         guard !ids.isEmpty else { return }
         try await connection.run("SELECT pg_advisory_xact_lock(\(eventWriterLock))", logger: logger)
-        var inserted = Set<String>()
-        let rows = try await connection.query(
-            """
-            INSERT INTO events (id, contact_id, type, timestamp_ms, identity_type, source_type, payload, received_ms)
-            SELECT id, contact_id, type, timestamp_ms, identity_type, source_type, payload, received_ms
-            FROM unnest(\(ids)::text[], \(contactIDs)::bigint[], \(OptionalTextArray(types))::text[],
-                \(timestamps)::bigint[], \(OptionalTextArray(identityTypes))::text[],
-                \(OptionalTextArray(sourceTypes))::text[], \(payloads)::text[], \(received)::bigint[])
-                WITH ORDINALITY AS input (id, contact_id, type, timestamp_ms, identity_type, source_type, payload,
-                    received_ms, ord)
-            ORDER BY ord
-            ON CONFLICT (id) DO NOTHING
-            RETURNING id
-            """, logger: logger)
-        for try await id in rows.decode(String.self) { inserted.insert(id) }
-        // The first occurrence of an inserted id is the new event; every other one was stored
-        // before (or earlier in this transaction): a duplicate, or a conflict when its payload differs.
+        // The first occurrence of each id in the transaction goes to the INSERT; the statement
+        // returns the ordinals of those it did not insert (stored before). Those, and every later
+        // occurrence, were stored before (or earlier in this transaction): a duplicate, or a
+        // conflict when the payload differs.
+        var firstSeen = Set<String>()
+        var first: [Int] = []
         var seen: [Int] = []
         for index in ids.indices {
-            if inserted.remove(ids[index]) != nil {
-                counts[owners[index].write].new += 1
-            } else {
+            if firstSeen.insert(ids[index]).inserted { first.append(index) } else { seen.append(index) }
+        }
+        let rows = try await connection.query(
+            """
+            WITH input AS (
+                SELECT * FROM unnest(\(PackedArray.text(first.map { ids[$0] }))::text[],
+                    \(PackedArray.bigint(first.map { contactIDs[$0] }))::bigint[],
+                    \(PackedArray.text(first.map { types[$0] }))::text[],
+                    \(PackedArray.bigint(first.map { timestamps[$0] }))::bigint[],
+                    \(PackedArray.text(first.map { identityTypes[$0] }))::text[],
+                    \(PackedArray.text(first.map { sourceTypes[$0] }))::text[],
+                    \(PackedArray.text(first.map { payloads[$0] }))::text[],
+                    \(PackedArray.bigint(first.map { received[$0] }))::bigint[])
+                    WITH ORDINALITY AS input (id, contact_id, type, timestamp_ms, identity_type, source_type, payload,
+                        received_ms, ord)
+            ),
+            inserted AS (
+                INSERT INTO events (id, contact_id, type, timestamp_ms, identity_type, source_type, payload,
+                    received_ms)
+                SELECT id, contact_id, type, timestamp_ms, identity_type, source_type, payload, received_ms
+                FROM input ORDER BY ord
+                ON CONFLICT (id) DO NOTHING
+                RETURNING id
+            )
+            SELECT ord FROM input WHERE NOT EXISTS (SELECT 1 FROM inserted WHERE inserted.id = input.id)
+            """, logger: logger)
+        var stored = Set<Int>()
+        for try await ordinal in rows.decode(Int.self) { stored.insert(ordinal - 1) }
+        for (position, index) in first.enumerated() {
+            if stored.contains(position) {
                 seen.append(index)
+            } else {
+                counts[owners[index].write].new += 1
             }
         }
+        seen.sort()
         guard !seen.isEmpty else { return }
         let conflicts = try await connection.query(
             """
             WITH candidate AS (
-                SELECT * FROM unnest(\(seen.map { ids[$0] })::text[], \(seen.map { contactIDs[$0] })::bigint[],
-                    \(seen.map { payloads[$0] })::text[], \(seen.map { received[$0] })::bigint[])
+                SELECT * FROM unnest(\(PackedArray.text(seen.map { ids[$0] }))::text[],
+                    \(PackedArray.bigint(seen.map { contactIDs[$0] }))::bigint[],
+                    \(PackedArray.text(seen.map { payloads[$0] }))::text[],
+                    \(PackedArray.bigint(seen.map { received[$0] }))::bigint[])
                     WITH ORDINALITY AS candidate (event_id, contact_id, payload, received_ms, ord)
             ),
             kept AS (
@@ -194,7 +215,8 @@ struct PostgresPollWriteCommitter: PollWriteCommitter {
             """
             INSERT INTO quarantine (contact_id, reason, raw, received_ms)
             SELECT contact_id, reason, raw, received_ms
-            FROM unnest(\(contactIDs)::bigint[], \(reasons)::text[], \(raws)::bytea[], \(received)::bigint[])
+            FROM unnest(\(PackedArray.bigint(contactIDs))::bigint[], \(PackedArray.text(reasons))::text[],
+                \(raws)::bytea[], \(PackedArray.bigint(received))::bigint[])
                 WITH ORDINALITY AS input (contact_id, reason, raw, received_ms, ord)
             ORDER BY ord
             ON CONFLICT (contact_id, sha256(raw)) DO NOTHING

@@ -62,11 +62,23 @@ public struct PostgresTestServer: Sendable {
             var endpoint = endpoint
             endpoint.database = name
             let result = try await body(endpoint)
-            try await administer("DROP DATABASE \(name) WITH (FORCE)")
+            try await drop(name)
             return result
         } catch {
-            try? await administer("DROP DATABASE \(name) WITH (FORCE)")
+            try? await drop(name)
             throw error
+        }
+    }
+
+    /// Drops a test's database, ending its sessions; retried a few times, as ending an autovacuum
+    /// worker needs `pg_signal_backend` (which `scripts/test-postgres` grants) or patience.
+    private func drop(_ name: String) async throws {
+        for attempt in 1... {
+            do {
+                return try await administer("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+            } catch  where attempt < 10 {
+                try await Task.sleep(for: .milliseconds(500))
+            }
         }
     }
 
