@@ -87,8 +87,7 @@ public final class PostgresEventStore: EventStore {
     public static func open(
         _ endpoint: Endpoint, password: String?, maximumConnections: Int = 8
     ) async throws(SyncStoreError) -> PostgresEventStore {
-        var logger = Logger(label: "np6-sync.postgres")
-        logger.logLevel = .error
+        let logger = Self.driverLogger
         let tls: TLSConfiguration?
         do {
             tls = try tlsConfiguration(endpoint)
@@ -134,8 +133,7 @@ public final class PostgresEventStore: EventStore {
     /// server's version and the schema version, and disconnects, changing nothing (`check-config`).
     /// - Throws: as `open` does, `newerSchema` included.
     public static func check(_ endpoint: Endpoint, password: String?) async throws(SyncStoreError) -> ConnectionCheck {
-        var logger = Logger(label: "np6-sync.postgres")
-        logger.logLevel = .error
+        let logger = Self.driverLogger
         do {
             let connection = try await PostgresConnection.connect(
                 configuration: connectionConfiguration(endpoint, password: password, tls: tlsConfiguration(endpoint)),
@@ -160,6 +158,11 @@ public final class PostgresEventStore: EventStore {
             throw openingError(error, location: endpoint.location)
         }
     }
+
+    /// What PostgresNIO logs to: nothing. Every failure reaches the engine as a thrown error,
+    /// which it logs with its own context; and setting a level on a logger of the process's
+    /// handler would set the level of every log line of the process.
+    static let driverLogger = Logger(label: "np6-sync.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
 
     /// Closes the pool once the queued writes are committed; the store cannot be used after.
     public func close() async {

@@ -105,6 +105,56 @@ struct PostgresEndToEndTests {
         }
     }
 
+    /// `np6-sync run` on PostgreSQL: it stores every event and delivers it to its sink, and
+    /// SIGTERM ends it with exit 0.
+    @Test func daemonStoresAndDeliversEveryEventAndExitsCleanlyOnSIGTERM() async throws {
+        let server = try PostgresTestServer.configured()
+        let password = try #require(server.password)
+        try await withFakeAPIProcess(
+            arguments: ["--contacts", "12", "--seed", "31", "--events-per-contact", "1-5"], apiKey: apiKey
+        ) { baseURL in
+            try await server.withTemporaryDatabase { endpoint in
+                let directory = try TemporaryDirectory()
+                let contacts =
+                    try JSONSerialization.jsonObject(with: try await httpGet("\(baseURL)/_fake/contacts"))
+                    as! [[String: String]]
+                let archive = directory.path("archive.jsonl")
+                let config = directory.file(
+                    "config.json",
+                    contents: """
+                        {"api": {"baseURL": "\(baseURL)", "requestsPerSecond": 100},
+                         "schedule": {"intervalSeconds": 2, "jitterSeconds": 0},
+                         "database": \(databaseObject(endpoint, passwordFile: nil)),
+                         "contacts": [\(contacts.map { #"{"id": "\#($0["id"]!)"}"# }.joined(separator: ", "))],
+                         "sinks": [{"name": "archive", "type": "jsonl", "path": "\(archive)"}]}
+                        """)
+                let daemon = try DaemonProcess(
+                    arguments: ["--config", config],
+                    environment: ["NP6_API_KEY": apiKey, "NP6_DATABASE_PASSWORD": password])
+                #expect(await daemon.waitForLog("np6-sync started"))
+                let published =
+                    try JSONSerialization.jsonObject(with: try await httpGet("\(baseURL)/_fake/events"))
+                    as! [[String: Any]]
+                let expected = Set(published.compactMap { ($0["event"] as? [String: Any])?["id"] as? String })
+                #expect(!expected.isEmpty)
+                #expect(
+                    try await eventually {
+                        let archived = ((try? String(contentsOfFile: archive, encoding: .utf8)) ?? "")
+                            .split(separator: "\n").count
+                        return archived >= expected.count
+                    }, "the sink got every event")
+                #expect(try await eventually { daemon.handles(SIGTERM) }, "the daemon traps SIGTERM")
+                daemon.signal(SIGTERM)
+                let exit = try #require(await daemon.waitForExit(timeout: 12))
+                #expect(exit.status == 0, "stderr: \(daemon.stderr)")
+                let stored = try await query(server, endpoint, "SELECT id FROM events") { try $0.decode(String.self) }
+                #expect(stored.count == expected.count, "each event stored once")
+                #expect(Set(stored) == expected)
+                #expect(!daemon.stderr.contains(password) && !daemon.stderr.contains(apiKey))
+            }
+        }
+    }
+
     @Test func passwordComesFromTheFileTheVariableOrTheCredentialAndNeverShows() async throws {
         let server = try PostgresTestServer.configured()
         let password = try #require(server.password, "the test server uses password authentication")
