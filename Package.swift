@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "np6-sync", targets: ["np6-sync"]),
         .library(name: "NP6Sync", targets: ["NP6Sync"]),
         .library(name: "SQLiteStore", targets: ["SQLiteStore"]),
+        .library(name: "PostgresStore", targets: ["PostgresStore"]),
         .library(name: "NP6Fake", targets: ["NP6Fake"]),
     ],
     dependencies: [
@@ -28,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // The NP6 model and the streaming JSON code: stop events, contact references, timestamps,
@@ -54,6 +57,22 @@ let package = Package(
                 "NP6Model",
                 "SyncStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The PostgreSQL implementation of the store: the same public schema as SQLite, its
+        // migrations and every SQL statement, over PostgresNIO's connection pool.
+        .target(
+            name: "PostgresStore",
+            dependencies: [
+                "NP6Model",
+                "SyncStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                // `ConnectionPoolError`: the pool's failed connection attempts are a lost server.
+                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -129,6 +148,7 @@ let package = Package(
                 "NP6Client",
                 "SyncStore",
                 "SQLiteStore",
+                "PostgresStore",
                 "Config",
                 "Sinks",
                 "NP6Sync",
@@ -151,17 +171,20 @@ let package = Package(
         ),
         // A clock that tests move by hand, for the code that takes a `Clock`.
         .target(name: "TestClocks", path: "Tests/TestClocks", swiftSettings: swiftSettings),
-        // What the store test suites share: temporary directories and stop events.
+        // What the store test suites share: temporary directories, stop events, the PostgreSQL test server.
         .target(
             name: "StoreTestSupport",
-            dependencies: ["NP6Model", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "NP6Model", "PostgresStore", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/StoreTestSupport",
             swiftSettings: swiftSettings),
         // The store contract: one suite that every `EventStore` implementation must pass.
         .testTarget(
             name: "SyncStoreTests",
             dependencies: [
-                "SyncStore", "SQLiteStore", "NP6Model", "StoreTestSupport",
+                "SyncStore", "SQLiteStore", "PostgresStore", "NP6Model", "StoreTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
@@ -214,7 +237,9 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "np6-sync",
+                "np6-sync", "StoreTestSupport", "PostgresStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -5,6 +5,11 @@ raw insert rate), and prints one table of medians and the ratios of the targets 
 
     bench.py --binary PATH [--quick] [--repeats N] [--json OUT] [--keep]
 
+S2pg (`--only s2,s2pg`) is S2's backfill into PostgreSQL beside SQLite: it needs a server that
+NP6_BENCH_POSTGRES_URL names (postgresql://USER@HOST:PORT/DB, a role that may create databases;
+else NP6_TEST_POSTGRES_URL, as `scripts/test-postgres env` prints it), its password in
+NP6_BENCH_POSTGRES_PASSWORD_FILE (else NP6_TEST_POSTGRES_PASSWORD_FILE), and `psql`.
+
 Every figure is taken per run; a ratio between two figures of the same scenario is computed within
 each repeat (same minute, same machine load) and its median is quoted. --quick runs tiny sizes once
 and checks correctness only (CI).
@@ -328,6 +333,69 @@ class Bench:
         finally:
             fake.stop()
 
+    def s2pg(self):
+        """S2's backfill into PostgreSQL, each run into a new database, beside S2's SQLite figures."""
+        url = os.environ.get("NP6_BENCH_POSTGRES_URL") or os.environ.get("NP6_TEST_POSTGRES_URL")
+        password_file = (os.environ.get("NP6_BENCH_POSTGRES_PASSWORD_FILE")
+                         or os.environ.get("NP6_TEST_POSTGRES_PASSWORD_FILE"))
+        if not url:
+            raise SystemExit("s2pg: set NP6_BENCH_POSTGRES_URL (or NP6_TEST_POSTGRES_URL; scripts/test-postgres env)")
+        base = url.split("?")[0]
+        server = base.rsplit("/", 1)[0]
+        password = open(password_file).read().strip() if password_file else None
+        env = clean_env(PGPASSWORD=password) if password else clean_env()
+
+        def psql(database, sql):
+            return run_quiet(["psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", f"{server}/{database}", "-c", sql], env=env)
+
+        contacts, per = (20, 50) if self.quick else (500, 200)
+        total = contacts * per
+        print(f"\n== S2pg backfill into PostgreSQL: {contacts} contacts x {per} events = {total} events, "
+              f"empty database ({psql('postgres', 'SHOW server_version').strip()})", flush=True)
+        fake = Fake(self.binary, self.work, "s2pg", contacts, per, 12)
+        try:
+            cfile, _ = self.contacts_file("s2pg", fake)
+            expected = {e["event"]["id"] for e in fake.get("/_fake/events")}
+            for rep in range(self.repeats):
+                print(f"  repeat {rep + 1}/{self.repeats}", flush=True)
+                for c in (1, 16):
+                    database = f"np6_bench_{os.getpid()}_{rep}_{c}"
+                    psql("postgres", f"CREATE DATABASE {database}")
+                    try:
+                        cfg = self.config(f"s2pg-c{c}", fake.url, None, c)
+                        with open(cfg) as f:
+                            document = json.load(f)
+                        document["database"] = {"url": f"{server}/{database}?sslmode=disable"}
+                        if password_file:
+                            document["database"]["passwordFile"] = os.path.abspath(password_file)
+                        with open(cfg, "w") as f:
+                            json.dump(document, f)
+                        self.np_import(cfg, cfile)
+                        r = timed([self.binary, "sync", "--config", cfg],
+                                  env=clean_env(NP6_API_KEY=KEY), fake=fake)
+                        m = re.search(r"(\d+) new events, (\d+) duplicates, \d+ quarantined, \d+ not found, (\d+) failed",
+                                      r["stdout"])
+                        new, failed = (int(m.group(1)), int(m.group(3))) if m else (-1, -1)
+                        self.check(new == total and failed == 0, f"S2pg c{c}: {new} new events of {total}")
+                        stored = psql(database, "SELECT id FROM events").split()
+                        self.check(len(stored) == total and set(stored) == expected,
+                                   f"S2pg c{c}: PostgreSQL holds the fake's {total} events, each once")
+                        self.add(f"S2 c{c}", "np6-sync, PostgreSQL", wall=r["wall"], cpu=r["cpu"],
+                                 events_s=total / r["wall"], cpu_us_event=r["cpu"] / total * 1e6,
+                                 rss=r["rss_mib"], fake_cpu=r["fake_cpu"])
+                        sqlite_wall = self.results.get((f"S2 c{c}", "np6-sync"), {}).get("wall")
+                        if sqlite_wall and len(sqlite_wall) > rep:
+                            self.ratio(f"S2 c{c} events/s PostgreSQL / SQLite", sqlite_wall[rep] / r["wall"])
+                    finally:
+                        for attempt in range(10):  # an autovacuum worker may still be on it
+                            try:
+                                psql("postgres", f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+                                break
+                            except SystemExit:
+                                time.sleep(1)
+        finally:
+            fake.stop()
+
     def export_rows(self, np_db, csv_path):
         db = sqlite3.connect(np_db)
         schema = [row[0] for row in db.execute(
@@ -560,6 +628,8 @@ class Bench:
                          lambda v: v >= 0.6, "{:.1%}")
             ratio_target(f"S2 c{c} events/s >= 2x the reference", f"S2 c{c} events/s np6-sync / reference",
                          lambda v: v >= 2, "{:.2f}x")
+            ratio_target(f"S2 c{c} PostgreSQL events/s >= 50% of SQLite's", f"S2 c{c} events/s PostgreSQL / SQLite",
+                         lambda v: v >= 0.5, "{:.1%}")
         for scen, row in (("S2 c1", "np6-sync"), ("S2 c16", "np6-sync"), ("S3 daemon", "1000000 contacts"),
                           ("S4 100k", "np6-sync"), ("S4 1M", "np6-sync")):
             v = self.med(scen, row, "rss")

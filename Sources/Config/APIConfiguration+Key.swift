@@ -16,21 +16,15 @@ extension APIConfiguration {
     ///   when there is no source at all (the message lists all three). The key never appears in
     ///   the error.
     public func resolveKey(environment: [String: String]) throws(ConfigurationError) -> APIKey {
-        if let keyFile {
-            return try Self.readKey(atPath: keyFile, issuePath: "api.keyFile")
+        let secret = ExternalSecret(
+            fileKey: "api.keyFile", file: keyFile, variable: Self.keyEnvironmentVariable,
+            credential: Self.keyCredentialName, holding: "the API key alone")
+        switch try secret.lookUp(environment: environment) {
+        case .found(let text, let issuePath, let source):
+            return try Self.validatedKey(text, issuePath: issuePath, source: source)
+        case .missing(let note):
+            throw Self.noKeyError(note: note)
         }
-        if let value = environment[Self.keyEnvironmentVariable] {
-            return try Self.validatedKey(value, issuePath: Self.keyEnvironmentVariable, source: "the variable")
-        }
-        if let directory = environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty {
-            let path = ConfigurationFiles.resolve(Self.keyCredentialName, against: directory)
-            // Absent means the unit loads no such credential: look no further, but say where we looked.
-            guard !ConfigurationFiles.isMissing(path) else {
-                throw Self.noKeyError(note: "\(path) does not exist")
-            }
-            return try Self.readKey(atPath: path, issuePath: "credential \(Self.keyCredentialName)")
-        }
-        throw Self.noKeyError(note: "CREDENTIALS_DIRECTORY is not set")
     }
 
     private static func noKeyError(note: String) -> ConfigurationError {
@@ -40,11 +34,6 @@ extension APIConfiguration {
                 + "variable, or the systemd credential \(Self.keyCredentialName) "
                 + "(LoadCredential=\(Self.keyCredentialName):/etc/np6-sync/api-key) (\(note))"
         )
-    }
-
-    private static func readKey(atPath path: String, issuePath: String) throws(ConfigurationError) -> APIKey {
-        let text = try ConfigurationFiles.secretText(atPath: path, issuePath: issuePath, holding: "the API key alone")
-        return try validatedKey(text, issuePath: issuePath, source: path)
     }
 
     /// The key goes into an HTTP header: printable ASCII without spaces, once trimmed.

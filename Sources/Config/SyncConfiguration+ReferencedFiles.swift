@@ -44,6 +44,9 @@ extension SyncConfiguration {
             collect { () throws(ConfigurationError) in _ = try api.resolveKey(environment: environment) }
         }
         collect { () throws(ConfigurationError) in _ = try loadContacts() }
+        if database.url != nil {
+            collect { () throws(ConfigurationError) in _ = try database.resolvePassword(environment: environment) }
+        }
         for sink in sinks {
             collect { () throws(ConfigurationError) in _ = try sink.readSecret() }
         }

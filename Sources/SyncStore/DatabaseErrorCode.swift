@@ -10,6 +10,9 @@ public enum DatabaseErrorCode: String, Sendable, Hashable, CaseIterable {
     case ioerr
     /// The database or its file system is read-only.
     case readonly
+    /// The database server could not be reached: the connection was refused, lost or timed out,
+    /// or the server is starting up or shutting down (PostgreSQL).
+    case unreachable
     /// Anything else the database refused.
     case other
 
@@ -20,6 +23,7 @@ public enum DatabaseErrorCode: String, Sendable, Hashable, CaseIterable {
         case .full: "the database or its disk is full"
         case .ioerr: "the database had an I/O error"
         case .readonly: "the database is read-only"
+        case .unreachable: "the database server cannot be reached"
         case .other: "the database refused the operation"
         }
     }

@@ -67,7 +67,10 @@ struct CheckAPICommand: AsyncParsableCommand {
     private func candidates(_ configuration: SyncConfiguration) async throws -> [ContactReference] {
         if !contacts.isEmpty { return contacts }
         let configured = try configuration.loadContacts()
-        if !configured.isEmpty || !FileManager.default.fileExists(atPath: configuration.database.path) {
+        if !configured.isEmpty
+            || (configuration.database.url == nil
+                && !FileManager.default.fileExists(atPath: configuration.database.path))
+        {
             return configured
         }
         return try await openStore(configuration.database).contacts(limit: 1000, enabledOnly: true).map(\.reference)

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import NP6Model
 import NP6Sync
+import PostgresStore
 import SQLiteStore
 import SyncStore
 
@@ -12,7 +13,7 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: "The config file (default: $NP6_SYNC_CONFIG, else /etc/np6-sync/config.json).")
     var config: String?
 
-    @Option(help: "The SQLite database, instead of the config's database.path.")
+    @Option(help: "The database instead of the config's: a SQLite file, or a postgresql:// URL (no password).")
     var database: String?
 
     var environment: [String: String] { ProcessInfo.processInfo.environment }
@@ -28,20 +29,54 @@ struct GlobalOptions: ParsableArguments {
         } else {
             configuration = try SyncConfiguration.load(path: path, environment: environment)
         }
-        if let database { configuration.database.path = database }
+        if let database {
+            if PostgresURL.looksLikeURL(database) {
+                configuration.database.url = try PostgresURL.parse(database, issuePath: "--database")
+            } else {
+                configuration.database.path = database
+                configuration.database.url = nil
+            }
+        }
         return configuration
     }
 }
 
-/// The store a configuration names: today always the SQLite file at `database.path`.
+/// The store a configuration names: the PostgreSQL database at `database.url`, else the SQLite
+/// file at `database.path`.
 @Sendable func openStore(_ configuration: DatabaseConfiguration) async throws -> any EventStore {
-    try SQLiteEventStore.open(path: configuration.path)
+    if let url = configuration.url { return try await openPostgres(url, configuration) }
+    return try SQLiteEventStore.open(path: configuration.path)
 }
 
 /// The store a configuration names, for commands that only read it (`status`, `events`,
-/// `sinks status`): they work while another process holds the write lock.
+/// `sinks status`): they work while another process holds the write lock. (PostgreSQL readers
+/// never wait for writers; the store is the same.)
 @Sendable func openStoreForReading(_ configuration: DatabaseConfiguration) async throws -> any EventStore {
-    try SQLiteEventStore.openForReading(path: configuration.path)
+    if let url = configuration.url { return try await openPostgres(url, configuration) }
+    return try SQLiteEventStore.openForReading(path: configuration.path)
+}
+
+/// Connects to the PostgreSQL database with the password from `database.passwordFile`,
+/// `NP6_DATABASE_PASSWORD` or the systemd credential (`nil` when none is set).
+func openPostgres(_ url: PostgresURL, _ configuration: DatabaseConfiguration) async throws -> PostgresEventStore {
+    let password = try configuration.resolvePassword(environment: ProcessInfo.processInfo.environment)
+    return try await PostgresEventStore.open(url.endpoint, password: password?.unredactedValue)
+}
+
+extension PostgresURL {
+    /// What the store connects to; `require` verifies like `verify-full` (see `SSLMode`).
+    var endpoint: PostgresEventStore.Endpoint {
+        let tls: PostgresEventStore.TLSMode =
+            switch sslMode {
+            case .disable: .disable
+            case .prefer: .prefer
+            case .require, .verifyFull: .verifyFull
+            case .verifyCA: .verifyCA
+            }
+        return PostgresEventStore.Endpoint(
+            host: host, port: port, username: user, database: database, tls: tls,
+            rootCertificatePath: rootCertificatePath)
+    }
 }
 
 /// Sends the logs where the configuration says, at `override` or the configured level.

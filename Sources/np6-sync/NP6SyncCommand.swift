@@ -4,7 +4,8 @@ import NP6Model
 struct NP6SyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "np6-sync",
-        abstract: "Keeps a local SQLite database in step with the NP6 stop (unsubscribe) events of your contacts.",
+        abstract:
+            "Keeps a SQLite or PostgreSQL database in step with the NP6 stop (unsubscribe) events of your contacts.",
         discussion: """
             Exit codes: 0 ok, 1 runtime failure (e.g. some contacts failed in `sync`), 64 usage, \
             78 configuration or credentials.

@@ -76,7 +76,7 @@ enum Binary {
         ProcessInfo.processInfo.environment.filter { key, _ in
             ![
                 "NP6_API_KEY", "NP6_SYNC_CONFIG", "CREDENTIALS_DIRECTORY", "STATE_DIRECTORY", "JOURNAL_STREAM",
-                "NOTIFY_SOCKET",
+                "NOTIFY_SOCKET", "NP6_DATABASE_PASSWORD",
             ]
             .contains(key)
         }

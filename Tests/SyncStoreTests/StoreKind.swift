@@ -1,5 +1,6 @@
 import Foundation
 import NP6Model
+import PostgresStore
 import SQLiteStore
 import StoreTestSupport
 import SyncStore
@@ -8,13 +9,20 @@ import Testing
 /// Every `EventStore` implementation; each contract test runs once per case.
 enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case sqlite
+    case postgres
+
+    /// SQLite always; PostgreSQL when `NP6_TEST_POSTGRES_URL` names a server, and always under
+    /// `CI=true`, where a missing server fails every PostgreSQL case instead of skipping it.
+    static var allCases: [StoreKind] {
+        PostgresTestServer.isEnabled ? [.sqlite, .postgres] : [.sqlite]
+    }
 
     var testDescription: String { rawValue }
 
     /// The schema version a new store of this kind has.
     var currentSchemaVersion: Int {
         switch self {
-        case .sqlite: 4
+        case .sqlite, .postgres: 4
         }
     }
 
@@ -25,6 +33,8 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
             try await withTemporaryDirectory { directory in
                 try await body(SQLiteEventStore.open(path: directory.appendingPathComponent("test.sqlite").path))
             }
+        case .postgres:
+            try await PostgresTestServer.configured().withTemporaryStore { store in try await body(store) }
         }
     }
 }

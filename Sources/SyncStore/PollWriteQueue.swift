@@ -1,27 +1,40 @@
-import GRDB
-import SyncStore
 import Synchronization
 
+/// How a store commits the pollers' writes for ``PollWriteQueue``: its database code.
+public protocol PollWriteCommitter: Sendable {
+    /// Applies `writes` in order in one transaction and returns what each stored; throws (and
+    /// stores nothing) when the transaction fails.
+    func commit(_ writes: [PollWrite]) async throws -> [InsertCounts]
+    /// Whether an error `commit` threw is about one of the writes (a constraint it broke), so
+    /// that writing each alone lets the others through.
+    func concernsOneWrite(_ error: any Error) -> Bool
+    /// What the engine is told about an error `commit` threw (see ``SyncStoreError/unavailable(code:message:)``).
+    func storeError(_ error: any Error) -> any Error
+}
+
 /// Group commit for the pollers' writes: they queue here and are committed many to a
-/// transaction, by one drain task that runs while there is something to write.
+/// transaction, by one drain task that runs while there is something to write. Each store gives
+/// its ``PollWriteCommitter``.
 ///
 /// A transaction per poll (or per batch) made SQLite rewrite the same index pages again and
-/// again; one per few thousand events writes each page once. The queue is bounded, so a slow disk
-/// slows the pollers down instead of filling memory. A transaction that breaks a constraint is
-/// retried write by write, so only the polls whose writes fail see the error; any other failure
-/// (disk full, locked) fails every write in it.
-final class PollWriteQueue: Sendable {
-    struct Limits: Sendable {
+/// again; one per few thousand events writes each page once (and PostgreSQL makes one round trip
+/// for them). The queue is bounded, so a slow disk slows the pollers down instead of filling
+/// memory. A transaction that breaks a constraint is retried write by write, so only the polls
+/// whose writes fail see the error; any other failure (disk full, locked) fails every write in it.
+public final class PollWriteQueue: Sendable {
+    public struct Limits: Sendable {
         /// A transaction starts once the queued events' bytes reach this (about 1,000 events of
         /// 530 bytes: 0.7× the rate of one transaction for everything, in a third of the memory)…
-        var transactionBytes = 512 * 1024
+        public var transactionBytes = 512 * 1024
         /// …or this many writes…
-        var transactionWrites = 1024
+        public var transactionWrites = 1024
         /// …or once the oldest has waited this long, or on `flush()`.
-        var delay: Duration = .milliseconds(100)
+        public var delay: Duration = .milliseconds(100)
         /// `submit` waits while this many bytes or writes are queued.
-        var queuedBytes = 1024 * 1024
-        var queuedWrites = 4096
+        public var queuedBytes = 1024 * 1024
+        public var queuedWrites = 4096
+
+        public init() {}
     }
 
     private struct Entry {
@@ -57,20 +70,22 @@ final class PollWriteQueue: Sendable {
         }
     }
 
-    private let pool: DatabasePool
+    private let committer: any PollWriteCommitter
     private let limits: Limits
     /// What `limits.delay` is measured on; tests pass a manual clock.
     private let clock: any Clock<Duration>
     private let state = Mutex(State())
 
-    init(pool: DatabasePool, limits: Limits = Limits(), clock: any Clock<Duration> = ContinuousClock()) {
-        self.pool = pool
+    public init(
+        committer: any PollWriteCommitter, limits: Limits = Limits(), clock: any Clock<Duration> = ContinuousClock()
+    ) {
+        self.committer = committer
         self.limits = limits
         self.clock = clock
     }
 
     /// Queues `write` as the next of `group`; waits while the queue is full.
-    func submit(_ write: PollWrite, for group: PollWriteGroup) async {
+    public func submit(_ write: PollWrite, for group: PollWriteGroup) async {
         group.submitted()
         while true {
             let (appended, startDrainer) = state.withLock { state -> (Bool, Bool) in
@@ -96,7 +111,7 @@ final class PollWriteQueue: Sendable {
     }
 
     /// Returns once every write submitted before the call is committed (or has failed).
-    func flush() async {
+    public func flush() async {
         await withCheckedContinuation { continuation in
             let done = state.withLock { state in
                 guard state.committed < state.submitted else { return true }
@@ -154,35 +169,41 @@ final class PollWriteQueue: Sendable {
     }
 
     private func commit(_ batch: [Entry]) async {
-        do {
-            let results = try await pool.write { db in
-                try batch.map { entry -> Result<InsertCounts, any Error> in
-                    entry.group.hasFailed ? .failure(EarlierWriteFailed()) : .success(try entry.write.apply(db))
-                }
+        // A group whose earlier write failed gets none of its later writes applied.
+        var applied: [Entry] = []
+        for entry in batch {
+            if entry.group.hasFailed {
+                entry.group.settle(.failure(EarlierWriteFailed()))
+            } else {
+                applied.append(entry)
             }
-            for (entry, result) in zip(batch, results) { entry.group.settle(result) }
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+        }
+        guard !applied.isEmpty else { return }
+        do {
+            let results = try await committer.commit(applied.map(\.write))
+            for (entry, counts) in zip(applied, results) { entry.group.settle(.success(counts)) }
+        } catch  where committer.concernsOneWrite(error) {
             // One write broke a constraint (a contact deleted meanwhile, a trigger): the
             // transaction was rolled back; write each alone so that only the polls whose writes
             // fail see it.
-            for entry in batch {
+            for entry in applied {
                 guard !entry.group.hasFailed else {
                     entry.group.settle(.failure(EarlierWriteFailed()))
                     continue
                 }
                 do {
-                    entry.group.settle(.success(try await pool.write { try entry.write.apply($0) }))
+                    entry.group.settle(.success(try await committer.commit([entry.write])[0]))
                 } catch {
-                    entry.group.settle(.failure(SQLiteEventStore.storeError(error)))
+                    entry.group.settle(.failure(committer.storeError(error)))
                 }
             }
         } catch {
             // The database as a whole refused (disk full, read-only, locked by another process
-            // past the busy timeout): every write would fail the same way, one busy timeout each.
-            // Only these writes' polls fail; the queue goes on with the next transaction, and
-            // the polls count it as a failed attempt.
-            let error = SQLiteEventStore.storeError(error)
-            for entry in batch { entry.group.settle(.failure(error)) }
+            // past the busy timeout, unreachable): every write would fail the same way. Only
+            // these writes' polls fail; the queue goes on with the next transaction, and the
+            // polls count it as a failed attempt.
+            let error = committer.storeError(error)
+            for entry in applied { entry.group.settle(.failure(error)) }
         }
     }
 

@@ -1,0 +1,115 @@
+import Foundation
+import Logging
+import PostgresNIO
+import PostgresStore
+
+/// The PostgreSQL server the tests use: `NP6_TEST_POSTGRES_URL`
+/// (`postgresql://USER@HOST:PORT/DB?sslmode=disable`, a role that may create databases) and its
+/// password in the file `NP6_TEST_POSTGRES_PASSWORD_FILE` or in `NP6_TEST_POSTGRES_PASSWORD`.
+/// `scripts/test-postgres start` starts one and `scripts/test-postgres env` prints the variables.
+///
+/// Each test gets a database of its own, created for it and dropped after it.
+public struct PostgresTestServer: Sendable {
+    public static let urlVariable = "NP6_TEST_POSTGRES_URL"
+
+    /// The server's endpoint, its database the one to connect to for `CREATE DATABASE`.
+    public var endpoint: PostgresEventStore.Endpoint
+    public var url: String
+    public var password: String?
+
+    /// Whether the PostgreSQL tests run: the URL is set, or `CI=true` (where they must run, and
+    /// fail with ``configured()`` when the URL is missing, so that CI never skips them silently).
+    public static var isEnabled: Bool {
+        let environment = ProcessInfo.processInfo.environment
+        return environment[urlVariable] != nil || environment["CI"] == "true"
+    }
+
+    public struct NotConfigured: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// The server the environment names; throws when it names none or cannot be read.
+    public static func configured() throws -> PostgresTestServer {
+        let environment = ProcessInfo.processInfo.environment
+        guard let url = environment[urlVariable] else {
+            throw NotConfigured(
+                description: "\(urlVariable) is not set: the PostgreSQL tests need a server "
+                    + "(scripts/test-postgres start; eval \"$(scripts/test-postgres env)\")")
+        }
+        guard let components = URLComponents(string: url), let host = components.host, let user = components.user
+        else {
+            throw NotConfigured(description: "\(urlVariable) is not a postgresql:// URL")
+        }
+        let sslmode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? "disable"
+        var password = environment["NP6_TEST_POSTGRES_PASSWORD"]
+        if let file = environment["NP6_TEST_POSTGRES_PASSWORD_FILE"] {
+            password = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let database = String(components.path.drop { $0 == "/" })
+        return PostgresTestServer(
+            endpoint: PostgresEventStore.Endpoint(
+                host: host, port: components.port ?? 5432, username: user,
+                database: database.isEmpty ? "postgres" : database,
+                tls: sslmode == "disable" ? .disable : .prefer),
+            url: url, password: password)
+    }
+
+    /// `body` with the endpoint of a new, empty database, dropped after it.
+    public func withTemporaryDatabase<T>(_ body: (PostgresEventStore.Endpoint) async throws -> T) async throws -> T {
+        let name = "np6_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        try await administer("CREATE DATABASE \(name)")
+        do {
+            var endpoint = endpoint
+            endpoint.database = name
+            let result = try await body(endpoint)
+            try await drop(name)
+            return result
+        } catch {
+            try? await drop(name)
+            throw error
+        }
+    }
+
+    /// Drops a test's database, ending its sessions; retried a few times, as ending an autovacuum
+    /// worker needs `pg_signal_backend` (which `scripts/test-postgres` grants) or patience.
+    private func drop(_ name: String) async throws {
+        for attempt in 1... {
+            do {
+                return try await administer("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+            } catch  where attempt < 10 {
+                try await Task.sleep(for: .milliseconds(500))
+            }
+        }
+    }
+
+    /// `body` with a new store on a new database, closed and dropped after it.
+    public func withTemporaryStore<T>(_ body: (PostgresEventStore) async throws -> T) async throws -> T {
+        try await withTemporaryDatabase { endpoint in
+            let store = try await PostgresEventStore.open(endpoint, password: password)
+            do {
+                let result = try await body(store)
+                await store.close()
+                return result
+            } catch {
+                await store.close()
+                throw error
+            }
+        }
+    }
+
+    /// Runs one statement on the server's own database (not in a transaction: `CREATE DATABASE`).
+    public func administer(_ sql: String) async throws {
+        let connection = try await PostgresConnection.connect(
+            configuration: PostgresConnection.Configuration(
+                host: endpoint.host, port: endpoint.port, username: endpoint.username, password: password,
+                database: endpoint.database, tls: .disable),
+            id: 1, logger: Logger(label: "np6-sync-tests.postgres"))
+        do {
+            try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "np6-sync-tests.postgres"))
+            try await connection.close()
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+}
