@@ -55,6 +55,25 @@ import Testing
         }
     }
 
+    /// Against both kinds of server NP6 may be, a pass that needs four times the limit's worth of
+    /// requests, 16 at a time, paces itself by the headers: no 429 at all (one try per contact, so
+    /// a 429 would fail it; the limiter before the first answer's headers sent 16 at once). How
+    /// much of the limit it uses is `scripts/measure-rate-limit`'s figure.
+    @Test(arguments: FakeNP6Knobs.RateLimitKind.allCases)
+    func aPassSpendsTheLimitWithoutMeetingIt(_ kind: FakeNP6Knobs.RateLimitKind) async throws {
+        var fake = FakeNP6Configuration(contactCount: 20, eventsPerContact: 0...2)
+        fake.knobs.rateLimitPerSecond = 5
+        fake.knobs.rateLimitKind = kind
+        try await withSyncFixture(fake: fake) { fixture in
+            try await fixture.addFakeContacts()
+            let report = try await fixture.pass(maxConcurrentRequests: 16, maxAttempts: 1).run(logger: fixture.logger)
+            #expect(report.failures.isEmpty, "\(report.failures.map(\.error))")
+            #expect(await fixture.api.state.statusCounts[429] == nil)
+            #expect(await fixture.api.state.statusCounts[200] == 20)
+            try await expectExactlyTheFakesEvents(fixture)
+        }
+    }
+
     @Test func latencyBeyondTheTimeoutFailsThatPollOnly() async throws {
         var fake = FakeNP6Configuration(contactCount: 3, eventsPerContact: 1...4)
         fake.knobs.latencyMs = 2_500

@@ -83,7 +83,8 @@ import Testing
                 request, RateLimitInfo(limit: 20, remaining: 18 - index, resetAtMs: wall + 1_000), rateLimited: false,
                 now: at(0.03), wallNowMs: wall + 10)
         }
-        expectWait(limiter.acquire(now: at(0.03)), until: 1.02)
+        // (Plus 2 ms: arrivals are read in whole milliseconds.)
+        expectWait(limiter.acquire(now: at(0.03)), until: 1.022)
     }
 
     @Test func rateLimitedPausesEveryoneAndHalvesTheRate() throws {
@@ -134,7 +135,7 @@ import Testing
         limiter.observe(
             request, RateLimitInfo(limit: 100, remaining: 0, resetAtMs: wall + 2_000), rateLimited: false, now: at(0),
             wallNowMs: wall)
-        expectWait(limiter.acquire(now: at(1)), until: 2)
+        expectWait(limiter.acquire(now: at(1)), until: 2.002)
         #expect(limiter.pauses == 1)
     }
 
@@ -156,7 +157,7 @@ import Testing
         limiter.observe(
             last, RateLimitInfo(limit: 2, remaining: 0, resetAtMs: wall + 900 + 1_000), rateLimited: false,
             now: at(0.9), wallNowMs: wall + 900)
-        expectWait(limiter.acquire(now: at(0.95)), until: 1)
+        expectWait(limiter.acquire(now: at(0.95)), until: 1.002)
     }
 
     @Test func requestsInFlightCountAgainstTheBudget() throws {
@@ -182,22 +183,22 @@ import Testing
             first, RateLimitInfo(limit: 10, remaining: 0, resetAtMs: wall + 1_000), rateLimited: false, now: at(0),
             wallNowMs: wall)
         // At the reset a probe goes alone, and finds 6 of 10: a bucket refilling 10 per second.
-        let probe = try ticket(&limiter, at: at(1))
-        expectWait(limiter.acquire(now: at(1)), until: 1.005)
+        let probe = try ticket(&limiter, at: at(1.01))
+        expectWait(limiter.acquire(now: at(1.01)), until: 1.015)
         limiter.observe(
-            probe, RateLimitInfo(limit: 10, remaining: 5, resetAtMs: wall + 2_000), rateLimited: false, now: at(1),
+            probe, RateLimitInfo(limit: 10, remaining: 5, resetAtMs: wall + 2_000), rateLimited: false, now: at(1.01),
             wallNowMs: wall + 1_000)
         #expect(limiter.refillsGradually)
-        let spent = try (0..<5).map { _ in try ticket(&limiter, at: at(1)) }
+        let spent = try (0..<5).map { _ in try ticket(&limiter, at: at(1.01)) }
         // Five in flight: their answers may come before the refill.
-        expectWait(limiter.acquire(now: at(1)), until: 1.005)
+        expectWait(limiter.acquire(now: at(1.01)), until: 1.015)
         // Answered, nothing left: the next token comes a tenth of a second after the last answer.
         for (index, request) in spent.enumerated() {
             limiter.observe(
                 request, RateLimitInfo(limit: 10, remaining: 4 - index, resetAtMs: wall + 2_000), rateLimited: false,
-                now: at(1), wallNowMs: wall + 1_000)
+                now: at(1.01), wallNowMs: wall + 1_000)
         }
-        expectWait(limiter.acquire(now: at(1)), until: 1.1)
+        expectWait(limiter.acquire(now: at(1.01)), until: 1.11)
     }
 
     @Test func pacerSleepsOnItsClockUntilTheLimiterAllows() async throws {

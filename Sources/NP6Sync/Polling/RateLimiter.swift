@@ -70,6 +70,9 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
     private static var recheck: Duration { .milliseconds(5) }
     /// How long `Remaining: 0` without `Reset` holds every request.
     static var pauseWithoutReset: Duration { .seconds(1) }
+    /// Added to a window's end: the answer's arrival is read in whole milliseconds, which can put
+    /// the end up to a millisecond early, and a probe sent early meets a 429.
+    private static var windowEndMargin: Duration { .milliseconds(2) }
 
     public init(requestsPerSecond: Int, now: Instant) {
         configuredRate = Double(max(1, requestsPerSecond))
@@ -193,7 +196,9 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
         }
         guard let info, let remaining = info.remaining else { return }
         let limit = max(1, info.limit ?? max(server?.limit ?? 1, remaining + 1))
-        let windowEnd = info.resetAtMs.map { instant(atWallMs: $0) } ?? now.advanced(by: Self.pauseWithoutReset)
+        let windowEnd =
+            info.resetAtMs.map { instant(atWallMs: $0).advanced(by: Self.windowEndMargin) }
+            ?? now.advanced(by: Self.pauseWithoutReset)
         let opened = ServerBudget(
             limit: limit, remaining: remaining, anchoredAt: now, ticketsBeforeAnchor: nextTicket,
             windowOpenedBy: ticket,
