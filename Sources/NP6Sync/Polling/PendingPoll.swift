@@ -47,7 +47,8 @@ public struct PendingPoll: Sendable {
         outcome.counts.conflicts = []
         if outcome.counts.supersededByOperator {
             logger.info(
-                "An operator's command or another instance changed the contact during the poll; its row keeps that")
+                "An operator's command changed the contact (or another instance took it over) during the poll; its row keeps what they set"
+            )
         }
         if let error {
             if case .unauthorized = outcome.result { return outcome }
