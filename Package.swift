@@ -206,7 +206,7 @@ let package = Package(
             name: "NP6SyncTests",
             dependencies: [
                 "NP6Sync", "NP6Fake", "NP6Client", "NP6Model", "SyncStore", "SQLiteStore", "Config", "Sinks",
-                "TestClocks",
+                "TestClocks", "PostgresStore", "StoreTestSupport",
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),

@@ -193,6 +193,7 @@ extension PostgresEventStore {
             (run.eventsQuarantined, run.error) = (quarantined, error)
             status.lastRun = run
         }
+        status.instances = try await instances(now: now, connection, logger: logger)
         return status
     }
 }

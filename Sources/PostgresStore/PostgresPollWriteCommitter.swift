@@ -8,7 +8,9 @@ import SyncStore
 /// event of the transaction goes in one `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING`
 /// (in order, so `seq` follows arrival as in SQLite), the ids seen again in one statement that
 /// keeps their other payloads in `event_conflicts`, the malformed elements in one, and then each
-/// write's contact update, in order, fenced by the contact's generation.
+/// write's contact update, in order, fenced by the contact's generation and, for a poll that
+/// claimed its contact, by its lease token (another instance took the contact over: the row is
+/// the new holder's). A poll's last write (`finish`, `failure`) gives its lease up.
 ///
 /// Transactions that insert events take an advisory lock first, so they commit one after the
 /// other: a `seq` is never committed after a higher one, and a sink reading `seq > cursor`
@@ -232,8 +234,10 @@ struct PostgresPollWriteCommitter: PollWriteCommitter {
         }
     }
 
-    /// Moves the contact's row as the write says, while its generation is the poll's; returns
-    /// whether an operator's command superseded the poll (the row was left as it is).
+    /// Moves the contact's row as the write says, while its generation is the poll's and (for a
+    /// claimed contact) its lease token too; returns whether an operator's command or another
+    /// instance superseded the poll (the row was left as it is). `finish` and `failure` give a
+    /// claimed contact's lease up (a CASE without ELSE is NULL).
     private static func updateContact(
         _ write: PollWrite, _ connection: PostgresConnection, logger: Logger
     ) async throws -> Bool {
@@ -248,7 +252,8 @@ struct PostgresPollWriteCommitter: PollWriteCommitter {
                 changed = try await connection.count(
                     """
                     UPDATE contacts SET watermark_ms = GREATEST(COALESCE(watermark_ms, \(ms)), \(ms))
-                    WHERE id = \(contact.id) AND generation = \(contact.generation) RETURNING 1
+                    WHERE id = \(contact.id) AND generation = \(contact.generation)
+                        AND (\(contact.leaseToken)::bigint IS NULL OR lease_token = \(contact.leaseToken)) RETURNING 1
                     """, logger: logger)
             case .rewind(let ms):
                 // Down to it (NULL: no watermark), never up.
@@ -256,7 +261,8 @@ struct PostgresPollWriteCommitter: PollWriteCommitter {
                     """
                     UPDATE contacts SET watermark_ms = CASE WHEN \(ms)::bigint IS NULL THEN NULL
                         ELSE LEAST(COALESCE(watermark_ms, \(ms)), \(ms)) END
-                    WHERE id = \(contact.id) AND generation = \(contact.generation) RETURNING 1
+                    WHERE id = \(contact.id) AND generation = \(contact.generation)
+                        AND (\(contact.leaseToken)::bigint IS NULL OR lease_token = \(contact.leaseToken)) RETURNING 1
                     """, logger: logger)
             }
         case .finish(let contact, _, _, let watermarkMs, let nextDueMs, let now):
@@ -264,17 +270,41 @@ struct PostgresPollWriteCommitter: PollWriteCommitter {
                 """
                 UPDATE contacts SET watermark_ms = GREATEST(COALESCE(watermark_ms, \(watermarkMs)), \(watermarkMs)),
                     last_attempt_ms = \(now), last_success_ms = \(now), last_status = 'ok', last_error = NULL,
-                    consecutive_failures = 0, next_due_ms = \(nextDueMs)
-                WHERE id = \(contact.id) AND generation = \(contact.generation) RETURNING 1
+                    consecutive_failures = 0, next_due_ms = \(nextDueMs),
+                    lease_owner = CASE WHEN \(contact.leaseToken)::bigint IS NULL THEN lease_owner END,
+                    lease_until_ms = CASE WHEN \(contact.leaseToken)::bigint IS NULL THEN lease_until_ms END
+                WHERE id = \(contact.id) AND generation = \(contact.generation)
+                    AND (\(contact.leaseToken)::bigint IS NULL OR lease_token = \(contact.leaseToken)) RETURNING 1
                 """, logger: logger)
         case .failure(let contact, let status, let error, let nextDueMs, let now):
             changed = try await connection.count(
                 """
                 UPDATE contacts SET last_attempt_ms = \(now), last_status = \(status.rawValue), last_error = \(error),
-                    consecutive_failures = consecutive_failures + 1, next_due_ms = \(nextDueMs)
-                WHERE id = \(contact.id) AND generation = \(contact.generation) RETURNING 1
+                    consecutive_failures = consecutive_failures + 1, next_due_ms = \(nextDueMs),
+                    lease_owner = CASE WHEN \(contact.leaseToken)::bigint IS NULL THEN lease_owner END,
+                    lease_until_ms = CASE WHEN \(contact.leaseToken)::bigint IS NULL THEN lease_until_ms END
+                WHERE id = \(contact.id) AND generation = \(contact.generation)
+                    AND (\(contact.leaseToken)::bigint IS NULL OR lease_token = \(contact.leaseToken)) RETURNING 1
                 """, logger: logger)
         }
+        if changed == 0, case .finish(let contact, _, _, _, _, _) = write {
+            try await release(contact, connection, logger)
+        }
+        if changed == 0, case .failure(let contact, _, _, _, _) = write {
+            try await release(contact, connection, logger)
+        }
         return changed == 0
+    }
+
+    /// Gives up the lease of a poll whose last write an operator's command superseded, so the
+    /// contact is due as the command set it, not when the lease would have expired.
+    private static func release(_ contact: PollTarget, _ connection: PostgresConnection, _ logger: Logger) async throws
+    {
+        guard let token = contact.leaseToken else { return }
+        try await connection.run(
+            """
+            UPDATE contacts SET lease_owner = NULL, lease_until_ms = NULL
+            WHERE id = \(contact.id) AND lease_token = \(token)
+            """, logger: logger)
     }
 }

@@ -4,7 +4,8 @@ import SyncStore
 
 /// The public schema in PostgreSQL, one migration at a time: the same tables, columns and
 /// meanings as the SQLite schema, with the same version numbers (version 4 is the same schema
-/// in both).
+/// in both), plus what several daemons on one database need: version 5 adds the lease columns
+/// of `contacts` and the `instances` table, which SQLite has not.
 ///
 /// The types: SQLite's `INTEGER` is `bigint` (`enabled` stays an integer, 0 or 1, so that the
 /// same SQL works on both), `TEXT` is `text`, `BLOB` is `bytea`; `events.seq` is a `bigint`
@@ -142,6 +143,27 @@ enum PostgresSchema {
                 "CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL)",
                 "ALTER TABLE sink_cursors ADD COLUMN delivery_generation bigint NOT NULL DEFAULT 1",
                 "INSERT INTO meta (key, value) VALUES ('database_id', gen_random_uuid()::text)",
+            ]),
+        // PostgreSQL only: SQLite (one process) has no leases, so it has no version 5.
+        Migration(
+            version: 5, description: "contact leases, instances",
+            statements: [
+                """
+                ALTER TABLE contacts
+                    ADD COLUMN lease_owner text,
+                    ADD COLUMN lease_until_ms bigint,
+                    ADD COLUMN lease_token bigint NOT NULL DEFAULT 0
+                """,
+                "CREATE INDEX contacts_lease_owner ON contacts (lease_owner) WHERE lease_owner IS NOT NULL",
+                """
+                CREATE TABLE instances (
+                    id text PRIMARY KEY,
+                    host text NOT NULL,
+                    pid bigint NOT NULL,
+                    started_ms bigint NOT NULL,
+                    heartbeat_ms bigint NOT NULL
+                )
+                """,
             ]),
     ]
 

@@ -81,6 +81,30 @@ public protocol EventStore: Sendable {
     /// The enabled contacts due at `nowMs`, oldest due first, skipping `excluding` (polls in flight).
     func dueContacts(nowMs: Int64, limit: Int, excluding: Set<Int64>) async throws -> [StoredContact]
 
+    /// Claims for `instance` the enabled contacts due at `nowMs` that no instance holds a live
+    /// lease on, oldest due first, skipping `excluding`: each claimed contact is leased to
+    /// `instance` until `leaseUntilMs` with a new lease token (``StoredContact/leaseToken``),
+    /// which fences the poll's writes (``PollTarget``). Several daemons on one database claim
+    /// concurrently and never get the same contact while its lease lives.
+    ///
+    /// A store that one process uses at a time (SQLite) needs no lease: it returns
+    /// ``dueContacts(nowMs:limit:excluding:)`` with no token.
+    func claimDueContacts(
+        nowMs: Int64, limit: Int, excluding: Set<Int64>, for instance: StoreInstance, leaseUntilMs: Int64
+    ) async throws -> [StoredContact]
+
+    /// Records that `instance` is alive at `nowMs` (`instances`) and extends until
+    /// `leaseUntilMs` its leases on `renewing` (its polls in flight) that no one took over.
+    /// - Returns: how many instances have heartbeated since `liveSinceMs` (this one included):
+    ///   the cluster's size, which shares the API's rate limit.
+    func heartbeat(
+        _ instance: StoreInstance, nowMs: Int64, renewing: Set<Int64>, leaseUntilMs: Int64, liveSinceMs: Int64
+    ) async throws -> Int
+
+    /// On a graceful stop: gives up `instance`'s leases, so that others poll its contacts at
+    /// once, and removes it from `instances`.
+    func releaseLeases(of instance: StoreInstance) async throws
+
     /// When the next enabled contact falls due after `nowMs`; `nil` when none will.
     func nextDueMs(after nowMs: Int64) async throws -> Int64?
 

@@ -63,6 +63,15 @@ struct StatusCommand: AsyncParsableCommand {
                     + "\(run.eventsNew) new, \(run.eventsDuplicate) duplicates, \(run.contactsFailed) failed"
                     + (run.error.map { " (\($0))" } ?? ""))
         }
+        if !status.instances.isEmpty {
+            lines.append("instances")
+            for row in status.instances {
+                lines.append(
+                    "  \(row.instance.id)  \(row.instance.host) pid \(row.instance.pid)  \(row.leases) leases  "
+                        + "heartbeat \(duration(now - row.lastHeartbeatMs)) ago  "
+                        + "started \(Timestamp.iso8601(milliseconds: row.instance.startedMs))")
+            }
+        }
         if !status.failing.isEmpty {
             lines.append("failing")
             for contact in status.failing {
@@ -91,6 +100,8 @@ struct StatusCommand: AsyncParsableCommand {
         var oldestWatermarkMs: Int64?
         var lagMs: Lag?
         var lastRun: LastRun?
+        /// The daemons sharing a PostgreSQL database; empty for SQLite.
+        var instances: [Instance]
 
         struct Contacts: Encodable {
             var total: Int
@@ -126,6 +137,22 @@ struct StatusCommand: AsyncParsableCommand {
                 try container.encode(contact.lastError, forKey: .error)
                 try container.encode(contact.consecutiveFailures, forKey: .consecutiveFailures)
                 try container.encode(contact.nextDueMs, forKey: .nextDueMs)
+            }
+        }
+
+        struct Instance: Encodable {
+            var id: String
+            var host: String
+            var pid: Int64
+            var startedMs: Int64
+            var lastHeartbeatMs: Int64
+            var leases: Int
+
+            init(_ row: InstanceStatus) {
+                (id, host, pid, startedMs) = (
+                    row.instance.id, row.instance.host, row.instance.pid, row.instance.startedMs
+                )
+                (lastHeartbeatMs, leases) = (row.lastHeartbeatMs, row.leases)
             }
         }
 
@@ -168,6 +195,7 @@ struct StatusCommand: AsyncParsableCommand {
                 lagMs = Lag(median: now - median, p95: now - p95, max: now - oldest)
             }
             lastRun = status.lastRun.map(LastRun.init)
+            instances = status.instances.map(Instance.init)
         }
     }
 

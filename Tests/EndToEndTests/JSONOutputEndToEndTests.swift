@@ -104,12 +104,17 @@ extension SyncEndToEndTests {
         let status = try Self.object(text)
         #expect(
             Self.keys(status)
-                == ["database", "sinks", "contacts", "events", "failing", "oldestWatermarkMs", "lagMs", "lastRun"])
+                == [
+                    "database", "sinks", "contacts", "events", "failing", "oldestWatermarkMs", "lagMs", "lastRun",
+                    "instances",
+                ])
+        // SQLite: one process, no instances table.
+        #expect((status["instances"] as? [Any])?.isEmpty == true)
         #expect(status["database"] as? String == fixture.database, "slashes are not escaped")
         #expect(text.contains("\"database\" : \"\(fixture.database)\""), "indented, \"key\" : value")
         let order = [
-            "\"contacts\"", "\"database\"", "\"events\"", "\"failing\"", "\"lagMs\"", "\"lastRun\"",
-            "\"oldestWatermarkMs\"", "\"sinks\"",
+            "\"contacts\"", "\"database\"", "\"events\"", "\"failing\"", "\"instances\"", "\"lagMs\"",
+            "\"lastRun\"", "\"oldestWatermarkMs\"", "\"sinks\"",
         ]
         let positions = order.map { text.range(of: $0)?.lowerBound }
         #expect(positions.allSatisfy { $0 != nil } && positions == positions.sorted { $0! < $1! }, "keys sorted")

@@ -140,6 +140,32 @@ final class PollRecorder: Sendable {
         }
     }
 
+    @Test func leasingSchedulerClaimsWhatItStartsAndHeartbeats() async throws {
+        try await withTemporaryDatabase { database in
+            _ = try await database.addContacts(contacts(20), now: 0)
+            let recorder = PollRecorder()
+            let pollTime = Duration.milliseconds(30)
+            let heartbeats = Mutex<[Int]>([])
+            var leasing = scheduler(database, limit: 3, recorder: recorder, pollTime: pollTime)
+            leasing.leasing = PollScheduler.Leasing(
+                instance: StoreInstance(id: "test", host: "localhost", pid: 1, startedMs: 0), durationMs: 30_000)
+            leasing.onHeartbeat = { live in heartbeats.withLock { $0.append(live) } }
+            try await run(
+                leasing,
+                until: { recorder.completed == 20 },
+                step: {
+                    let running = recorder.running
+                    let ended = recorder.order.count - running
+                    let asleep = clock.sleeperDeadlines.filter { $0 == clock.now.advanced(by: pollTime) }.count
+                    if running > 0, running == min(3, 20 - ended), asleep == running { clock.advance(by: pollTime) }
+                })
+            #expect(recorder.maxRunning == 3)
+            #expect(Set(recorder.order).count == 20, "each due contact polled once")
+            // SQLite: one process, so one live instance.
+            #expect(heartbeats.withLock { $0.first } == 1)
+        }
+    }
+
     @Test func contactAddedByPlainSQLIsPickedUpWithoutARestart() async throws {
         try await withTemporaryDatabase { database in
             _ = try await database.addContacts(contacts(1), now: 0)

@@ -22,7 +22,45 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     /// The schema version a new store of this kind has.
     var currentSchemaVersion: Int {
         switch self {
-        case .sqlite, .postgres: 4
+        case .sqlite: 4
+        case .postgres: 5  // 4 and the lease columns, `instances`
+        }
+    }
+
+    /// Whether several daemons share the store's contacts by lease (PostgreSQL); SQLite is used
+    /// by one process and claims without leases.
+    var sharesContactsByLease: Bool { self == .postgres }
+
+    /// Two stores open on one new database, as two daemons on two machines see it; removed after `body`.
+    func withTwoStores<T>(_ body: (any EventStore, any EventStore) async throws -> T) async throws -> T {
+        switch self {
+        case .sqlite:
+            try await withTemporaryDirectory { directory in
+                let path = directory.appendingPathComponent("test.sqlite").path
+                return try await body(SQLiteEventStore.open(path: path), SQLiteEventStore.open(path: path))
+            }
+        case .postgres:
+            try await PostgresTestServer.configured().withTemporaryDatabase { endpoint in
+                let password = try PostgresTestServer.configured().password
+                let first = try await PostgresEventStore.open(endpoint, password: password)
+                let second: PostgresEventStore
+                do {
+                    second = try await PostgresEventStore.open(endpoint, password: password)
+                } catch {
+                    await first.close()
+                    throw error
+                }
+                do {
+                    let result = try await body(first, second)
+                    await first.close()
+                    await second.close()
+                    return result
+                } catch {
+                    await first.close()
+                    await second.close()
+                    throw error
+                }
+            }
         }
     }
 

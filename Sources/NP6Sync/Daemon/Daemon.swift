@@ -35,6 +35,10 @@ public struct Daemon: Sendable {
     /// The configured contacts, when the database refused to add them at start: added later.
     let contactsToAdd: [ContactReference]
     let reload: @Sendable () async -> Void
+    /// This process in the database's `instances` (PostgreSQL): a new id at each start.
+    public let instance = StoreInstance(
+        id: UUID().uuidString.lowercased(), host: ProcessInfo.processInfo.hostName,
+        pid: Int64(ProcessInfo.processInfo.processIdentifier), startedMs: WallClock.nowMs())
     public var maximumShutdownDuration: Duration = .seconds(8)
     /// Called with the metrics endpoint's port once it listens (tests use port 0).
     public var onMetricsReady: @Sendable (Int) async -> Void = { _ in }
@@ -163,6 +167,11 @@ public struct Daemon: Sendable {
             database: runtime.database, maxConcurrentPolls: runtime.configuration.api.maxConcurrentRequests,
             wallNowMs: WallClock.nowMs, poll: { [poller] contact in try await poller.fetch(contact, logger: logger) })
         scheduler.health = health
+        if runtime.configuration.database.url != nil {
+            // Several daemons may share a PostgreSQL database: contacts are claimed by lease.
+            scheduler.leasing = PollScheduler.Leasing(
+                instance: instance, durationMs: Int64(runtime.configuration.database.leaseSeconds) * 1000)
+        }
         let pacer = pacer
         let watchdog = WatchdogTimer(interval: notifier?.watchdogInterval, clock: ContinuousClock())
         let sinks = sinks
@@ -211,7 +220,7 @@ public struct Daemon: Sendable {
             "np6-sync started",
             metadata: [
                 "database.path": "\(runtime.database.location)", "api.base_url": "\(runtime.configuration.api.baseURL)",
-                "version": "\(ProductVersion.current)",
+                "version": "\(ProductVersion.current)", "instance.id": "\(instance.id)",
             ])
         notify(notifier, logger) { try $0.ready() }
         do {

@@ -36,6 +36,31 @@ public struct PollScheduler: Sendable {
     public var onTurn: @Sendable (_ inFlight: Int) async throws -> Void = { _ in }
     /// Logs and counts the database's refusals; by default, one that logs to `run`'s logger.
     var health: DatabaseHealth?
+    /// Several daemons on one database: contacts are claimed with leases and the loop
+    /// heartbeats; `nil` for a database one process uses (SQLite).
+    public var leasing: Leasing?
+    /// Called after each heartbeat with the number of live instances (this one included).
+    public var onHeartbeat: @Sendable (_ liveInstances: Int) async -> Void = { _ in }
+
+    /// How this instance shares the contacts of a database with others.
+    ///
+    /// It claims due contacts only for the polls it starts at once (a claimed contact waiting in
+    /// a queue would see its lease expire and be polled by two instances), heartbeats every
+    /// third of the lease, renewing the leases of its polls in flight, and gives its leases up
+    /// when it stops. An instance that dies renews nothing: after `durationMs` the others take
+    /// its contacts over.
+    public struct Leasing: Sendable {
+        public var instance: StoreInstance
+        /// `database.leaseSeconds`, in ms.
+        public var durationMs: Int64
+
+        public init(instance: StoreInstance, durationMs: Int64) {
+            self.instance = instance
+            self.durationMs = durationMs
+        }
+
+        var heartbeatEveryMs: Int64 { max(500, durationMs / 3) }
+    }
 
     public init(
         database: any EventStore,
@@ -60,7 +85,42 @@ public struct PollScheduler: Sendable {
     /// Runs until graceful shutdown or cancellation; throws `DaemonError.unauthorized` when the
     /// API refuses the key. Database errors never end it.
     public func run(logger: Logger) async throws {
-        try await run(logger: logger, clock: clock)
+        do {
+            try await run(logger: logger, clock: clock)
+        } catch {
+            await releaseLeases(logger: logger)
+            throw error
+        }
+        await releaseLeases(logger: logger)
+    }
+
+    /// Gives this instance's leases up, so that the others poll its contacts at once rather
+    /// than after the lease; if that fails they do so after it.
+    private func releaseLeases(logger: Logger) async {
+        guard let leasing else { return }
+        do {
+            try await database.releaseLeases(of: leasing.instance)
+        } catch {
+            logger.warning(
+                "Could not give the contact leases up; other instances take them over when they expire",
+                metadata: ["error": "\(error)", "instance.id": "\(leasing.instance.id)"])
+        }
+    }
+
+    /// Heartbeats (see ``Leasing``); returns when the next one is due.
+    private func heartbeat(_ leasing: Leasing, renewing: Set<Int64>, health: DatabaseHealth) async -> Int64 {
+        let now = wallNowMs()
+        do {
+            let live = try await database.heartbeat(
+                leasing.instance, nowMs: now, renewing: renewing, leaseUntilMs: now + leasing.durationMs,
+                liveSinceMs: now - leasing.durationMs)
+            health.succeeded(isWrite: true)
+            await onHeartbeat(live)
+            return now + leasing.heartbeatEveryMs
+        } catch {
+            if !(error is CancellationError) { health.failed(error, operation: "heartbeat", isWrite: true) }
+            return now + min(1000, leasing.heartbeatEveryMs)
+        }
     }
 
     private func run<C: Clock<Duration>>(logger: Logger, clock: C) async throws {
@@ -73,12 +133,17 @@ public struct PollScheduler: Sendable {
             var tickPending = false
             var shutdownDeadline: C.Instant?
             var backoff = DatabaseBackoff<C.Instant>()
+            var nextHeartbeatMs = Int64.min
             func refused(_ contact: StoredContact, _ code: DatabaseErrorCode, _ message: String) {
                 health.failed(code, message: message, operation: "poll writes", isWrite: true)
                 backoff.contactFailed(contact.id, at: clock.now)
                 backoff.databaseRefused(code, at: clock.now)
             }
             while true {
+                // Also while stopping: the polls still in flight keep their leases.
+                if let leasing, wallNowMs() >= nextHeartbeatMs {
+                    nextHeartbeatMs = await heartbeat(leasing, renewing: inFlight, health: health)
+                }
                 if shutdownDeadline == nil, Task.isShuttingDownGracefully || Task.isCancelled {
                     shutdownDeadline = clock.now.advanced(by: shutdownGrace)
                     logger.info("Stopping: no new polls", metadata: ["polls.in_flight": "\(inFlight.count)"])
@@ -97,10 +162,19 @@ public struct PollScheduler: Sendable {
                     if queue.isEmpty || queueReadAt.duration(to: clock.now) >= idleCheck {
                         queueReadAt = clock.now
                         do {
-                            queue = try await database.dueContacts(
-                                nowMs: wallNowMs(), limit: max(Self.pageSize, maxConcurrentPolls),
-                                excluding: inFlight.union(backoff.waitingContacts(at: clock.now))
-                            ).reversed()
+                            let excluding = inFlight.union(backoff.waitingContacts(at: clock.now))
+                            let now = wallNowMs()
+                            if let leasing {
+                                // Only as many as start now: each is polled while its lease lives.
+                                queue = try await database.claimDueContacts(
+                                    nowMs: now, limit: maxConcurrentPolls - fetching, excluding: excluding,
+                                    for: leasing.instance, leaseUntilMs: now + leasing.durationMs
+                                ).reversed()
+                            } else {
+                                queue = try await database.dueContacts(
+                                    nowMs: now, limit: max(Self.pageSize, maxConcurrentPolls), excluding: excluding
+                                ).reversed()
+                            }
                             health.succeeded(isWrite: false)
                         } catch  where !(error is CancellationError) {
                             queue = []

@@ -46,7 +46,9 @@ public struct PendingPoll: Sendable {
         }
         outcome.counts.conflicts = []
         if outcome.counts.supersededByOperator {
-            logger.info("An operator's command changed the contact during the poll; its row keeps what the command set")
+            logger.info(
+                "An operator's command changed the contact (or another instance took it over) during the poll; its row keeps what they set"
+            )
         }
         if let error {
             if case .unauthorized = outcome.result { return outcome }

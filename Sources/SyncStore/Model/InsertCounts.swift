@@ -13,8 +13,9 @@ public struct InsertCounts: Sendable, Hashable {
     public var quarantined = 0
     /// The conflicts counted in `conflicting`, to be logged.
     public var conflicts: [EventConflict] = []
-    /// Whether an operator's command changed the contact while the poll was in flight, so the
-    /// poll's writes left its row as the command set it (its events are stored all the same).
+    /// Whether an operator's command changed the contact while the poll was in flight, or another
+    /// instance took the contact over after this one's lease expired, so the poll's writes left
+    /// its row as the command or the new holder set it (its events are stored all the same).
     public var supersededByOperator = false
 
     public init(new: Int = 0, duplicate: Int = 0, conflicting: Int = 0, quarantined: Int = 0) {

@@ -18,6 +18,9 @@ public struct StoreStatus: Sendable, Hashable {
     public var lastEventReceivedMs: Int64?
     public var quarantined = 0
     public var lastRun: SyncRunSummary?
+    /// The daemons heartbeating into the database (PostgreSQL), latest heartbeat first; empty
+    /// for a store used by one process (SQLite).
+    public var instances: [InstanceStatus] = []
 
     public init() {}
 }

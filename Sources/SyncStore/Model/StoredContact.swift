@@ -17,11 +17,14 @@ public struct StoredContact: Sendable, Hashable {
     public var addedMs: Int64
     /// Bumped by operators' commands; a poll's writes carry the generation it started from.
     public var generation: Int64
+    /// The lease token this instance claimed the contact with (see ``PollTarget``); `nil` when
+    /// it was read without a claim.
+    public var leaseToken: Int64?
 
     public init(
         id: Int64, reference: ContactReference, enabled: Bool, watermarkMs: Int64?, nextDueMs: Int64,
         lastAttemptMs: Int64?, lastSuccessMs: Int64?, lastStatus: ContactStatus?, lastError: String?,
-        consecutiveFailures: Int, addedMs: Int64, generation: Int64
+        consecutiveFailures: Int, addedMs: Int64, generation: Int64, leaseToken: Int64? = nil
     ) {
         self.id = id
         self.reference = reference
@@ -35,8 +38,9 @@ public struct StoredContact: Sendable, Hashable {
         self.consecutiveFailures = consecutiveFailures
         self.addedMs = addedMs
         self.generation = generation
+        self.leaseToken = leaseToken
     }
 
     /// What a poll of this contact writes to.
-    public var pollTarget: PollTarget { PollTarget(id: id, generation: generation) }
+    public var pollTarget: PollTarget { PollTarget(id: id, generation: generation, leaseToken: leaseToken) }
 }

@@ -1,0 +1,109 @@
+import Logging
+import PostgresNIO
+import SyncStore
+
+/// Several daemons on one database: contacts claimed with leases, instances heartbeating.
+///
+/// A claim takes due contacts whose lease is free or expired with `FOR UPDATE SKIP LOCKED`, so
+/// concurrent claims never take the same row, and gives each a new `lease_token`; the poll's
+/// writes are fenced by it (`PostgresPollWriteCommitter`). The owner renews the leases of its
+/// polls in flight on each heartbeat and gives a lease up with the poll's last write. A daemon
+/// that dies renews nothing: once `lease_until_ms` passes, the others claim its contacts, and
+/// its late writes (a paused process resuming) store their events but no longer move the row.
+extension PostgresEventStore {
+    /// Claims due contacts for `instance` until `leaseUntilMs` (see `EventStore`).
+    public func claimDueContacts(
+        nowMs: Int64, limit: Int, excluding: Set<Int64>, for instance: StoreInstance, leaseUntilMs: Int64
+    ) async throws -> [StoredContact] {
+        guard limit > 0 else { return [] }
+        return try await writing { connection in
+            let rows = try await connection.query(
+                """
+                WITH due AS (
+                    SELECT id AS claimed FROM contacts
+                    WHERE enabled = 1 AND next_due_ms <= \(nowMs)
+                        AND (lease_until_ms IS NULL OR lease_until_ms <= \(nowMs))
+                        AND NOT (id = ANY(\(Array(excluding))::bigint[]))
+                    ORDER BY next_due_ms, id LIMIT \(limit)
+                    FOR UPDATE SKIP LOCKED
+                )
+                UPDATE contacts SET lease_owner = \(instance.id), lease_until_ms = \(leaseUntilMs),
+                    lease_token = lease_token + 1
+                FROM due WHERE id = due.claimed
+                RETURNING \(unescaped: ContactRow.columns), lease_token
+                """, logger: logger)
+            var contacts: [StoredContact] = []
+            for try await row in rows {
+                guard var contact = try ContactRow.decode(row) else { continue }
+                contact.leaseToken = try row.makeRandomAccess()["lease_token"].decode(Int64.self)
+                contacts.append(contact)
+            }
+            return contacts.sorted { ($0.nextDueMs, $0.id) < ($1.nextDueMs, $1.id) }
+        }
+    }
+
+    /// Upserts `instance`'s row, renews its leases on `renewing`, forgets instances silent for a
+    /// day, and counts those heard from since `liveSinceMs`.
+    public func heartbeat(
+        _ instance: StoreInstance, nowMs: Int64, renewing: Set<Int64>, leaseUntilMs: Int64, liveSinceMs: Int64
+    ) async throws -> Int {
+        try await writing { connection in
+            try await connection.run(
+                """
+                INSERT INTO instances (id, host, pid, started_ms, heartbeat_ms)
+                VALUES (\(instance.id), \(instance.host), \(instance.pid), \(instance.startedMs), \(nowMs))
+                ON CONFLICT (id) DO UPDATE SET heartbeat_ms = EXCLUDED.heartbeat_ms
+                """, logger: logger)
+            if !renewing.isEmpty {
+                // Only leases still its own: one taken over after it expired stays the new holder's.
+                try await connection.run(
+                    """
+                    UPDATE contacts SET lease_until_ms = \(leaseUntilMs)
+                    WHERE lease_owner = \(instance.id) AND id = ANY(\(Array(renewing))::bigint[])
+                    """, logger: logger)
+            }
+            try await connection.run(
+                "DELETE FROM instances WHERE heartbeat_ms < \(nowMs - Self.forgottenAfterMs)", logger: logger)
+            return try await connection.query(
+                "SELECT count(*) FROM instances WHERE heartbeat_ms >= \(liveSinceMs)", logger: logger
+            ).collect().first?.decode(Int.self) ?? 1
+        }
+    }
+
+    /// Frees `instance`'s leases and removes its row, in one transaction.
+    public func releaseLeases(of instance: StoreInstance) async throws {
+        try await writing { connection in
+            try await connection.run(
+                "UPDATE contacts SET lease_owner = NULL, lease_until_ms = NULL WHERE lease_owner = \(instance.id)",
+                logger: logger)
+            try await connection.run("DELETE FROM instances WHERE id = \(instance.id)", logger: logger)
+        }
+    }
+
+    /// An instance not heard from for this long is removed from `instances` (a day).
+    static var forgottenAfterMs: Int64 { 86_400_000 }
+
+    /// The `instances` rows, latest heartbeat first, with the live leases each holds at `now`.
+    static func instances(
+        now: Int64, _ connection: PostgresConnection, logger: Logger
+    ) async throws
+        -> [InstanceStatus]
+    {
+        let rows = try await connection.query(
+            """
+            SELECT i.id, i.host, i.pid, i.started_ms, i.heartbeat_ms,
+                (SELECT count(*) FROM contacts c WHERE c.lease_owner = i.id AND c.lease_until_ms > \(now))
+            FROM instances i ORDER BY i.heartbeat_ms DESC, i.id
+            """, logger: logger)
+        var instances: [InstanceStatus] = []
+        for try await (id, host, pid, started, heartbeat, leases) in rows.decode(
+            (String, String, Int64, Int64, Int64, Int).self)
+        {
+            instances.append(
+                InstanceStatus(
+                    instance: StoreInstance(id: id, host: host, pid: pid, startedMs: started),
+                    lastHeartbeatMs: heartbeat, leases: leases))
+        }
+        return instances
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import Logging
+import NP6Model
+import PostgresStore
+import ServiceLifecycle
+import ServiceLifecycleTestKit
+import StoreTestSupport
+import SyncStore
+import Synchronization
+import Testing
+
+@testable import NP6Sync
+
+/// Two polling loops on one PostgreSQL database, as two daemons on two machines: they share the
+/// contacts by lease. Real time, but nothing asserted depends on it.
+@Suite(.timeLimit(.minutes(5)), .enabled(if: PostgresTestServer.isEnabled)) struct LeasingSchedulerTests {
+    let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    /// How many polls of each contact run at once, and how many ran in all.
+    final class Polls: Sendable {
+        private let state = Mutex<
+            (running: [Int64: Int], overlaps: Int, done: [Int64: Int], byInstance: [String: Int])
+        >(
+            ([:], 0, [:], [:]))
+
+        func begin(_ id: Int64) {
+            state.withLock {
+                $0.running[id, default: 0] += 1
+                if $0.running[id]! > 1 { $0.overlaps += 1 }
+            }
+        }
+
+        func end(_ id: Int64, by instance: String) {
+            state.withLock {
+                $0.running[id, default: 0] -= 1
+                $0.done[id, default: 0] += 1
+                $0.byInstance[instance, default: 0] += 1
+            }
+        }
+
+        var overlaps: Int { state.withLock { $0.overlaps } }
+        var done: [Int64: Int] { state.withLock { $0.done } }
+        var byInstance: [String: Int] { state.withLock { $0.byInstance } }
+    }
+
+    func scheduler(_ database: PostgresEventStore, instance: String, polls: Polls) -> PollScheduler {
+        let logger = logger
+        var scheduler = PollScheduler(database: database, maxConcurrentPolls: 3, wallNowMs: WallClock.nowMs) {
+            contact in
+            polls.begin(contact.id)
+            try await Task.sleep(for: .milliseconds(5))
+            let now = WallClock.nowMs()
+            _ = try await database.write(
+                .finish(
+                    contact: contact.pollTarget, events: [], malformed: [], watermarkMs: now,
+                    nextDueMs: now + 3_600_000, now: now))
+            polls.end(contact.id, by: instance)
+            return PendingPoll(contact, outcome: PollOutcome(result: .caughtUp), logger: logger)
+        }
+        scheduler.idleCheck = .milliseconds(50)
+        scheduler.leasing = PollScheduler.Leasing(
+            instance: StoreInstance(id: instance, host: "localhost", pid: 1, startedMs: WallClock.nowMs()),
+            durationMs: 30_000)
+        return scheduler
+    }
+
+    @Test func twoLoopsPollEachContactOnceAndNeverAtOnce() async throws {
+        try await PostgresTestServer.configured().withTemporaryDatabase { endpoint in
+            let password = try PostgresTestServer.configured().password
+            let first = try await PostgresEventStore.open(endpoint, password: password)
+            let second = try await PostgresEventStore.open(endpoint, password: password)
+            let references = (0..<60).map { ContactReference(kind: .id, value: "C\($0)") }
+            _ = try await first.addContacts(references, now: 0)
+            let polls = Polls()
+            let loops = [
+                scheduler(first, instance: "one", polls: polls), scheduler(second, instance: "two", polls: polls),
+            ]
+            try await testGracefulShutdown { trigger in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for loop in loops { group.addTask { try await loop.run(logger: logger) } }
+                    let deadline = ContinuousClock.now + .seconds(60)
+                    while polls.done.count < references.count, ContinuousClock.now < deadline {
+                        try await Task.sleep(for: .milliseconds(10))
+                    }
+                    trigger.triggerGracefulShutdown()
+                    try await group.waitForAll()
+                }
+            }
+            #expect(polls.done.count == references.count)
+            #expect(polls.done.values.allSatisfy { $0 == 1 }, "each contact polled once")
+            #expect(polls.overlaps == 0, "never by both at once")
+            // Both stopped gracefully: their leases given up, their rows gone.
+            let status = try await first.status(now: WallClock.nowMs())
+            #expect(status.instances.isEmpty)
+            await first.close()
+            await second.close()
+        }
+    }
+}
