@@ -61,6 +61,26 @@ import Testing
         #expect(contactIDs(writes) == [4])
     }
 
+    /// A 404 or a 200 to a request that left before a reload re-armed the gate (it may have
+    /// gone to the old `api.baseURL`) is dropped: once the new URL's 200 comes, it must not be
+    /// released as that contact's `not_found`.
+    @Test func answersFromBeforeARearmAreDropped() async {
+        let gate = NotFoundGate()
+        let before = await gate.round
+        await gate.rearm()
+        guard case .hold = await gate.notFound(notFound(1), contactID: 1, round: before) else {
+            Issue.record("a 404 from before the rearm was not dropped")
+            return
+        }
+        #expect(await gate.answered(contactID: 1, round: before).isEmpty)
+        // It confirmed nothing: a 404 of this round is still held, and the next 200 releases only it.
+        guard case .hold = await gate.notFound(notFound(2), contactID: 2, round: await gate.round) else {
+            Issue.record("a 200 from before the rearm confirmed the new URL")
+            return
+        }
+        #expect(contactIDs(await gate.answered(contactID: 3, round: await gate.round)) == [2])
+    }
+
     @Test func aHeldContactAskedAgainReleasesAll() async {
         // Fewer contacts than the threshold to ask: not enough evidence, so the 404s are written.
         let gate = NotFoundGate()

@@ -81,6 +81,7 @@ public struct ContactPoller: Sendable {
         while let current = window {
             let next = current.next(nowMs: pollNow, policy: windows)
             let ticket = try await pacer.acquire()
+            let gateRound = await notFoundGate?.round
             pending.outcome.requests += 1
             let started = ContinuousClock.now
             do {
@@ -92,7 +93,9 @@ public struct ContactPoller: Sendable {
                 }
                 await pacer.finish(ticket)
                 onRequest((ContinuousClock.now - started).seconds, 200)
-                for write in await notFoundGate?.answered(contactID: contact.id) ?? [] { await pending.submit(write) }
+                for write in await notFoundGate?.answered(contactID: contact.id, round: gateRound) ?? [] {
+                    await pending.submit(write)
+                }
             } catch let error as NP6ClientError {
                 onRequest((ContinuousClock.now - started).seconds, error.httpStatus)
                 // A poll abandoned at shutdown is no failure of the contact: what it stored is
@@ -108,7 +111,7 @@ public struct ContactPoller: Sendable {
                     contact: contact.pollTarget, status: pending.outcome.result.contactStatus, error: error.description,
                     nextDueMs: nextDueMs, now: wallNowMs())
                 if pending.outcome.result == .notFound, let notFoundGate {
-                    switch await notFoundGate.notFound(failure, contactID: contact.id) {
+                    switch await notFoundGate.notFound(failure, contactID: contact.id, round: gateRound) {
                     case .write(let writes):
                         for write in writes { await pending.submit(write) }
                     case .hold:

@@ -23,6 +23,9 @@ public actor NotFoundGate {
         case misconfigured(contactsAsked: Int)
     }
 
+    /// Counts `rearm()`s: an answer to a request that left before the last one says nothing of
+    /// the URL in force now (the request may have gone to the old `api.baseURL`).
+    public private(set) var round = 0
     private var confirmed = false
     private var held: [(contactID: Int64, write: PollWrite)] = []
     /// After a misconfiguration: the contacts that got 404 since, until one comes up again.
@@ -30,8 +33,11 @@ public actor NotFoundGate {
 
     public init() {}
 
-    /// A contact's poll got a 404; `write` is its `not_found` write.
-    public func notFound(_ write: PollWrite, contactID: Int64) -> Verdict {
+    /// A contact's poll got a 404; `write` is its `not_found` write. `round` is the gate's
+    /// `round` when the request left; from an earlier one, the 404 is dropped (the contact's row
+    /// stays as it was, so it is asked again).
+    public func notFound(_ write: PollWrite, contactID: Int64, round: Int? = nil) -> Verdict {
+        if let round, round != self.round { return .hold }
         if confirmed { return .write([write]) }
         if var asked = misconfiguredContacts {
             guard asked.contains(contactID) else {
@@ -56,8 +62,8 @@ public actor NotFoundGate {
 
     /// A contact's request got a 200: the base URL is right. Returns the held writes of the other
     /// contacts, to submit (the contact's own is dropped: its 200 is newer).
-    public func answered(contactID: Int64) -> [PollWrite] {
-        guard !confirmed else { return [] }
+    public func answered(contactID: Int64, round: Int? = nil) -> [PollWrite] {
+        guard !confirmed, round.map({ $0 == self.round }) ?? true else { return [] }
         confirmed = true
         misconfiguredContacts = nil
         defer { held = [] }
@@ -72,6 +78,7 @@ public actor NotFoundGate {
 
     /// Checks again from scratch, as at start: after `api.baseURL` changed.
     public func rearm() {
+        round += 1
         confirmed = false
         held = []
         misconfiguredContacts = nil
