@@ -76,6 +76,15 @@ final class PollRecorder: Sendable {
     /// Once shut down, the loop notices at its next turn: each time it sleeps on its tick, the
     /// clock moves on by `idleCheck`. Call it with no poll in flight (the tests wait for the
     /// polls to complete), so that the first turn after the shutdown ends the loop.
+    /// Ends the running polls (moves the clock by `pollTime`) once as many run as the limit allows
+    /// (fewer at the end) and each is asleep for its `pollTime`.
+    func endPollsOnceAllAsleep(_ recorder: PollRecorder, limit: Int, contacts: Int, pollTime: Duration) {
+        let running = recorder.running
+        let ended = recorder.order.count - running
+        let asleep = clock.sleeperDeadlines.filter { $0 == clock.now.advanced(by: pollTime) }.count
+        if running > 0, running == min(limit, contacts - ended), asleep == running { clock.advance(by: pollTime) }
+    }
+
     func run(
         _ scheduler: PollScheduler,
         until: @escaping @Sendable () async throws -> Bool,
@@ -127,14 +136,7 @@ final class PollRecorder: Sendable {
             try await run(
                 scheduler(database, limit: 3, recorder: recorder, pollTime: pollTime),
                 until: { recorder.completed == 20 },
-                step: {
-                    // The polls take their time once as many run as the limit allows (fewer at
-                    // the end), each asleep for its `pollTime`.
-                    let running = recorder.running
-                    let ended = recorder.order.count - running
-                    let asleep = clock.sleeperDeadlines.filter { $0 == clock.now.advanced(by: pollTime) }.count
-                    if running > 0, running == min(3, 20 - ended), asleep == running { clock.advance(by: pollTime) }
-                })
+                step: { endPollsOnceAllAsleep(recorder, limit: 3, contacts: 20, pollTime: pollTime) })
             #expect(recorder.maxRunning == 3)
             #expect(Set(recorder.order).count == 20, "each due contact polled once")
         }
@@ -153,12 +155,7 @@ final class PollRecorder: Sendable {
             try await run(
                 leasing,
                 until: { recorder.completed == 20 },
-                step: {
-                    let running = recorder.running
-                    let ended = recorder.order.count - running
-                    let asleep = clock.sleeperDeadlines.filter { $0 == clock.now.advanced(by: pollTime) }.count
-                    if running > 0, running == min(3, 20 - ended), asleep == running { clock.advance(by: pollTime) }
-                })
+                step: { endPollsOnceAllAsleep(recorder, limit: 3, contacts: 20, pollTime: pollTime) })
             #expect(recorder.maxRunning == 3)
             #expect(Set(recorder.order).count == 20, "each due contact polled once")
             // SQLite: one process, so one live instance.
