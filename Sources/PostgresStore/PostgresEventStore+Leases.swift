@@ -2,7 +2,8 @@ import Logging
 import PostgresNIO
 import SyncStore
 
-/// Several daemons on one database: contacts claimed with leases, instances heartbeating.
+/// Several daemons on one database: contacts claimed with leases, instances heartbeating and
+/// sharing the API's rate limit.
 ///
 /// A claim takes due contacts whose lease is free or expired with `FOR UPDATE SKIP LOCKED`, so
 /// concurrent claims never take the same row, and gives each a new `lease_token`; the poll's
@@ -42,17 +43,21 @@ extension PostgresEventStore {
         }
     }
 
-    /// Upserts `instance`'s row, renews its leases on `renewing`, forgets instances silent for a
-    /// day, and counts those heard from since `liveSinceMs`.
+    /// Upserts `instance`'s row (with the pause the API imposed on it, if any), renews its leases
+    /// on `renewing`, forgets instances silent for a day, and reads the cluster's share: the
+    /// instances heard from since `liveSinceMs`, and the latest pause among them still ahead.
     public func heartbeat(
-        _ instance: StoreInstance, nowMs: Int64, renewing: Set<Int64>, leaseUntilMs: Int64, liveSinceMs: Int64
-    ) async throws -> Int {
+        _ instance: StoreInstance, nowMs: Int64, renewing: Set<Int64>, leaseUntilMs: Int64, liveSinceMs: Int64,
+        rateLimitedUntilMs: Int64?
+    ) async throws -> ClusterShare {
         try await writing { connection in
             try await connection.run(
                 """
-                INSERT INTO instances (id, host, pid, started_ms, heartbeat_ms)
-                VALUES (\(instance.id), \(instance.host), \(instance.pid), \(instance.startedMs), \(nowMs))
-                ON CONFLICT (id) DO UPDATE SET heartbeat_ms = EXCLUDED.heartbeat_ms
+                INSERT INTO instances (id, host, pid, started_ms, heartbeat_ms, rate_limited_until_ms)
+                VALUES (\(instance.id), \(instance.host), \(instance.pid), \(instance.startedMs), \(nowMs),
+                    \(rateLimitedUntilMs))
+                ON CONFLICT (id) DO UPDATE SET heartbeat_ms = EXCLUDED.heartbeat_ms,
+                    rate_limited_until_ms = EXCLUDED.rate_limited_until_ms
                 """, logger: logger)
             if !renewing.isEmpty {
                 // Only leases still its own: one taken over after it expired stays the new holder's.
@@ -64,9 +69,15 @@ extension PostgresEventStore {
             }
             try await connection.run(
                 "DELETE FROM instances WHERE heartbeat_ms < \(nowMs - Self.forgottenAfterMs)", logger: logger)
-            return try await connection.query(
-                "SELECT count(*) FROM instances WHERE heartbeat_ms >= \(liveSinceMs)", logger: logger
-            ).collect().first?.decode(Int.self) ?? 1
+            let rows = try await connection.query(
+                """
+                SELECT count(*), max(rate_limited_until_ms) FILTER (WHERE rate_limited_until_ms > \(nowMs))
+                FROM instances WHERE heartbeat_ms >= \(liveSinceMs)
+                """, logger: logger)
+            for try await (live, pausedUntil) in rows.decode((Int, Int64?).self) {
+                return ClusterShare(liveInstances: live, rateLimitedUntilMs: pausedUntil)
+            }
+            return ClusterShare(liveInstances: 1)
         }
     }
 

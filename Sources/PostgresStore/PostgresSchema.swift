@@ -5,7 +5,8 @@ import SyncStore
 /// The public schema in PostgreSQL, one migration at a time: the same tables, columns and
 /// meanings as the SQLite schema, with the same version numbers (version 4 is the same schema
 /// in both), plus what several daemons on one database need: version 5 adds the lease columns
-/// of `contacts` and the `instances` table, which SQLite has not.
+/// of `contacts` and the `instances` table, and version 6 the pause the instances share after a
+/// 429; SQLite has neither.
 ///
 /// The types: SQLite's `INTEGER` is `bigint` (`enabled` stays an integer, 0 or 1, so that the
 /// same SQL works on both), `TEXT` is `text`, `BLOB` is `bytea`; `events.seq` is a `bigint`
@@ -165,6 +166,9 @@ enum PostgresSchema {
                 )
                 """,
             ]),
+        Migration(
+            version: 6, description: "instances share the API's rate-limit pauses",
+            statements: ["ALTER TABLE instances ADD COLUMN rate_limited_until_ms bigint"]),
     ]
 
     /// The version this build migrates to: the number of migrations it knows.

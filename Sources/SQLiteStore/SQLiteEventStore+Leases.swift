@@ -5,7 +5,7 @@ import SyncStore
 /// Several daemons share contacts by lease only on PostgreSQL. A SQLite database is written by
 /// one daemon at a time (its file lives on one machine), so a claim is the plain due-contacts
 /// read, its contacts carry no lease token (their writes are fenced by the generation alone,
-/// as before), a heartbeat records nothing and counts one instance, and there is no
+/// as before), a heartbeat records nothing and counts one instance (which shares its rate limit with no one), and there is no
 /// `instances` table (`status` lists none).
 extension SQLiteEventStore {
     /// ``dueContacts(nowMs:limit:excluding:)``: one process, no leases.
@@ -15,11 +15,12 @@ extension SQLiteEventStore {
         try await dueContacts(nowMs: nowMs, limit: limit, excluding: excluding)
     }
 
-    /// Nothing to record: the one process is the only instance.
+    /// Nothing to record: the one process is the only instance, and its own pauses are known to it.
     public func heartbeat(
-        _ instance: StoreInstance, nowMs: Int64, renewing: Set<Int64>, leaseUntilMs: Int64, liveSinceMs: Int64
-    ) async throws -> Int {
-        1
+        _ instance: StoreInstance, nowMs: Int64, renewing: Set<Int64>, leaseUntilMs: Int64, liveSinceMs: Int64,
+        rateLimitedUntilMs: Int64?
+    ) async throws -> ClusterShare {
+        ClusterShare(liveInstances: 1)
     }
 
     /// Nothing to release.

@@ -93,13 +93,16 @@ public protocol EventStore: Sendable {
         nowMs: Int64, limit: Int, excluding: Set<Int64>, for instance: StoreInstance, leaseUntilMs: Int64
     ) async throws -> [StoredContact]
 
-    /// Records that `instance` is alive at `nowMs` (`instances`) and extends until
-    /// `leaseUntilMs` its leases on `renewing` (its polls in flight) that no one took over.
+    /// Records that `instance` is alive at `nowMs` (`instances`), and until when the API told it
+    /// to pause (`rateLimitedUntilMs`, after a 429), and extends until `leaseUntilMs` its leases
+    /// on `renewing` (its polls in flight) that no one took over.
     /// - Returns: how many instances have heartbeated since `liveSinceMs` (this one included):
-    ///   the cluster's size, which shares the API's rate limit.
+    ///   the cluster's size, which shares the API's rate limit; and the latest pause one of them
+    ///   recorded that is still ahead of `nowMs`.
     func heartbeat(
-        _ instance: StoreInstance, nowMs: Int64, renewing: Set<Int64>, leaseUntilMs: Int64, liveSinceMs: Int64
-    ) async throws -> Int
+        _ instance: StoreInstance, nowMs: Int64, renewing: Set<Int64>, leaseUntilMs: Int64, liveSinceMs: Int64,
+        rateLimitedUntilMs: Int64?
+    ) async throws -> ClusterShare
 
     /// On a graceful stop: gives up `instance`'s leases, so that others poll its contacts at
     /// once, and removes it from `instances`.

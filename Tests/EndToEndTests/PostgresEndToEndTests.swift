@@ -86,7 +86,7 @@ struct PostgresEndToEndTests {
                     ["check-config", "--config", config], environment: ["NP6_API_KEY": apiKey])
                 #expect(check.status == 0, "stderr: \(check.stderr)")
                 #expect(check.stdout.contains("(connected without TLS: PostgreSQL"))
-                #expect(check.stdout.contains("schema version 5"))
+                #expect(check.stdout.contains("schema version 6"))
 
                 for output in [first, second, events, status, sinks, list, check] {
                     #expect(!output.stdout.contains(password) && !output.stderr.contains(password))

@@ -151,7 +151,7 @@ final class PollRecorder: Sendable {
             var leasing = scheduler(database, limit: 3, recorder: recorder, pollTime: pollTime)
             leasing.leasing = PollScheduler.Leasing(
                 instance: StoreInstance(id: "test", host: "localhost", pid: 1, startedMs: 0), durationMs: 30_000)
-            leasing.onHeartbeat = { live in heartbeats.withLock { $0.append(live) } }
+            leasing.onHeartbeat = { share in heartbeats.withLock { $0.append(share.liveInstances) } }
             try await run(
                 leasing,
                 until: { recorder.completed == 20 },

@@ -46,6 +46,31 @@ import Testing
         #expect(result.seconds <= ideal / 0.95 + 0.05, "\(result.seconds) s for an ideal of \(ideal) s")
         #expect(result.rateLimited == 0, "\(result)")
     }
+
+    /// Two and three instances on one key (five workers each), told by their heartbeat how many
+    /// share it and each other's 429 pauses, a second late: together they are answered at 95% of
+    /// their equal whole shares of the limit or more, never above it (but for a token bucket's
+    /// stored burst), with fewer than 1% 429s, whether `api.requestsPerSecond` is the limit or
+    /// above it (the server's headers then hold them).
+    @Test(arguments: cases.filter { $0.limit >= 20 }, [2, 3])
+    func instancesSharingAKeyHoldItsLimitTogether(_ test: Case, instances: Int) {
+        for configured in [test.limit, 1_000] {
+            var simulation = Simulation(
+                server: test.server, instances: instances, workersPerInstance: 5, requestsPerSecond: configured)
+            let result = simulation.run(seconds: 70, measuringFrom: 10)
+            let used = Double(result.answered) / 60 / Double(test.limit)
+            // Equal whole shares: 20/s among three is 6/s each, 18/s in all.
+            let shared = Double(instances * (test.limit / instances)) / Double(test.limit)
+            #expect(used >= 0.95 * shared, "\(configured)/s configured: used \(used) of the limit")
+            // The instances spend their shares of a token bucket's stored tokens later than one
+            // instance would, some within the measured minute: the limit, plus what it held.
+            let allowed = 1.001 + Double(test.server.capacity) / 60 / Double(test.limit)
+            #expect(used <= allowed, "\(configured)/s configured: more than the limit: \(used)")
+            #expect(
+                Double(result.rateLimited) < 0.01 * Double(result.answered + result.rateLimited),
+                "\(configured)/s configured: \(result)")
+        }
+    }
 }
 
 /// A rate-limited server as NP6 may be one: its decisions and `X-RateLimit-*` headers.
@@ -94,7 +119,8 @@ enum SimulatedServer: CustomStringConvertible, Sendable {
     }
 }
 
-/// Sixteen workers asking the limiter and a simulated server, in simulated time.
+/// Workers (sixteen by default) asking their instance's limiter and a simulated server, in
+/// simulated time; several instances hear of each other as their heartbeat would tell them.
 struct Simulation {
     struct Result: CustomStringConvertible {
         var answered = 0
@@ -107,18 +133,33 @@ struct Simulation {
         case ask
         case reachServer(RequestTicket)
         case head(RequestTicket, RateLimitInfo, rateLimited: Bool)
+        /// The instance's heartbeat: the other instances' pauses reach it (once a second).
+        case heartbeat
     }
 
     var server: SimulatedServer
     private let origin = ContinuousClock.now
     private let wall: Int64 = 1_700_000_000_000
     private var random: UInt64 = 42
-    private var workers: [(at: Duration, step: Step)] = Array(repeating: (.zero, .ask), count: 16)
-    private var limiter: RateLimiter<ContinuousClock.Instant>
+    /// Each worker's instance, next step and when.
+    private var workers: [(instance: Int, at: Duration, step: Step)]
+    private var limiters: [RateLimiter<ContinuousClock.Instant>]
 
-    init(server: SimulatedServer) {
+    init(server: SimulatedServer, instances: Int = 1, workersPerInstance: Int = 16, requestsPerSecond: Int = 1_000) {
         self.server = server
-        limiter = RateLimiter(requestsPerSecond: 1_000, now: origin)
+        let origin = origin
+        limiters = (0..<instances).map { _ in
+            var limiter = RateLimiter(requestsPerSecond: requestsPerSecond, now: origin)
+            limiter.share(among: instances, pausedUntil: nil)
+            return limiter
+        }
+        var workers = (0..<instances).flatMap { instance in
+            Array(repeating: (instance: instance, at: Duration.zero, step: Step.ask), count: workersPerInstance)
+        }
+        if instances > 1 {
+            workers += (0..<instances).map { (instance: $0, at: .milliseconds(100 * $0), step: .heartbeat) }
+        }
+        self.workers = workers
     }
 
     /// 2 to 20 ms, pseudo-random.
@@ -141,15 +182,19 @@ struct Simulation {
         var result = Result()
         for _ in 0..<2_000_000 {
             let index = workers.indices.min { workers[$0].at < workers[$1].at }!
-            let (now, step) = workers[index]
+            let (instance, now, step) = workers[index]
             let t = now.seconds
             if done(t, result) { return result }
             switch step {
             case .ask:
-                switch limiter.acquire(now: origin.advanced(by: now)) {
-                case .proceed(let ticket): workers[index] = (now + latency() / 2, .reachServer(ticket))
-                case .wait(let until): workers[index] = (max(now, origin.duration(to: until)), .ask)
+                switch limiters[instance].acquire(now: origin.advanced(by: now)) {
+                case .proceed(let ticket): workers[index] = (instance, now + latency() / 2, .reachServer(ticket))
+                case .wait(let until): workers[index] = (instance, max(now, origin.duration(to: until)), .ask)
                 }
+            case .heartbeat:
+                let paused = limiters.compactMap(\.apiPausedUntil).max()
+                limiters[instance].share(among: limiters.count, pausedUntil: paused)
+                workers[index] = (instance, now + .seconds(1), .heartbeat)
             case .reachServer(let ticket):
                 let answer = server.take(at: t)
                 if counting(t) {
@@ -161,13 +206,13 @@ struct Simulation {
                     limit: server.capacity, remaining: answer.remaining,
                     resetAtMs: headWall + Int64(answer.reset) * 1000,
                     retryAtMs: answer.allowed ? nil : headWall + Int64(answer.reset) * 1000)
-                workers[index] = (headAt, .head(ticket, info, rateLimited: !answer.allowed))
+                workers[index] = (instance, headAt, .head(ticket, info, rateLimited: !answer.allowed))
             case .head(let ticket, let info, let rateLimited):
-                limiter.observe(
+                limiters[instance].observe(
                     ticket, info, rateLimited: rateLimited, now: origin.advanced(by: now),
                     wallNowMs: wall + now.milliseconds)
                 result.seconds = t
-                workers[index] = (now + latency() / 4, .ask)
+                workers[index] = (instance, now + latency() / 4, .ask)
             }
         }
         let last = workers.map(\.at).min() ?? .zero

@@ -201,6 +201,71 @@ import Testing
         expectWait(limiter.acquire(now: at(1.01)), until: 1.11)
     }
 
+    @Test func instancesSharingTheKeyDivideOurRate() {
+        var limiter = RateLimiter(requestsPerSecond: 30, now: at(0))
+        limiter.share(among: 3, pausedUntil: nil)
+        #expect((99...103).contains(started(&limiter, from: 0, seconds: 10)))
+        // One of the three is gone: the two left take half each.
+        limiter.share(among: 2, pausedUntil: nil)
+        #expect((148...153).contains(started(&limiter, from: 10, seconds: 10)))
+    }
+
+    @Test func instancesSharingAFixedWindowEachSendTheirShareOfItsLimit() throws {
+        var limiter = RateLimiter(requestsPerSecond: 1_000, now: at(0))
+        limiter.share(among: 2, pausedUntil: nil)
+        let first = try ticket(&limiter, at: at(0))
+        limiter.observe(
+            first, RateLimitInfo(limit: 40, remaining: 30, resetAtMs: wall + 1_000), rateLimited: false, now: at(0.01),
+            wallNowMs: wall)
+        // 30 are left, but this instance's share of the window is 20: 19 more go, then it waits
+        // for their answers.
+        let spent = try (0..<19).map { _ in try ticket(&limiter, at: at(0.01)) }
+        expectWait(limiter.acquire(now: at(0.01)), until: 0.015)
+        // Answered, the other instance's requests among them: nothing more until the window ends,
+        // though `Remaining` says 2 (they are the other instance's share).
+        for request in spent {
+            limiter.observe(
+                request, RateLimitInfo(limit: 40, remaining: 2, resetAtMs: wall + 1_000), rateLimited: false,
+                now: at(0.02), wallNowMs: wall)
+        }
+        expectWait(limiter.acquire(now: at(0.02)), until: 1.012)
+        // Then one probe asks for the new window's budget.
+        let probe = try ticket(&limiter, at: at(1.012))
+        // Its answer opens the new window: 35 left, fewer than a fresh one would leave because the
+        // other instance's requests went first, which is no refill; this instance's share again.
+        limiter.observe(
+            probe, RateLimitInfo(limit: 40, remaining: 35, resetAtMs: wall + 2_000), rateLimited: false,
+            now: at(1.02), wallNowMs: wall + 1_000)
+        #expect(!limiter.refillsGradually, "a lower Remaining than fresh is the other instance's, not a refill")
+        #expect(started(&limiter, from: 1.02, seconds: 0.5) == 19)
+    }
+
+    @Test func aPauseAnotherInstanceMetHoldsThisOneAndOnlyTheAPIsPausesAreShared() throws {
+        var limiter = RateLimiter(requestsPerSecond: 1_000, now: at(0))
+        limiter.share(among: 2, pausedUntil: at(2))
+        expectWait(limiter.acquire(now: at(0)), until: 2)
+        #expect(limiter.apiPausedUntil == nil, "another's pause is not shared again as this one's")
+        limiter.hold(until: at(3))
+        #expect(limiter.apiPausedUntil == nil, "a hold of our own (a wrong base URL) is not the API's")
+        let request = try ticket(&limiter, at: at(3))
+        limiter.observe(
+            request, RateLimitInfo(limit: 10, remaining: 0, resetAtMs: wall + 5_000, retryAtMs: wall + 5_000),
+            rateLimited: true, now: at(3), wallNowMs: wall)
+        #expect(limiter.apiPausedUntil == at(8))
+    }
+
+    @Test func fewerTokensThanInstancesStillLetEachAsk() throws {
+        var limiter = RateLimiter(requestsPerSecond: 1_000, now: at(0))
+        limiter.share(among: 3, pausedUntil: nil)
+        let first = try ticket(&limiter, at: at(0))
+        limiter.observe(
+            first, RateLimitInfo(limit: 2, remaining: 1, resetAtMs: wall + 1_000), rateLimited: false, now: at(0),
+            wallNowMs: wall)
+        // A third of one request: none now, a probe when the window ends.
+        expectWait(limiter.acquire(now: at(0)), until: 1.002)
+        _ = try ticket(&limiter, at: at(1.002))
+    }
+
     @Test func pacerSleepsOnItsClockUntilTheLimiterAllows() async throws {
         let clock = ManualClock()
         let pacer = RequestPacer(requestsPerSecond: 4, wallNowMs: { clock.wallNowMs }, clock: clock)

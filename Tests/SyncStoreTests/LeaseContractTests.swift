@@ -37,7 +37,8 @@ import Testing
                 .isEmpty)
             // A heartbeat renews the leases of the polls in flight…
             _ = try await first.heartbeat(
-                one, nowMs: 20_000, renewing: [claimed[0].id], leaseUntilMs: 50_000, liveSinceMs: -10_000)
+                one, nowMs: 20_000, renewing: [claimed[0].id], leaseUntilMs: 50_000, liveSinceMs: -10_000,
+                rateLimitedUntilMs: nil)
             #expect(
                 try await second.claimDueContacts(
                     nowMs: 31_000, limit: 10, excluding: [], for: two, leaseUntilMs: 61_000
@@ -51,7 +52,8 @@ import Testing
             #expect(newToken != token)
             // A renewal by the instance that lost it changes nothing.
             _ = try await first.heartbeat(
-                one, nowMs: 50_001, renewing: [claimed[0].id], leaseUntilMs: 200_000, liveSinceMs: 20_001)
+                one, nowMs: 50_001, renewing: [claimed[0].id], leaseUntilMs: 200_000, liveSinceMs: 20_001,
+                rateLimitedUntilMs: nil)
             let status = try await first.status(now: 80_000)
             #expect(status.instances.first { $0.instance == one }?.leases == 0)
         }
@@ -164,11 +166,13 @@ import Testing
         try await kind.withTwoStores { first, second in
             _ = try await first.addContacts([alice, bob, carol], now: 1)
             #expect(
-                try await first.heartbeat(one, nowMs: 1_000, renewing: [], leaseUntilMs: 31_000, liveSinceMs: -29_000)
-                    == 1)
+                try await first.heartbeat(
+                    one, nowMs: 1_000, renewing: [], leaseUntilMs: 31_000, liveSinceMs: -29_000, rateLimitedUntilMs: nil
+                ).liveInstances == 1)
             #expect(
-                try await second.heartbeat(two, nowMs: 2_000, renewing: [], leaseUntilMs: 32_000, liveSinceMs: -28_000)
-                    == 2)
+                try await second.heartbeat(
+                    two, nowMs: 2_000, renewing: [], leaseUntilMs: 32_000, liveSinceMs: -28_000, rateLimitedUntilMs: nil
+                ).liveInstances == 2)
             let claimed = try await first.claimDueContacts(
                 nowMs: 2_000, limit: 2, excluding: [], for: one, leaseUntilMs: 32_000)
             #expect(claimed.count == 2)
@@ -181,7 +185,8 @@ import Testing
             // The first instance falls silent: no longer live, its leases expired.
             #expect(
                 try await second.heartbeat(
-                    two, nowMs: 40_000, renewing: [], leaseUntilMs: 70_000, liveSinceMs: 10_000) == 1)
+                    two, nowMs: 40_000, renewing: [], leaseUntilMs: 70_000, liveSinceMs: 10_000, rateLimitedUntilMs: nil
+                ).liveInstances == 1)
             status = try await second.status(now: 40_000)
             #expect(status.instances.map(\.leases) == [0, 0])
             #expect(status.instances.map(\.lastHeartbeatMs) == [40_000, 1_000])
@@ -199,6 +204,37 @@ import Testing
         }
     }
 
+    @Test(arguments: leasingKinds) func aPauseTheAPIImposedOnOneInstanceReachesTheOthers(
+        _ kind: StoreKind
+    ) async throws {
+        try await kind.withTwoStores { first, second in
+            func beat(
+                _ store: any EventStore, _ instance: StoreInstance, at now: Int64, pausedUntil: Int64? = nil
+            ) async throws -> ClusterShare {
+                try await store.heartbeat(
+                    instance, nowMs: now, renewing: [], leaseUntilMs: now + 30_000, liveSinceMs: now - 30_000,
+                    rateLimitedUntilMs: pausedUntil)
+            }
+            #expect(try await beat(second, two, at: 1_000) == ClusterShare(liveInstances: 1))
+            // The first instance met a 429 that pauses it until 5 000: the second hears of it.
+            #expect(
+                try await beat(first, one, at: 1_500, pausedUntil: 5_000)
+                    == ClusterShare(liveInstances: 2, rateLimitedUntilMs: 5_000))
+            #expect(
+                try await beat(second, two, at: 2_000) == ClusterShare(liveInstances: 2, rateLimitedUntilMs: 5_000))
+            // A later pause of the second's own wins; a pause that is over is none.
+            #expect(
+                try await beat(second, two, at: 2_500, pausedUntil: 7_000)
+                    == ClusterShare(liveInstances: 2, rateLimitedUntilMs: 7_000))
+            #expect(try await beat(second, two, at: 7_000) == ClusterShare(liveInstances: 2))
+            // An instance no longer live holds no one, whatever it recorded.
+            _ = try await beat(first, one, at: 8_000, pausedUntil: 100_000)
+            #expect(
+                try await beat(second, two, at: 9_000) == ClusterShare(liveInstances: 2, rateLimitedUntilMs: 100_000))
+            #expect(try await beat(second, two, at: 40_000) == ClusterShare(liveInstances: 1))
+        }
+    }
+
     @Test(arguments: singleProcessKinds) func storeOfOneProcessClaimsWithoutLeases(_ kind: StoreKind) async throws {
         try await kind.withStore { database in
             _ = try await database.addContacts([alice, bob], now: 1)
@@ -208,7 +244,9 @@ import Testing
             #expect(claimed == due)
             #expect(claimed.allSatisfy { $0.leaseToken == nil })
             #expect(
-                try await database.heartbeat(one, nowMs: 1_000, renewing: [], leaseUntilMs: 31_000, liveSinceMs: 0) == 1
+                try await database.heartbeat(
+                    one, nowMs: 1_000, renewing: [], leaseUntilMs: 31_000, liveSinceMs: 0, rateLimitedUntilMs: nil
+                ).liveInstances == 1
             )
             try await database.releaseLeases(of: one)
             #expect(try await database.status(now: 2_000).instances.isEmpty)

@@ -23,7 +23,7 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     var currentSchemaVersion: Int {
         switch self {
         case .sqlite: 4
-        case .postgres: 5  // 4 and the lease columns, `instances`
+        case .postgres: 6  // 4, the lease columns, `instances` (5), its rate-limit pause (6)
         }
     }
 

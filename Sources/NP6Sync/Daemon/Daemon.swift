@@ -173,6 +173,14 @@ public struct Daemon: Sendable {
                 instance: instance, durationMs: Int64(runtime.configuration.database.leaseSeconds) * 1000)
         }
         let pacer = pacer
+        if scheduler.leasing != nil {
+            // The instances divide the API's limit; a 429 one meets holds all (RELIABILITY.md §12).
+            scheduler.imposedPauseUntilMs = { await pacer.imposedPauseUntilMs() }
+            scheduler.onHeartbeat = { [metrics] share in
+                await pacer.share(share)
+                metrics.setLiveInstances(share.liveInstances)
+            }
+        }
         let watchdog = WatchdogTimer(interval: notifier?.watchdogInterval, clock: ContinuousClock())
         let sinks = sinks
         let holdAfterMisconfiguration = Duration.milliseconds(runtime.schedulePolicy.intervalMs)

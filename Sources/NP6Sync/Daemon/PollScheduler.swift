@@ -39,16 +39,20 @@ public struct PollScheduler: Sendable {
     /// Several daemons on one database: contacts are claimed with leases and the loop
     /// heartbeats; `nil` for a database one process uses (SQLite).
     public var leasing: Leasing?
-    /// Called after each heartbeat with the number of live instances (this one included).
-    public var onHeartbeat: @Sendable (_ liveInstances: Int) async -> Void = { _ in }
+    /// Until when the API told this instance to pause (wall ms), for the heartbeat to share.
+    public var imposedPauseUntilMs: @Sendable () async -> Int64? = { nil }
+    /// Called after each heartbeat with the cluster's share of the API's limit (the pacer's).
+    public var onHeartbeat: @Sendable (ClusterShare) async -> Void = { _ in }
 
     /// How this instance shares the contacts of a database with others.
     ///
     /// It claims due contacts only for the polls it starts at once (a claimed contact waiting in
     /// a queue would see its lease expire and be polled by two instances), heartbeats every
-    /// third of the lease, renewing the leases of its polls in flight, and gives its leases up
-    /// when it stops. An instance that dies renews nothing: after `durationMs` the others take
-    /// its contacts over.
+    /// second (at most a third of the lease), renewing the leases of its polls in flight and
+    /// sharing the API's limit, and gives its leases up when it stops. An instance that dies
+    /// renews nothing: after `durationMs` the others take its contacts over. The live instances
+    /// divide `api.maxConcurrentRequests` (each at least one poll) and, through the pacer,
+    /// `api.requestsPerSecond`.
     public struct Leasing: Sendable {
         public var instance: StoreInstance
         /// `database.leaseSeconds`, in ms.
@@ -59,7 +63,8 @@ public struct PollScheduler: Sendable {
             self.durationMs = durationMs
         }
 
-        var heartbeatEveryMs: Int64 { max(500, durationMs / 3) }
+        /// Often enough that a 429 one instance met holds the others within a second.
+        var heartbeatEveryMs: Int64 { min(1000, durationMs / 3) }
     }
 
     public init(
@@ -107,19 +112,22 @@ public struct PollScheduler: Sendable {
         }
     }
 
-    /// Heartbeats (see ``Leasing``); returns when the next one is due.
-    private func heartbeat(_ leasing: Leasing, renewing: Set<Int64>, health: DatabaseHealth) async -> Int64 {
+    /// Heartbeats (see ``Leasing``); returns when the next one is due, and the cluster's share
+    /// (`nil` when the heartbeat failed: the last one stays in force).
+    private func heartbeat(
+        _ leasing: Leasing, renewing: Set<Int64>, health: DatabaseHealth
+    ) async -> (nextMs: Int64, share: ClusterShare?) {
         let now = wallNowMs()
         do {
-            let live = try await database.heartbeat(
+            let share = try await database.heartbeat(
                 leasing.instance, nowMs: now, renewing: renewing, leaseUntilMs: now + leasing.durationMs,
-                liveSinceMs: now - leasing.durationMs)
+                liveSinceMs: now - leasing.durationMs, rateLimitedUntilMs: await imposedPauseUntilMs())
             health.succeeded(isWrite: true)
-            await onHeartbeat(live)
-            return now + leasing.heartbeatEveryMs
+            await onHeartbeat(share)
+            return (now + leasing.heartbeatEveryMs, share)
         } catch {
             if !(error is CancellationError) { health.failed(error, operation: "heartbeat", isWrite: true) }
-            return now + min(1000, leasing.heartbeatEveryMs)
+            return (now + leasing.heartbeatEveryMs, nil)
         }
     }
 
@@ -134,6 +142,8 @@ public struct PollScheduler: Sendable {
             var shutdownDeadline: C.Instant?
             var backoff = DatabaseBackoff<C.Instant>()
             var nextHeartbeatMs = Int64.min
+            // This instance's share of `maxConcurrentPolls` among the live instances.
+            var concurrency = maxConcurrentPolls
             func refused(_ contact: StoredContact, _ code: DatabaseErrorCode, _ message: String) {
                 health.failed(code, message: message, operation: "poll writes", isWrite: true)
                 backoff.contactFailed(contact.id, at: clock.now)
@@ -142,7 +152,9 @@ public struct PollScheduler: Sendable {
             while true {
                 // Also while stopping: the polls still in flight keep their leases.
                 if let leasing, wallNowMs() >= nextHeartbeatMs {
-                    nextHeartbeatMs = await heartbeat(leasing, renewing: inFlight, health: health)
+                    let (next, share) = await heartbeat(leasing, renewing: inFlight, health: health)
+                    nextHeartbeatMs = next
+                    if let share { concurrency = max(1, maxConcurrentPolls / share.liveInstances) }
                 }
                 if shutdownDeadline == nil, Task.isShuttingDownGracefully || Task.isCancelled {
                     shutdownDeadline = clock.now.advanced(by: shutdownGrace)
@@ -156,7 +168,7 @@ public struct PollScheduler: Sendable {
                         group.cancelAll()
                         break
                     }
-                } else if fetching < maxConcurrentPolls, !backoff.isPaused(at: clock.now) {
+                } else if fetching < concurrency, !backoff.isPaused(at: clock.now) {
                     // Due contacts are read a page at a time, not once per poll; the page is read
                     // again at least every `idleCheck`, so changes made meanwhile are seen.
                     if queue.isEmpty || queueReadAt.duration(to: clock.now) >= idleCheck {
@@ -167,7 +179,7 @@ public struct PollScheduler: Sendable {
                             if let leasing {
                                 // Only as many as start now: each is polled while its lease lives.
                                 queue = try await database.claimDueContacts(
-                                    nowMs: now, limit: maxConcurrentPolls - fetching, excluding: excluding,
+                                    nowMs: now, limit: concurrency - fetching, excluding: excluding,
                                     for: leasing.instance, leaseUntilMs: now + leasing.durationMs
                                 ).reversed()
                             } else {
@@ -182,7 +194,7 @@ public struct PollScheduler: Sendable {
                             backoff.databaseRefused(DatabaseErrorCode(error), at: clock.now)
                         }
                     }
-                    while fetching < maxConcurrentPolls, let contact = queue.popLast() {
+                    while fetching < concurrency, let contact = queue.popLast() {
                         inFlight.insert(contact.id)
                         fetching += 1
                         group.addTask {
@@ -197,7 +209,9 @@ public struct PollScheduler: Sendable {
                 health.refresh()
                 try await onTurn(inFlight.count)
                 if !tickPending {
-                    var wait = await nextWait(fetching: fetching, shuttingDown: shutdownDeadline != nil, health: health)
+                    var wait = await nextWait(
+                        fetching: fetching, concurrency: concurrency, shuttingDown: shutdownDeadline != nil,
+                        health: health)
                     if let pausedUntil = backoff.pausedUntil, clock.now < pausedUntil {
                         wait = min(wait, clock.now.duration(to: pausedUntil))
                     }
@@ -243,8 +257,9 @@ public struct PollScheduler: Sendable {
     }
 
     /// Until the next contact falls due, but never longer than `idleCheck`.
-    private func nextWait(fetching: Int, shuttingDown: Bool, health: DatabaseHealth) async -> Duration {
-        if shuttingDown || fetching >= maxConcurrentPolls { return min(idleCheck, .milliseconds(200)) }
+    private func nextWait(fetching: Int, concurrency: Int, shuttingDown: Bool, health: DatabaseHealth) async -> Duration
+    {
+        if shuttingDown || fetching >= concurrency { return min(idleCheck, .milliseconds(200)) }
         // Contacts due now are all in flight (the loop took every due one it had room for).
         let now = wallNowMs()
         let nextDue: Int64?

@@ -31,6 +31,11 @@ extension SyncMetrics {
             "clock_skew", "seconds",
             "The local clock minus the API's (its Date header), as the last answer measured it; positive: local ahead.")
     }
+    static var instancesGauge: MetricNameDescriptor {
+        descriptor(
+            "instances", "",
+            "Live daemons sharing the database and the API's rate limit, this one included (1 on SQLite).")
+    }
     static var contactsGauge: MetricNameDescriptor {
         descriptor("contacts", "", "Enabled contacts.")
     }

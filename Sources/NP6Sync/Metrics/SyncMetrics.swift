@@ -27,6 +27,7 @@ public final class SyncMetrics: SinkDeliveryMetrics {
     private let rateLimitPauses: Counter
     private let watermarkLag: Gauge
     private let clockSkew: Gauge
+    private let instances: Gauge
     private let contactsDue: Gauge
     private let contactsFailing: Gauge
     private let contacts: Gauge
@@ -61,6 +62,8 @@ public final class SyncMetrics: SinkDeliveryMetrics {
         rateLimitPauses = registry.makeCounter(descriptor: Self.rateLimitPausesTotal)
         watermarkLag = registry.makeGauge(descriptor: Self.watermarkLagSeconds)
         clockSkew = registry.makeGauge(descriptor: Self.clockSkewSeconds)
+        instances = registry.makeGauge(descriptor: Self.instancesGauge)
+        instances.set(1.0)
         contacts = registry.makeGauge(descriptor: Self.contactsGauge)
         contactsDue = registry.makeGauge(descriptor: Self.contactsDueGauge)
         contactsFailing = registry.makeGauge(descriptor: Self.contactsFailingGauge)
@@ -126,6 +129,11 @@ public final class SyncMetrics: SinkDeliveryMetrics {
     /// The local clock minus the API's (its `Date` header), in seconds; positive: local ahead.
     public func setClockSkew(seconds: Double) {
         clockSkew.set(seconds)
+    }
+
+    /// The live instances sharing the database and the API's limit, as the last heartbeat counted.
+    public func setLiveInstances(_ count: Int) {
+        instances.set(Double(count))
     }
 
     /// The enabled contacts: due now, failing (last poll not `ok` nor `not_found`), in all.

@@ -19,6 +19,10 @@ import NP6Model
 /// - A 429 pauses everyone until `Retry-After` / the reset (at least a second), and the server's
 ///   budget is read as a fixed window again. A `Retry-After` on another answer (a 503) pauses
 ///   everyone until then; the rates stay.
+/// - **Several instances** on one database share the key's limit (``share(among:pausedUntil:)``):
+///   each takes its share of our rate, sends at most its share of a fixed window's `Limit` in
+///   the window (counting its own requests: the others' show in `Remaining` only once handled),
+///   paces by its share of a token bucket's refill, and a pause the API imposed on one holds all.
 ///
 /// Each request that may start gets a ticket; the answer to it (its head: the headers arrive
 /// before the body) is given back with the ticket, so that the budget counts what is still in
@@ -45,7 +49,10 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
         var exhaustionCounted = false
     }
 
+    /// `api.requestsPerSecond`: the whole cluster's.
     public let configuredRate: Double
+    /// How many instances share the API's limit, this one included.
+    public private(set) var instances = 1
     /// Our own rate in force now, after 429s.
     public private(set) var rate: Double
     /// How many pauses the API imposed: 429s, `Retry-After`s and fixed windows used up.
@@ -55,6 +62,8 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
     private var tokens: Double
     private var refilledAt: Instant
     private var pausedUntil: Instant?
+    /// Until when the API told this instance to pause (429, `Retry-After`): the others hold too.
+    public private(set) var apiPausedUntil: Instant?
     private var server: ServerBudget?
     /// Whether any answer arrived: until one does, requests go one at a time.
     private var answered = false
@@ -86,23 +95,46 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
     /// How many requests were allowed to start and have no answer yet.
     public var inFlight: Int { unanswered.count }
 
-    /// The server's rate as its headers tell: `Limit` over the longest `Reset`.
+    /// The server's rate as its headers tell: `Limit` over the longest `Reset`; this instance's share.
     private var serverRate: Double? {
         guard let server, periodSeconds > 0 else { return nil }
-        return Double(server.limit) / periodSeconds
+        return Double(server.limit) / periodSeconds / Double(instances)
     }
 
+    /// This instance's share of `api.requestsPerSecond`.
+    private var sharedRate: Double { configuredRate / Double(instances) }
+
     /// The rate a 429 halves and recovery returns to: ours, or the server's when lower.
-    private var fullRate: Double { min(configuredRate, serverRate ?? configuredRate) }
+    private var fullRate: Double { min(sharedRate, serverRate ?? sharedRate) }
+
+    /// This instance's share of what the server's headers leave.
+    private func share(_ remaining: Double) -> Double { remaining / Double(instances) }
+
+    /// Takes the cluster's news from a heartbeat: `instances` share the limit from now on (our
+    /// rate and what the server's headers leave are divided among them), and `pausedUntil`, a
+    /// pause the API imposed on one of them, holds this one too.
+    public mutating func share(among instances: Int, pausedUntil: Instant?) {
+        let instances = max(1, instances)
+        if instances != self.instances {
+            let ratio = Double(self.instances) / Double(instances)
+            self.instances = instances
+            rate *= ratio
+            tokens = min(tokens, burst)
+        }
+        if let pausedUntil { pause(until: pausedUntil) }
+    }
 
     /// Whether a request may start now (with its ticket); if not, when to ask again.
     public mutating func acquire(now: Instant) -> Decision {
         if let pausedUntil, pausedUntil > now { return .wait(until: pausedUntil) }
         let elapsed = max(0, refilledAt.duration(to: now).seconds)
-        rate = min(configuredRate, rate + fullRate * Self.recoveryPerSecond * elapsed)
+        rate = min(sharedRate, rate + fullRate * Self.recoveryPerSecond * elapsed)
         tokens = min(burst, tokens + elapsed * rate)
         refilledAt = now
-        if tokens < 1 { return .wait(until: now.advanced(by: .seconds((1 - tokens) / rate))) }
+        if tokens < 1 {
+            // A microsecond more, so that rounding never leaves the token a hair short at the wake-up.
+            return .wait(until: now.advanced(by: .seconds((1 - tokens) / rate) + .microseconds(1)))
+        }
         let isProbe: Bool
         switch serverDecision(now: now) {
         case .wait(let instant): return .wait(until: instant)
@@ -132,20 +164,26 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
         let inFlight = Double(unanswered.count)
         if refillsGradually, let serverRate {
             let since = max(0, server.anchoredAt.duration(to: now).seconds)
-            let available = min(Double(server.limit), Double(server.remaining) + serverRate * since) - inFlight
+            // Our share of the bucket, but at least a request: with fewer tokens than instances,
+            // each still gets its turn as its share of the refill comes.
+            let capacity = max(1, share(Double(server.limit)))
+            let available = min(capacity, share(Double(server.remaining)) + serverRate * since) - inFlight
             if available >= 1 { return .go }
-            // All of the bucket is in flight: only an answer tells more.
-            if inFlight + 1 > Double(server.limit) { return .wait(now.advanced(by: Self.recheck)) }
-            let needed = 1 + inFlight - Double(server.remaining)
+            // All of our share of the bucket is in flight: only an answer tells more.
+            if inFlight + 1 > capacity { return .wait(now.advanced(by: Self.recheck)) }
+            let needed = 1 + inFlight - share(Double(server.remaining))
             // A microsecond more, so that rounding never leaves the token a hair short at the wake-up.
             let refilled = server.anchoredAt.advanced(by: .seconds(needed / serverRate) + .microseconds(1))
             // Requests in flight count as spent until answered, which may be sooner than the refill.
             if inFlight > 0 { return .wait(min(refilled, now.advanced(by: Self.recheck))) }
             return .wait(max(now.advanced(by: .microseconds(1)), refilled))
         }
-        if Double(server.remaining) - inFlight >= 1 { return .go }
+        // A fixed window: what `Remaining` leaves, and no more than this instance's share of the
+        // window (its own count, exact where the others' requests are known only late).
+        let ownLeft = max(1, share(Double(server.limit)).rounded(.down)) - Double(sentInWindow(server))
+        if min(Double(server.remaining) - inFlight, ownLeft) >= 1 { return .go }
         // Budget left, but all of it in flight: the answers tell whether any is still free.
-        if server.remaining > 0 { return .wait(now.advanced(by: Self.recheck)) }
+        if server.remaining > 0, inFlight > 0 { return .wait(now.advanced(by: Self.recheck)) }
         if now < server.windowEnd {
             if !server.exhaustionCounted {
                 server.exhaustionCounted = true
@@ -157,6 +195,9 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
         // The window has ended: one request asks for the new budget, the others wait for its answer.
         return probe == nil ? .probe : .wait(now.advanced(by: Self.recheck))
     }
+
+    /// The requests this instance sent since the current window opened, its opener included.
+    private func sentInWindow(_ server: ServerBudget) -> Int { nextTicket - server.windowOpenedBy.number }
 
     /// Takes in the answer to `ticket` (its head): its rate-limit headers, and whether it was a 429.
     ///
@@ -181,7 +222,7 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
             tokens = min(tokens, 0)
             let until = now.advanced(
                 by: .milliseconds(min(max(1000, (info?.pauseUntilMs ?? 0) - wallNowMs), 3_600_000)))
-            pause(until: until)
+            pause(until: until, imposed: true)
             // Whatever the server is, nothing is left until then; a single request asks after it.
             refillsGradually = false
             server = ServerBudget(
@@ -192,7 +233,7 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
         }
         if let retryAtMs = info?.retryAtMs, retryAtMs > wallNowMs {
             // A `Retry-After` on another answer (a 503): nobody asks before then; the rates stay.
-            pause(until: instant(atWallMs: retryAtMs))
+            pause(until: instant(atWallMs: retryAtMs), imposed: true)
         }
         guard let info, let remaining = info.remaining else { return }
         let limit = max(1, info.limit ?? max(server?.limit ?? 1, remaining + 1))
@@ -210,15 +251,25 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
         // Less than a fresh fixed window would leave (the least: all of `before` in it first)...
         let belowAFreshWindow = remaining < limit - 1 - before
         if isProbe {
-            // ...in the answer that opens a window means a gradual refill.
-            if belowAFreshWindow { refillsGradually = true }
+            // ...in the answer that opens a window means a gradual refill, when this instance
+            // is alone on the key (the others' requests lower it too).
+            if instances == 1, belowAFreshWindow { refillsGradually = true }
             server = opened
             return
         }
         if ticket < current.windowOpenedBy { return }  // from a window that is over
-        // ...and as much as the anchor left, though handled after it, also does: a fixed window
-        // only counts down between its resets.
-        if ticket.number >= current.ticketsBeforeAnchor && remaining >= current.remaining && belowAFreshWindow {
+        let handledAfterAnchor = ticket.number >= current.ticketsBeforeAnchor
+        if instances > 1, !refillsGradually {
+            // More left than the anchor, though handled after it: a window another instance's
+            // request opened. (A token bucket read so still gives its rate: its budget spent at
+            // once, then its reset, the time to refill it, awaited.)
+            if handledAfterAnchor, remaining > current.remaining {
+                server = opened
+                return
+            }
+        } else if handledAfterAnchor, remaining >= current.remaining, belowAFreshWindow {
+            // ...and as much as the anchor left, though handled after it, also does: a fixed
+            // window only counts down between its resets.
             refillsGradually = true
         }
         // Reset is rounded up: the earliest end any answer of the window implies is the closest.
@@ -257,7 +308,9 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
         if pausedUntil.map({ instant > $0 }) ?? true { pausedUntil = instant }
     }
 
-    private mutating func pause(until instant: Instant) {
+    /// Pauses every request until `instant`; `imposed` when the API said so to this instance.
+    private mutating func pause(until instant: Instant, imposed: Bool = false) {
+        if imposed, apiPausedUntil.map({ instant > $0 }) ?? true { apiPausedUntil = instant }
         if pausedUntil.map({ instant > $0 }) ?? true {
             pausedUntil = instant
             pauses += 1

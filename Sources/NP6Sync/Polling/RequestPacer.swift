@@ -1,4 +1,6 @@
 import NP6Client
+import NP6Model
+import SyncStore
 
 /// Paces every request of the process through one `RateLimiter`, sleeping on its clock (the
 /// continuous clock; tests pass a manual one).
@@ -41,6 +43,25 @@ public actor RequestPacer {
     /// Takes in what the answer to `ticket` said about the rate limit, as soon as its head arrives.
     public func observe(_ ticket: RequestTicket, _ info: RateLimitInfo?, rateLimited: Bool) {
         limiter.observe(ticket, info, rateLimited: rateLimited, now: now(), wallNowMs: wallNowMs())
+    }
+
+    /// Until when the API told this instance to pause (a 429's `Retry-After` or reset), in wall
+    /// milliseconds, while that is ahead: what the heartbeat tells the other instances.
+    public func imposedPauseUntilMs() -> Int64? {
+        guard let until = limiter.apiPausedUntil else { return nil }
+        let ahead = now().duration(to: until)
+        guard ahead > .zero else { return nil }
+        return wallNowMs() + Int64((ahead.seconds * 1000).rounded(.up))
+    }
+
+    /// Takes the cluster's share from a heartbeat: the live instances divide the limit, and a
+    /// pause the API imposed on one of them holds this one too.
+    public func share(_ cluster: ClusterShare) {
+        let now = now()
+        let pausedUntil = cluster.rateLimitedUntilMs.map { ms in
+            now.advanced(by: .milliseconds(min(max(0, ms - wallNowMs()), 3_600_000)))
+        }
+        limiter.share(among: cluster.liveInstances, pausedUntil: pausedUntil)
     }
 
     /// Ends `ticket`'s request; a no-op when its answer was observed.

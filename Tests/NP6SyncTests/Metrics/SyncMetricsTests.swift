@@ -22,6 +22,7 @@ import Testing
             #"np6sync_events_total{result="quarantined"} 0"#,
             "np6sync_rate_limit_pauses_total 0",
             "# TYPE np6sync_clock_skew_seconds gauge",
+            "np6sync_instances 1.0",
             #"np6sync_request_duration_seconds_count{status_class="2xx"} 0"#,
             "np6sync_cycle_duration_seconds_count 0",
             "# TYPE np6sync_polls_total counter",
