@@ -12,21 +12,28 @@ import Testing
 @testable import NP6Sync
 
 /// Two polling loops on one PostgreSQL database, as two daemons on two machines: they share the
-/// contacts by lease. Real time, but nothing asserted depends on it.
+/// contacts by lease, and divide the concurrent polls. Real time, but nothing asserted depends on it.
 @Suite(.timeLimit(.minutes(5)), .enabled(if: PostgresTestServer.isEnabled)) struct LeasingSchedulerTests {
     let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
-    /// How many polls of each contact run at once, and how many ran in all.
+    /// How many polls of each contact run at once, how many each instance runs at once, and
+    /// how many ran in all.
     final class Polls: Sendable {
-        private let state = Mutex<
-            (running: [Int64: Int], overlaps: Int, done: [Int64: Int], byInstance: [String: Int])
-        >(
-            ([:], 0, [:], [:]))
+        private struct State {
+            var running: [Int64: Int] = [:]
+            var overlaps = 0
+            var done: [Int64: Int] = [:]
+            var runningBy: [String: Int] = [:]
+            var mostAtOnceBy: [String: Int] = [:]
+        }
+        private let state = Mutex(State())
 
-        func begin(_ id: Int64) {
+        func begin(_ id: Int64, by instance: String) {
             state.withLock {
                 $0.running[id, default: 0] += 1
                 if $0.running[id]! > 1 { $0.overlaps += 1 }
+                $0.runningBy[instance, default: 0] += 1
+                $0.mostAtOnceBy[instance] = max($0.mostAtOnceBy[instance] ?? 0, $0.runningBy[instance]!)
             }
         }
 
@@ -34,20 +41,20 @@ import Testing
             state.withLock {
                 $0.running[id, default: 0] -= 1
                 $0.done[id, default: 0] += 1
-                $0.byInstance[instance, default: 0] += 1
+                $0.runningBy[instance, default: 0] -= 1
             }
         }
 
         var overlaps: Int { state.withLock { $0.overlaps } }
         var done: [Int64: Int] { state.withLock { $0.done } }
-        var byInstance: [String: Int] { state.withLock { $0.byInstance } }
+        var mostAtOnceBy: [String: Int] { state.withLock { $0.mostAtOnceBy } }
     }
 
     func scheduler(_ database: PostgresEventStore, instance: String, polls: Polls) -> PollScheduler {
         let logger = logger
-        var scheduler = PollScheduler(database: database, maxConcurrentPolls: 3, wallNowMs: WallClock.nowMs) {
+        var scheduler = PollScheduler(database: database, maxConcurrentPolls: 4, wallNowMs: WallClock.nowMs) {
             contact in
-            polls.begin(contact.id)
+            polls.begin(contact.id, by: instance)
             try await Task.sleep(for: .milliseconds(5))
             let now = WallClock.nowMs()
             _ = try await database.write(
@@ -58,10 +65,12 @@ import Testing
             return PendingPoll(contact, outcome: PollOutcome(result: .caughtUp), logger: logger)
         }
         scheduler.idleCheck = .milliseconds(50)
-        scheduler.leasing = PollScheduler.Leasing(
-            instance: StoreInstance(id: instance, host: "localhost", pid: 1, startedMs: WallClock.nowMs()),
-            durationMs: 30_000)
+        scheduler.leasing = PollScheduler.Leasing(instance: Self.instance(instance), durationMs: 30_000)
         return scheduler
+    }
+
+    static func instance(_ id: String) -> StoreInstance {
+        StoreInstance(id: id, host: "localhost", pid: 1, startedMs: 0)
     }
 
     @Test func twoLoopsPollEachContactOnceAndNeverAtOnce() async throws {
@@ -71,6 +80,13 @@ import Testing
             let second = try await PostgresEventStore.open(endpoint, password: password)
             let references = (0..<60).map { ContactReference(kind: .id, value: "C\($0)") }
             _ = try await first.addContacts(references, now: 0)
+            // Both were already running: each loop's first heartbeat finds two live instances.
+            for id in ["one", "two"] {
+                let now = WallClock.nowMs()
+                _ = try await first.heartbeat(
+                    Self.instance(id), nowMs: now, renewing: [], leaseUntilMs: now, liveSinceMs: now,
+                    rateLimitedUntilMs: nil)
+            }
             let polls = Polls()
             let loops = [
                 scheduler(first, instance: "one", polls: polls), scheduler(second, instance: "two", polls: polls),
@@ -89,6 +105,9 @@ import Testing
             #expect(polls.done.count == references.count)
             #expect(polls.done.values.allSatisfy { $0 == 1 }, "each contact polled once")
             #expect(polls.overlaps == 0, "never by both at once")
+            // They divide `maxConcurrentPolls` (4): two each.
+            #expect(polls.mostAtOnceBy.values.allSatisfy { $0 <= 2 }, "\(polls.mostAtOnceBy)")
+            #expect(polls.mostAtOnceBy.values.contains(2))
             // Both stopped gracefully: their leases given up, their rows gone.
             let status = try await first.status(now: WallClock.nowMs())
             #expect(status.instances.isEmpty)
