@@ -45,7 +45,8 @@ extension PostgresEventStore {
 
     /// Upserts `instance`'s row (with the pause the API imposed on it, if any), renews its leases
     /// on `renewing`, forgets instances silent for a day, and reads the cluster's share: the
-    /// instances heard from since `liveSinceMs`, and the latest pause among them still ahead.
+    /// instances heard from since `liveSinceMs`, this one's rank among them, and the latest pause
+    /// among them still ahead.
     public func heartbeat(
         _ instance: StoreInstance, nowMs: Int64, renewing: Set<Int64>, leaseUntilMs: Int64, liveSinceMs: Int64,
         rateLimitedUntilMs: Int64?
@@ -71,11 +72,12 @@ extension PostgresEventStore {
                 "DELETE FROM instances WHERE heartbeat_ms < \(nowMs - Self.forgottenAfterMs)", logger: logger)
             let rows = try await connection.query(
                 """
-                SELECT count(*), max(rate_limited_until_ms) FILTER (WHERE rate_limited_until_ms > \(nowMs))
+                SELECT count(*), count(*) FILTER (WHERE id < \(instance.id)),
+                    max(rate_limited_until_ms) FILTER (WHERE rate_limited_until_ms > \(nowMs))
                 FROM instances WHERE heartbeat_ms >= \(liveSinceMs)
                 """, logger: logger)
-            for try await (live, pausedUntil) in rows.decode((Int, Int64?).self) {
-                return ClusterShare(liveInstances: live, rateLimitedUntilMs: pausedUntil)
+            for try await (live, rank, pausedUntil) in rows.decode((Int, Int, Int64?).self) {
+                return ClusterShare(liveInstances: live, rank: rank, rateLimitedUntilMs: pausedUntil)
             }
             return ClusterShare(liveInstances: 1)
         }

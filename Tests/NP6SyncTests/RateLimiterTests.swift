@@ -1,5 +1,6 @@
 import NP6Client
 import NP6Model
+import SyncStore
 import Synchronization
 import TestClocks
 import Testing
@@ -201,18 +202,28 @@ import Testing
         expectWait(limiter.acquire(now: at(1.01)), until: 1.11)
     }
 
+    @Test func clusterPartsAddUpToTheWhole() {
+        for instances in 1...4 {
+            for whole in [0, 1, 5, 16, 20, 200] {
+                let parts = (0..<instances).map { ClusterShare(liveInstances: instances, rank: $0).part(of: whole) }
+                #expect(parts.reduce(0, +) == whole, "\(whole) among \(instances): \(parts)")
+                #expect(parts.max()! - parts.min()! <= 1, "\(whole) among \(instances): \(parts)")
+            }
+        }
+    }
+
     @Test func instancesSharingTheKeyDivideOurRate() {
         var limiter = RateLimiter(requestsPerSecond: 30, now: at(0))
-        limiter.share(among: 3, pausedUntil: nil)
+        limiter.share(among: ClusterShare(liveInstances: 3), pausedUntil: nil)
         #expect((99...103).contains(started(&limiter, from: 0, seconds: 10)))
         // One of the three is gone: the two left take half each.
-        limiter.share(among: 2, pausedUntil: nil)
+        limiter.share(among: ClusterShare(liveInstances: 2), pausedUntil: nil)
         #expect((148...153).contains(started(&limiter, from: 10, seconds: 10)))
     }
 
     @Test func instancesSharingAFixedWindowEachSendTheirShareOfItsLimit() throws {
         var limiter = RateLimiter(requestsPerSecond: 1_000, now: at(0))
-        limiter.share(among: 2, pausedUntil: nil)
+        limiter.share(among: ClusterShare(liveInstances: 2), pausedUntil: nil)
         let first = try ticket(&limiter, at: at(0))
         limiter.observe(
             first, RateLimitInfo(limit: 40, remaining: 30, resetAtMs: wall + 1_000), rateLimited: false, now: at(0.01),
@@ -242,7 +253,7 @@ import Testing
 
     @Test func aPauseAnotherInstanceMetHoldsThisOneAndOnlyTheAPIsPausesAreShared() throws {
         var limiter = RateLimiter(requestsPerSecond: 1_000, now: at(0))
-        limiter.share(among: 2, pausedUntil: at(2))
+        limiter.share(among: ClusterShare(liveInstances: 2), pausedUntil: at(2))
         expectWait(limiter.acquire(now: at(0)), until: 2)
         #expect(limiter.apiPausedUntil == nil, "another's pause is not shared again as this one's")
         limiter.hold(until: at(3))
@@ -256,7 +267,7 @@ import Testing
 
     @Test func fewerTokensThanInstancesStillLetEachAsk() throws {
         var limiter = RateLimiter(requestsPerSecond: 1_000, now: at(0))
-        limiter.share(among: 3, pausedUntil: nil)
+        limiter.share(among: ClusterShare(liveInstances: 3), pausedUntil: nil)
         let first = try ticket(&limiter, at: at(0))
         limiter.observe(
             first, RateLimitInfo(limit: 2, remaining: 1, resetAtMs: wall + 1_000), rateLimited: false, now: at(0),

@@ -216,21 +216,24 @@ import Testing
                     rateLimitedUntilMs: pausedUntil)
             }
             #expect(try await beat(second, two, at: 1_000) == ClusterShare(liveInstances: 1))
-            // The first instance met a 429 that pauses it until 5 000: the second hears of it.
+            // The second ranks after the first (by id) once both are live: the first takes a
+            // remainder. The first instance met a 429 that pauses it until 5 000: the second hears of it.
             #expect(
                 try await beat(first, one, at: 1_500, pausedUntil: 5_000)
                     == ClusterShare(liveInstances: 2, rateLimitedUntilMs: 5_000))
             #expect(
-                try await beat(second, two, at: 2_000) == ClusterShare(liveInstances: 2, rateLimitedUntilMs: 5_000))
+                try await beat(second, two, at: 2_000)
+                    == ClusterShare(liveInstances: 2, rank: 1, rateLimitedUntilMs: 5_000))
             // A later pause of the second's own wins; a pause that is over is none.
             #expect(
                 try await beat(second, two, at: 2_500, pausedUntil: 7_000)
-                    == ClusterShare(liveInstances: 2, rateLimitedUntilMs: 7_000))
-            #expect(try await beat(second, two, at: 7_000) == ClusterShare(liveInstances: 2))
+                    == ClusterShare(liveInstances: 2, rank: 1, rateLimitedUntilMs: 7_000))
+            #expect(try await beat(second, two, at: 7_000) == ClusterShare(liveInstances: 2, rank: 1))
             // An instance no longer live holds no one, whatever it recorded.
             _ = try await beat(first, one, at: 8_000, pausedUntil: 100_000)
             #expect(
-                try await beat(second, two, at: 9_000) == ClusterShare(liveInstances: 2, rateLimitedUntilMs: 100_000))
+                try await beat(second, two, at: 9_000)
+                    == ClusterShare(liveInstances: 2, rank: 1, rateLimitedUntilMs: 100_000))
             #expect(try await beat(second, two, at: 40_000) == ClusterShare(liveInstances: 1))
         }
     }

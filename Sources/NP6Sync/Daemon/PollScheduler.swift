@@ -154,7 +154,7 @@ public struct PollScheduler: Sendable {
                 if let leasing, wallNowMs() >= nextHeartbeatMs {
                     let (next, share) = await heartbeat(leasing, renewing: inFlight, health: health)
                     nextHeartbeatMs = next
-                    if let share { concurrency = max(1, maxConcurrentPolls / share.liveInstances) }
+                    if let share { concurrency = max(1, share.part(of: maxConcurrentPolls)) }
                 }
                 if shutdownDeadline == nil, Task.isShuttingDownGracefully || Task.isCancelled {
                     shutdownDeadline = clock.now.advanced(by: shutdownGrace)

@@ -1,5 +1,6 @@
 import NP6Client
 import NP6Model
+import SyncStore
 
 /// The pacing decisions for requests to the API, as a pure state machine over a clock's instants.
 ///
@@ -51,8 +52,9 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
 
     /// `api.requestsPerSecond`: the whole cluster's.
     public let configuredRate: Double
-    /// How many instances share the API's limit, this one included.
-    public private(set) var instances = 1
+    /// How many instances share the API's limit, this one included, and this one's rank.
+    public private(set) var cluster = ClusterShare(liveInstances: 1)
+    private var instances: Int { cluster.liveInstances }
     /// Our own rate in force now, after 429s.
     public private(set) var rate: Double
     /// How many pauses the API imposed: 429s, `Retry-After`s and fixed windows used up.
@@ -101,8 +103,13 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
         return Double(server.limit) / periodSeconds / Double(instances)
     }
 
-    /// This instance's share of `api.requestsPerSecond`.
-    private var sharedRate: Double { configuredRate / Double(instances) }
+    /// This instance's share of `api.requestsPerSecond`: its part of the whole requests, as a
+    /// fixed window's `Limit` is divided (5/s among two: 3 and 2), or an equal fraction when
+    /// there are fewer than instances.
+    private var sharedRate: Double {
+        let whole = Int(configuredRate)
+        return whole >= instances ? Double(cluster.part(of: whole)) : configuredRate / Double(instances)
+    }
 
     /// The rate a 429 halves and recovery returns to: ours, or the server's when lower.
     private var fullRate: Double { min(sharedRate, serverRate ?? sharedRate) }
@@ -113,12 +120,11 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
     /// Takes the cluster's news from a heartbeat: `instances` share the limit from now on (our
     /// rate and what the server's headers leave are divided among them), and `pausedUntil`, a
     /// pause the API imposed on one of them, holds this one too.
-    public mutating func share(among instances: Int, pausedUntil: Instant?) {
-        let instances = max(1, instances)
-        if instances != self.instances {
-            let ratio = Double(self.instances) / Double(instances)
-            self.instances = instances
-            rate *= ratio
+    public mutating func share(among cluster: ClusterShare, pausedUntil: Instant?) {
+        let before = sharedRate
+        self.cluster = cluster
+        if sharedRate != before {
+            rate *= sharedRate / before
             tokens = min(tokens, burst)
         }
         if let pausedUntil { pause(until: pausedUntil) }
@@ -180,7 +186,7 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
         }
         // A fixed window: what `Remaining` leaves, and no more than this instance's share of the
         // window (its own count, exact where the others' requests are known only late).
-        let ownLeft = max(1, share(Double(server.limit)).rounded(.down)) - Double(sentInWindow(server))
+        let ownLeft = Double(max(1, cluster.part(of: server.limit)) - sentInWindow(server))
         if min(Double(server.remaining) - inFlight, ownLeft) >= 1 { return .go }
         // Budget left, but all of it in flight: the answers tell whether any is still free.
         if server.remaining > 0, inFlight > 0 { return .wait(now.advanced(by: Self.recheck)) }

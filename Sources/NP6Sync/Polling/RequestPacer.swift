@@ -61,7 +61,7 @@ public actor RequestPacer {
         let pausedUntil = cluster.rateLimitedUntilMs.map { ms in
             now.advanced(by: .milliseconds(min(max(0, ms - wallNowMs()), 3_600_000)))
         }
-        limiter.share(among: cluster.liveInstances, pausedUntil: pausedUntil)
+        limiter.share(among: cluster, pausedUntil: pausedUntil)
     }
 
     /// Ends `ticket`'s request; a no-op when its answer was observed.
