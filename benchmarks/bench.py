@@ -5,10 +5,13 @@ raw insert rate), and prints one table of medians and the ratios of the targets 
 
     bench.py --binary PATH [--quick] [--repeats N] [--json OUT] [--keep]
 
-S2pg (`--only s2,s2pg`) is S2's backfill into PostgreSQL beside SQLite: it needs a server that
-NP6_BENCH_POSTGRES_URL names (postgresql://USER@HOST:PORT/DB, a role that may create databases;
-else NP6_TEST_POSTGRES_URL, as `scripts/test-postgres env` prints it), its password in
-NP6_BENCH_POSTGRES_PASSWORD_FILE (else NP6_TEST_POSTGRES_PASSWORD_FILE), and `psql`.
+S2pg (`--only s2,s2pg`) is S2's backfill into PostgreSQL beside SQLite, and S5 (`--only s5`) is
+1, 2 and 3 daemons on one PostgreSQL database against a rate-limited fake (the share of the
+cluster-wide limit they use, the 429s), then a failover (one of three SIGKILLed: how long until
+the contacts it held are polled again). Both need a server that NP6_BENCH_POSTGRES_URL names
+(postgresql://USER@HOST:PORT/DB, a role that may create databases; else NP6_TEST_POSTGRES_URL,
+as `scripts/test-postgres env` prints it), its password in NP6_BENCH_POSTGRES_PASSWORD_FILE
+(else NP6_TEST_POSTGRES_PASSWORD_FILE), and `psql`.
 
 Every figure is taken per run; a ratio between two figures of the same scenario is computed within
 each repeat (same minute, same machine load) and its median is quoted. --quick runs tiny sizes once
@@ -68,12 +71,12 @@ def proc_hwm_kib(pid):
 class Fake:
     """`np6-sync fake-api` as a separate process on a free port."""
 
-    def __init__(self, binary, workdir, name, contacts, events, seed):
+    def __init__(self, binary, workdir, name, contacts, events, seed, extra=()):
         self.log = open(os.path.join(workdir, f"fake-{name}.log"), "w")
         # NP6_FAKE_BINARY serves the fake from another build, so that two np6-sync builds compared
         # side by side meet the same server.
         args = [os.environ.get("NP6_FAKE_BINARY") or binary, "fake-api", "--port", "0", "--contacts", str(contacts), "--seed", str(seed),
-                "--events-per-contact", str(events)]
+                "--events-per-contact", str(events), *extra]
         started = time.monotonic()
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, text=True,
                                      env=clean_env(NP6_FAKE_API_KEY=KEY))
@@ -333,20 +336,32 @@ class Bench:
         finally:
             fake.stop()
 
-    def s2pg(self):
-        """S2's backfill into PostgreSQL, each run into a new database, beside S2's SQLite figures."""
+    def postgres(self, scenario):
+        """The server S2pg and S5 use: its URL without a database, the password file, and psql(database, sql)."""
         url = os.environ.get("NP6_BENCH_POSTGRES_URL") or os.environ.get("NP6_TEST_POSTGRES_URL")
         password_file = (os.environ.get("NP6_BENCH_POSTGRES_PASSWORD_FILE")
                          or os.environ.get("NP6_TEST_POSTGRES_PASSWORD_FILE"))
         if not url:
-            raise SystemExit("s2pg: set NP6_BENCH_POSTGRES_URL (or NP6_TEST_POSTGRES_URL; scripts/test-postgres env)")
-        base = url.split("?")[0]
-        server = base.rsplit("/", 1)[0]
+            raise SystemExit(f"{scenario}: set NP6_BENCH_POSTGRES_URL (or NP6_TEST_POSTGRES_URL; scripts/test-postgres env)")
+        server = url.split("?")[0].rsplit("/", 1)[0]
         password = open(password_file).read().strip() if password_file else None
         env = clean_env(PGPASSWORD=password) if password else clean_env()
 
         def psql(database, sql):
             return run_quiet(["psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", f"{server}/{database}", "-c", sql], env=env)
+        return server, password_file, psql
+
+    def drop_database(self, psql, database):
+        for attempt in range(10):  # an autovacuum worker may still be on it
+            try:
+                psql("postgres", f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+                return
+            except SystemExit:
+                time.sleep(1)
+
+    def s2pg(self):
+        """S2's backfill into PostgreSQL, each run into a new database, beside S2's SQLite figures."""
+        server, password_file, psql = self.postgres("s2pg")
 
         contacts, per = (20, 50) if self.quick else (500, 200)
         total = contacts * per
@@ -387,12 +402,124 @@ class Bench:
                         if sqlite_wall and len(sqlite_wall) > rep:
                             self.ratio(f"S2 c{c} events/s PostgreSQL / SQLite", sqlite_wall[rep] / r["wall"])
                     finally:
-                        for attempt in range(10):  # an autovacuum worker may still be on it
-                            try:
-                                psql("postgres", f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-                                break
-                            except SystemExit:
-                                time.sleep(1)
+                        self.drop_database(psql, database)
+        finally:
+            fake.stop()
+
+    def s5(self):
+        """Several daemons on one PostgreSQL database: the cluster-wide rate limit, then a failover."""
+        server, password_file, psql = self.postgres("s5")
+        interval, lease = 10, 5
+        limits = (20,) if self.quick else (20, 200)
+        seconds, warmup = (8, 4) if self.quick else (30, 10)
+
+        def cluster_config(name, fake, database, rate):
+            cfg = self.config(name, fake.url, None, 16, interval=interval)
+            with open(cfg) as f:
+                document = json.load(f)
+            document["api"].update({"requestsPerSecond": rate, "maxAttempts": 5})
+            document["database"] = {"url": f"{server}/{database}?sslmode=disable", "leaseSeconds": lease}
+            if password_file:
+                document["database"]["passwordFile"] = os.path.abspath(password_file)
+            document["logging"] = {"level": "warning"}
+            with open(cfg, "w") as f:
+                json.dump(document, f)
+            return cfg
+
+        def start(cfg, count, name):
+            return [subprocess.Popen([self.binary, "run", "--config", cfg], env=clean_env(NP6_API_KEY=KEY),
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=open(self.path(f"{name}-{i}.log"), "w"))
+                    for i in range(count)]
+
+        def stop(daemons):
+            for d in daemons:
+                if d.poll() is None:
+                    d.send_signal(signal.SIGTERM)
+            return [d.wait(30) for d in daemons]
+
+        def by_status(fake):
+            counts = fake.get("/_fake/stats")["byStatus"]
+            return {int(k): v for k, v in counts.items() if str(k).isdigit()}
+
+        print(f"\n== S5 several daemons, one PostgreSQL database: fixed-window limits {limits} requests/s, "
+              f"api.requestsPerSecond = the limit (the cluster's), {seconds - warmup} s measured after {warmup} s",
+              flush=True)
+        for limit in limits:
+            contacts = 2 * limit * interval  # twice as many polls due as the limit allows
+            fake = Fake(self.binary, self.work, f"s5-{limit}", contacts, "0-2", 5,
+                        extra=("--rate-limit", str(limit), "--rate-limit-kind", "fixed-window"))
+            try:
+                cfile, _ = self.contacts_file(f"s5-{limit}", fake)
+                for rep in range(self.repeats):
+                    for count in (1, 2, 3):
+                        database = f"np6_bench_{os.getpid()}_s5_{limit}_{count}_{rep}"
+                        psql("postgres", f"CREATE DATABASE {database}")
+                        try:
+                            cfg = cluster_config(f"s5-{limit}-{count}", fake, database, limit)
+                            self.np_import(cfg, cfile)
+                            daemons = start(cfg, count, f"s5-{limit}-{count}")
+                            time.sleep(warmup)
+                            before, t0 = by_status(fake), time.monotonic()
+                            time.sleep(seconds - warmup)
+                            after, elapsed = by_status(fake), time.monotonic() - t0
+                            codes = stop(daemons)
+                            self.check(codes == [0] * count, f"S5 {limit}/s x{count}: every daemon exits 0 on SIGTERM ({codes})")
+                            delta = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+                            total = sum(delta.values())
+                            limited = delta.get(429, 0)
+                            used = (total - limited) / elapsed / limit
+                            print(f"  {limit}/s x{count}: {used:.1%} of the limit, {limited} of {total} answers 429",
+                                  flush=True)
+                            self.add(f"S5 {limit}/s", f"{count} instance(s)", used=used,
+                                     r429=limited / max(1, total))
+                        finally:
+                            self.drop_database(psql, database)
+            finally:
+                fake.stop()
+
+        # Failover: three daemons, one SIGKILLed; the contacts it held are polled again by the others.
+        print(f"\n== S5 failover: 3 daemons, database.leaseSeconds {lease}, schedule.intervalSeconds {interval}",
+              flush=True)
+        fake = Fake(self.binary, self.work, "s5-failover", 300, "0-2", 6, extra=("--latency-ms", "200"))
+        try:
+            cfile, _ = self.contacts_file("s5-failover", fake)
+            for rep in range(self.repeats):
+                database = f"np6_bench_{os.getpid()}_s5_failover_{rep}"
+                psql("postgres", f"CREATE DATABASE {database}")
+                try:
+                    cfg = cluster_config("s5-failover", fake, database, 1000)
+                    self.np_import(cfg, cfile)
+                    daemons = start(cfg, 3, "s5-failover")
+                    held = []
+                    deadline = time.monotonic() + 30
+                    while not held and time.monotonic() < deadline:
+                        time.sleep(0.2)
+                        held = psql(database, f"SELECT c.id FROM contacts c JOIN instances i ON i.id = c.lease_owner "
+                                              f"WHERE i.pid = {daemons[0].pid} AND c.lease_until_ms > "
+                                              f"floor(extract(epoch FROM clock_timestamp()) * 1000)").split()
+                    daemons[0].kill()
+                    killed_ms = int(time.time() * 1000)
+                    daemons[0].wait()
+                    ids = ",".join(held) or "0"
+                    failover = None
+                    while time.monotonic() < deadline + 60:
+                        left = int(psql(database, f"SELECT count(*) FROM contacts WHERE id IN ({ids}) AND "
+                                                  f"coalesce(last_attempt_ms, 0) <= {killed_ms}").strip())
+                        if left == 0:
+                            failover = (int(time.time() * 1000) - killed_ms) / 1000
+                            break
+                        time.sleep(0.1)
+                    codes = stop(daemons[1:])
+                    self.check(bool(held), f"S5 failover: the killed daemon held {len(held)} contacts")
+                    self.check(failover is not None and failover <= lease + interval,
+                               f"S5 failover: its contacts polled again after {failover} s "
+                               f"(at most leaseSeconds + interval = {lease + interval} s)")
+                    self.check(codes == [0, 0], f"S5 failover: the survivors exit 0 on SIGTERM ({codes})")
+                    if failover is not None:
+                        self.add("S5 failover", "3 instances, 1 killed", failover=failover)
+                finally:
+                    self.drop_database(psql, database)
         finally:
             fake.stop()
 
@@ -566,6 +693,8 @@ class Bench:
         header = ["scenario", "implementation"] + [c[1] for c in cols]
         rows = []
         for (scenario, row), metrics in self.results.items():
+            if not any(key in metrics for key, _, _ in cols):
+                continue  # S5's figures are listed below
             cells = [scenario, row]
             for key, _, fmt in cols:
                 v = metrics.get(key)
@@ -586,6 +715,14 @@ class Bench:
                     parts.append(f"start-up CPU {statistics.median(m['startup_cpu']):.3f} s, "
                                  f"{statistics.median(m['polls_s']):,.0f} polls/s while measured")
                 print(f"- {scenario}, {row}: " + "; ".join(parts))
+        for (scenario, row), m in self.results.items():
+            if "used" in m:
+                print(f"- {scenario}, {row}: {statistics.median(m['used']):.1%} of the cluster-wide limit "
+                      f"(runs: {', '.join(f'{u:.1%}' for u in m['used'])}), "
+                      f"{statistics.median(m['r429']):.2%} of the answers 429")
+            if "failover" in m:
+                print(f"- {scenario}: contacts of the killed daemon polled again after "
+                      f"{statistics.median(m['failover']):.1f} s (runs: {', '.join(f'{x:.1f}' for x in m['failover'])})")
         if self.info:
             print("- " + ", ".join(f"{k} = {v:.3f}" if isinstance(v, float) else f"{k} = {v}" for k, v in self.info.items()))
 
@@ -630,6 +767,11 @@ class Bench:
                          lambda v: v >= 2, "{:.2f}x")
             ratio_target(f"S2 c{c} PostgreSQL events/s >= 50% of SQLite's", f"S2 c{c} events/s PostgreSQL / SQLite",
                          lambda v: v >= 0.5, "{:.1%}")
+        for (scenario, row), m in self.results.items():
+            if "used" in m:
+                used, limited = statistics.median(m["used"]), statistics.median(m["r429"])
+                target(f"{scenario} {row}: >= 95% of the cluster-wide limit, < 1% 429", used,
+                       used >= 0.95 and limited < 0.01, f"{used:.1%}, {limited:.2%} 429")
         for scen, row in (("S2 c1", "np6-sync"), ("S2 c16", "np6-sync"), ("S3 daemon", "1000000 contacts"),
                           ("S4 100k", "np6-sync"), ("S4 1M", "np6-sync")):
             v = self.med(scen, row, "rss")
