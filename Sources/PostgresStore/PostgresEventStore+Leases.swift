@@ -62,10 +62,16 @@ extension PostgresEventStore {
                 """, logger: logger)
             if !renewing.isEmpty {
                 // Only leases still its own: one taken over after it expired stays the new holder's.
+                // A row a poll's commit holds is skipped, never waited for: that commit locks its
+                // contacts in its own order, and waiting here could deadlock with it (the next
+                // heartbeat, a second later, renews it, or the poll's last write freed it).
                 try await connection.run(
                     """
                     UPDATE contacts SET lease_until_ms = \(leaseUntilMs)
-                    WHERE lease_owner = \(instance.id) AND id = ANY(\(Array(renewing))::bigint[])
+                    WHERE id IN (
+                        SELECT id FROM contacts
+                        WHERE lease_owner = \(instance.id) AND id = ANY(\(Array(renewing))::bigint[])
+                        FOR UPDATE SKIP LOCKED)
                     """, logger: logger)
             }
             try await connection.run(

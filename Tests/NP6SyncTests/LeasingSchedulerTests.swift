@@ -73,6 +73,37 @@ import Testing
         StoreInstance(id: id, host: "localhost", pid: 1, startedMs: 0)
     }
 
+    /// A heartbeat renewing the leases of polls in flight never waits for a contact row that a
+    /// poll's commit holds: that commit locks its rows in its own order, so waiting could
+    /// deadlock (PostgreSQL aborts one of the two). It renews the rest, and that one next time.
+    @Test func heartbeatSkipsAContactRowACommitHolds() async throws {
+        let server = try PostgresTestServer.configured()
+        try await server.withTemporaryDatabase { endpoint in
+            let store = try await PostgresEventStore.open(endpoint, password: server.password)
+            _ = try await store.addContacts(
+                [ContactReference(kind: .id, value: "A"), .init(kind: .id, value: "B")], now: 0)
+            let me = Self.instance("one")
+            let claimed = try await store.claimDueContacts(
+                nowMs: 1_000, limit: 2, excluding: [], for: me, leaseUntilMs: 31_000)
+            #expect(claimed.count == 2)
+            let locked = claimed[0].id
+            try await server.whileATransactionHolds(
+                "SELECT id FROM contacts WHERE id = \(locked) FOR UPDATE", on: endpoint.database
+            ) {
+                // Were it waiting for the row, this would not return until the transaction ended.
+                _ = try await store.heartbeat(
+                    me, nowMs: 2_000, renewing: Set(claimed.map(\.id)), leaseUntilMs: 60_000, liveSinceMs: 0,
+                    rateLimitedUntilMs: nil)
+            }
+            let other = try #require(claimed.last)
+            // Renewed: the other instance cannot claim it at 31 000; the skipped one it can.
+            let stolen = try await store.claimDueContacts(
+                nowMs: 31_000, limit: 2, excluding: [], for: Self.instance("two"), leaseUntilMs: 61_000)
+            #expect(stolen.map(\.id) == [locked], "\(other.id) renewed, \(locked) skipped")
+            await store.close()
+        }
+    }
+
     @Test func twoLoopsPollEachContactOnceAndNeverAtOnce() async throws {
         try await PostgresTestServer.configured().withTemporaryDatabase { endpoint in
             let password = try PostgresTestServer.configured().password
