@@ -5,7 +5,7 @@ import SyncStore
 /// The public schema in PostgreSQL, one migration at a time: the same tables, columns and
 /// meanings as the SQLite schema, with the same version numbers (version 4 is the same schema
 /// in both), plus what several daemons on one database need: version 5 adds the lease columns
-/// of `contacts` and the `instances` table, which SQLite has not.
+/// of `contacts` and the `instances` table, version 6 those of `sink_cursors`, which SQLite has not.
 ///
 /// The types: SQLite's `INTEGER` is `bigint` (`enabled` stays an integer, 0 or 1, so that the
 /// same SQL works on both), `TEXT` is `text`, `BLOB` is `bytea`; `events.seq` is a `bigint`
@@ -164,6 +164,17 @@ enum PostgresSchema {
                     heartbeat_ms bigint NOT NULL
                 )
                 """,
+            ]),
+        // PostgreSQL only, as version 5: each sink is delivered by one instance at a time.
+        Migration(
+            version: 6, description: "sink leases",
+            statements: [
+                """
+                ALTER TABLE sink_cursors
+                    ADD COLUMN lease_owner text,
+                    ADD COLUMN lease_until_ms bigint,
+                    ADD COLUMN lease_token bigint NOT NULL DEFAULT 0
+                """
             ]),
     ]
 
