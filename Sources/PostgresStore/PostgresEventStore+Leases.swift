@@ -11,6 +11,8 @@ import SyncStore
 /// polls in flight on each heartbeat and gives a lease up with the poll's last write. A daemon
 /// that dies renews nothing: once `lease_until_ms` passes, the others claim its contacts, and
 /// its late writes (a paused process resuming) store their events but no longer move the row.
+/// Sinks are leased the same way, one `sink_cursors` row each, their cursor writes fenced by
+/// the row's `lease_token` (`PostgresEventStore+Sinks`).
 extension PostgresEventStore {
     /// Claims due contacts for `instance` until `leaseUntilMs` (see `EventStore`).
     public func claimDueContacts(
@@ -96,6 +98,40 @@ extension PostgresEventStore {
                 "UPDATE contacts SET lease_owner = NULL, lease_until_ms = NULL WHERE lease_owner = \(instance.id)",
                 logger: logger)
             try await connection.run("DELETE FROM instances WHERE id = \(instance.id)", logger: logger)
+        }
+    }
+
+    /// Claims or renews the sink's lease for `instance` until `leaseUntilMs` (see `EventStore`).
+    ///
+    /// One row lock decides between instances claiming at once: the second re-reads the row the
+    /// first wrote and finds a live lease. Taking the lease (free, or expired: its holder died or
+    /// paused) gives a new `lease_token`, which fences the cursor writes; renewing keeps it.
+    public func claimSinkLease(
+        _ sink: String, for instance: StoreInstance, nowMs: Int64, leaseUntilMs: Int64
+    ) async throws -> Int64? {
+        try await writing { connection in
+            try await connection.query(
+                """
+                UPDATE sink_cursors SET lease_until_ms = \(leaseUntilMs),
+                    lease_token = CASE WHEN lease_owner = \(instance.id) THEN lease_token ELSE lease_token + 1 END,
+                    lease_owner = \(instance.id)
+                WHERE sink = \(sink)
+                    AND (lease_owner IS NULL OR lease_owner = \(instance.id) OR lease_until_ms IS NULL
+                        OR lease_until_ms <= \(nowMs))
+                RETURNING lease_token
+                """, logger: logger
+            ).collect().first?.decode(Int64.self)
+        }
+    }
+
+    /// Frees the sink's lease if `instance` still holds it; the token stays, the next holder's is new.
+    public func releaseSinkLease(_ sink: String, of instance: StoreInstance) async throws {
+        try await writing { connection in
+            try await connection.run(
+                """
+                UPDATE sink_cursors SET lease_owner = NULL, lease_until_ms = NULL
+                WHERE sink = \(sink) AND lease_owner = \(instance.id)
+                """, logger: logger)
         }
     }
 

@@ -41,10 +41,11 @@ extension PostgresEventStore {
     }
 
     /// Records that the sink acknowledged every event up to `seq`, and marks it running; writes
-    /// nothing when the cursor is no longer at `expectedSeq` (a replay moved it: the replay wins).
+    /// nothing when the cursor is no longer at `expectedSeq` (a replay moved it: the replay wins)
+    /// or, with `leaseToken`, when another instance took the sink's lease over.
     @discardableResult
     public func advanceSinkCursor(
-        _ sink: String, from expectedSeq: Int64, to seq: Int64, now: Int64
+        _ sink: String, from expectedSeq: Int64, to seq: Int64, now: Int64, fencedBy leaseToken: Int64?
     ) async throws -> Bool {
         precondition(seq > expectedSeq, "a cursor only moves forward here; replays use rewindSinkCursor")
         return try await writing { connection in
@@ -52,43 +53,54 @@ extension PostgresEventStore {
                 """
                 UPDATE sink_cursors SET delivered_seq = \(seq), state = 'running', last_error = NULL,
                     consecutive_failures = 0, last_attempt_ms = \(now), last_success_ms = \(now), updated_ms = \(now)
-                WHERE sink = \(sink) AND delivered_seq = \(expectedSeq) RETURNING 1
+                WHERE sink = \(sink) AND delivered_seq = \(expectedSeq)
+                    AND (\(leaseToken)::bigint IS NULL OR lease_token = \(leaseToken)) RETURNING 1
                 """, logger: logger) > 0
         }
     }
 
-    /// Records a failed delivery: `failing` (retried with backoff) or `stopped` (rejected for good).
-    public func recordSinkFailure(_ sink: String, state: SinkState, error: String, now: Int64) async throws {
+    /// Records a failed delivery: `failing` (retried with backoff) or `stopped` (rejected for good);
+    /// with `leaseToken`, only while the sink's lease is that one.
+    public func recordSinkFailure(
+        _ sink: String, state: SinkState, error: String, now: Int64, fencedBy leaseToken: Int64?
+    ) async throws {
         try await writing { connection in
             try await connection.run(
                 """
                 UPDATE sink_cursors SET state = \(state.rawValue), last_error = \(error),
                     consecutive_failures = consecutive_failures + 1, last_attempt_ms = \(now), updated_ms = \(now)
-                WHERE sink = \(sink)
+                WHERE sink = \(sink) AND (\(leaseToken)::bigint IS NULL OR lease_token = \(leaseToken))
                 """, logger: logger)
         }
     }
 
-    /// Marks a sink running again; its last error stays visible until a delivery succeeds.
-    public func recordSinkRunning(_ sink: String, now: Int64) async throws {
+    /// Marks a sink running again; its last error stays visible until a delivery succeeds. With
+    /// `leaseToken`, only while the sink's lease is that one.
+    public func recordSinkRunning(_ sink: String, now: Int64, fencedBy leaseToken: Int64?) async throws {
         try await writing { connection in
             try await connection.run(
-                "UPDATE sink_cursors SET state = 'running', updated_ms = \(now) WHERE sink = \(sink)", logger: logger)
+                """
+                UPDATE sink_cursors SET state = 'running', updated_ms = \(now)
+                WHERE sink = \(sink) AND (\(leaseToken)::bigint IS NULL OR lease_token = \(leaseToken))
+                """, logger: logger)
         }
     }
 
     /// Sets an event aside as rejected by the sink's receiver and moves the cursor past it, in
-    /// one transaction. Returns whether the cursor moved (and the dead letter was recorded).
+    /// one transaction, fenced as `advanceSinkCursor` is. Returns whether the cursor moved (and
+    /// the dead letter was recorded).
     @discardableResult
     public func recordDeadLetter(
-        _ sink: String, event: StoredEvent, answer: String, advancingCursorFrom expectedSeq: Int64, now: Int64
+        _ sink: String, event: StoredEvent, answer: String, advancingCursorFrom expectedSeq: Int64, now: Int64,
+        fencedBy leaseToken: Int64?
     ) async throws -> Bool {
         precondition(event.seq > expectedSeq)
         return try await writing { connection in
             let moved = try await connection.count(
                 """
                 UPDATE sink_cursors SET delivered_seq = \(event.seq), last_attempt_ms = \(now), updated_ms = \(now)
-                WHERE sink = \(sink) AND delivered_seq = \(expectedSeq) RETURNING 1
+                WHERE sink = \(sink) AND delivered_seq = \(expectedSeq)
+                    AND (\(leaseToken)::bigint IS NULL OR lease_token = \(leaseToken)) RETURNING 1
                 """, logger: logger)
             guard moved > 0 else { return false }
             // Rejected again after a replay: the newest answer, pending again.
@@ -204,13 +216,21 @@ extension PostgresEventStore {
                     """
                     SELECT (SELECT count(*) FROM events WHERE seq > \(cursor.deliveredSeq)),
                         (SELECT received_ms FROM events WHERE seq > \(cursor.deliveredSeq) ORDER BY seq LIMIT 1),
-                        (SELECT count(*) FROM dead_letters WHERE sink = \(cursor.sink) AND resent_ms IS NULL)
+                        (SELECT count(*) FROM dead_letters WHERE sink = \(cursor.sink) AND resent_ms IS NULL),
+                        s.lease_owner, s.lease_until_ms, i.host, i.pid
+                    FROM sink_cursors s LEFT JOIN instances i ON i.id = s.lease_owner
+                    WHERE s.sink = \(cursor.sink)
                     """, logger: logger)
-                for try await (pending, oldest, deadLetters) in rows.decode((Int, Int64?, Int).self) {
+                for try await (pending, oldest, deadLetters, owner, until, host, pid) in rows.decode(
+                    (Int, Int64?, Int, String?, Int64?, String?, Int64?).self)
+                {
+                    let lease = owner.flatMap { owner in
+                        until.map { SinkLease(owner: owner, host: host, pid: pid, untilMs: $0) }
+                    }
                     statuses.append(
                         SinkStatus(
                             cursor: cursor, pendingEvents: pending, oldestPendingReceivedMs: oldest,
-                            deadLetters: deadLetters))
+                            deadLetters: deadLetters, lease: lease))
                 }
             }
             return statuses

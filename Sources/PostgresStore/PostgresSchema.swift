@@ -5,8 +5,8 @@ import SyncStore
 /// The public schema in PostgreSQL, one migration at a time: the same tables, columns and
 /// meanings as the SQLite schema, with the same version numbers (version 4 is the same schema
 /// in both), plus what several daemons on one database need: version 5 adds the lease columns
-/// of `contacts` and the `instances` table, and version 6 the pause the instances share after a
-/// 429; SQLite has neither.
+/// of `contacts` and the `instances` table, version 6 those of `sink_cursors`, and version 7 the
+/// pause the instances share after a 429; SQLite has none of them.
 ///
 /// The types: SQLite's `INTEGER` is `bigint` (`enabled` stays an integer, 0 or 1, so that the
 /// same SQL works on both), `TEXT` is `text`, `BLOB` is `bytea`; `events.seq` is a `bigint`
@@ -166,8 +166,19 @@ enum PostgresSchema {
                 )
                 """,
             ]),
+        // PostgreSQL only, as version 5: each sink is delivered by one instance at a time.
         Migration(
-            version: 6, description: "instances share the API's rate-limit pauses",
+            version: 6, description: "sink leases",
+            statements: [
+                """
+                ALTER TABLE sink_cursors
+                    ADD COLUMN lease_owner text,
+                    ADD COLUMN lease_until_ms bigint,
+                    ADD COLUMN lease_token bigint NOT NULL DEFAULT 0
+                """
+            ]),
+        Migration(
+            version: 7, description: "instances share the API's rate-limit pauses",
             statements: ["ALTER TABLE instances ADD COLUMN rate_limited_until_ms bigint"]),
     ]
 

@@ -47,12 +47,14 @@ extension SQLiteEventStore {
 
     /// Records that the sink acknowledged every event up to `seq`, and marks it running.
     ///
-    /// - Parameter expectedSeq: the cursor the delivered batch was read after. When the cursor
-    ///   is no longer there (a replay moved it meanwhile), nothing is written, so the replay wins.
+    /// - Parameters:
+    ///   - expectedSeq: the cursor the delivered batch was read after. When the cursor is no
+    ///     longer there (a replay moved it meanwhile), nothing is written, so the replay wins.
+    ///   - leaseToken: unused: one process delivers, so there is no lease to fence by.
     /// - Returns: whether the cursor moved.
     @discardableResult
     public func advanceSinkCursor(
-        _ sink: String, from expectedSeq: Int64, to seq: Int64, now: Int64
+        _ sink: String, from expectedSeq: Int64, to seq: Int64, now: Int64, fencedBy leaseToken: Int64?
     ) async throws -> Bool {
         precondition(seq > expectedSeq, "a cursor only moves forward here; replays use rewindSinkCursor")
         return try await writing { db in
@@ -68,7 +70,9 @@ extension SQLiteEventStore {
     }
 
     /// Records a failed delivery: `failing` (retried with backoff) or `stopped` (rejected for good).
-    public func recordSinkFailure(_ sink: String, state: SinkState, error: String, now: Int64) async throws {
+    public func recordSinkFailure(
+        _ sink: String, state: SinkState, error: String, now: Int64, fencedBy leaseToken: Int64?
+    ) async throws {
         try await writing { db in
             try db.cachedStatement(
                 sql: """
@@ -82,7 +86,7 @@ extension SQLiteEventStore {
 
     /// Marks a sink running again, when its loop starts or resumes; its last error stays
     /// visible until a delivery succeeds.
-    public func recordSinkRunning(_ sink: String, now: Int64) async throws {
+    public func recordSinkRunning(_ sink: String, now: Int64, fencedBy leaseToken: Int64?) async throws {
         try await writing { db in
             try db.cachedStatement(sql: "UPDATE sink_cursors SET state = 'running', updated_ms = ? WHERE sink = ?")
                 .execute(arguments: [now, sink])
@@ -101,7 +105,8 @@ extension SQLiteEventStore {
         event: StoredEvent,
         answer: String,
         advancingCursorFrom expectedSeq: Int64,
-        now: Int64
+        now: Int64,
+        fencedBy leaseToken: Int64?
     ) async throws -> Bool {
         precondition(event.seq > expectedSeq)
         return try await writing { db in

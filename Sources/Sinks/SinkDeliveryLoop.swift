@@ -9,7 +9,8 @@ import SyncStore
 /// The cursor moves only after the sink acknowledged a batch (or after a rejected event was
 /// recorded as a dead letter, in the same transaction), so a crash at any point redelivers,
 /// never skips. The loop is its sink's failure boundary: whatever the sink or the database
-/// does, it backs off and goes on, or stops this sink alone.
+/// does, it backs off and goes on, or stops this sink alone. With ``leasing`` it delivers only
+/// while it holds its sink's lease, and fences its cursor writes by the lease's token.
 struct SinkDeliveryLoop: Sendable {
     let configuration: SinkConfiguration
     let sink: any EventSink
@@ -20,6 +21,8 @@ struct SinkDeliveryLoop: Sendable {
     let logger: Logger
     /// Counts acknowledged events and failed attempts, when the daemon serves metrics.
     var metrics: (any SinkDeliveryMetrics)?
+    /// Several instances on one database: deliver only while holding the sink's lease.
+    var leasing: SinkLeasing?
     var nowMs: @Sendable () -> Int64 = WallClock.nowMs
     var random: @Sendable () -> Double = { Double.random(in: 0..<1) }
 
@@ -43,13 +46,55 @@ struct SinkDeliveryLoop: Sendable {
 
     /// Delivers until asked to stop: waits for new events when caught up, backs off on transient
     /// failures, and, when the receiver rejects a batch without `deadLetter`, records the sink
-    /// `stopped` and waits for a replay (or a reload, which replaces this loop).
+    /// `stopped` and waits for a replay (or a reload, which replaces this loop). With
+    /// ``leasing``, a task beside it keeps the sink's lease, and the lease is given up at the end.
     func run() async {
-        guard let databaseID = await prepare() else { return }
+        guard let databaseID = await prepare(markingRunning: leasing == nil) else { return }
         logger.info("Sink started", metadata: ["sink.from": "\(configuration.from)"])
+        if let leasing {
+            let lease = SinkLeaseState()
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await keep(lease, leasing) }
+                await deliver(databaseID: databaseID, lease: lease, leasing: leasing)
+                group.cancelAll()
+            }
+            do {
+                try await database.releaseSinkLease(name, of: leasing.instance)
+            } catch {
+                logger.warning(
+                    "Could not give the sink's lease up; another instance takes it over when it expires",
+                    metadata: ["error": "\(error)"])
+            }
+        } else {
+            await deliver(databaseID: databaseID, lease: nil, leasing: nil)
+        }
+        logger.info("Sink stopped at a batch boundary")
+    }
+
+    private func deliver(databaseID: String, lease: SinkLeaseState?, leasing: SinkLeasing?) async {
         var failures = 0
+        var deliveringUnder: Int64?
         while !shouldStop {
-            switch await step(databaseID: databaseID) {
+            var leaseToken: Int64?
+            if let lease, let leasing {
+                // A batch starts only with more than a third of the lease left: one whose renewal
+                // failed stops before it could run out mid-batch.
+                guard let token = lease.token(nowMs: nowMs() + leasing.renewEveryMs) else {
+                    deliveringUnder = nil
+                    await control.wait(for: .milliseconds(leasing.retryEveryMs), wakingOn: .lease)
+                    continue
+                }
+                if token != deliveringUnder {
+                    // Taken (or taken back): the sink runs again here, as after a restart.
+                    deliveringUnder = token
+                    await recordRunning(fencedBy: token)
+                }
+                leaseToken = token
+            }
+            switch await step(databaseID: databaseID, leaseToken: leaseToken) {
+            case .cursorMoved where lease != nil:
+                // A replay, or another instance that took the lease: ask the database which.
+                if let lease, let leasing { await renew(lease, leasing) }
             case .delivered, .cursorMoved:
                 if failures > 0 {
                     logger.info("Sink recovered", metadata: ["sink.failures": "\(failures)"])
@@ -69,7 +114,7 @@ struct SinkDeliveryLoop: Sendable {
             case .failed(.transient(let reason, let retryAfter)):
                 failures += 1
                 let delay = policy.retryDelay(afterFailures: failures, retryAfter: retryAfter, random: random())
-                await record(.failing, reason)
+                await record(.failing, reason, fencedBy: leaseToken)
                 logger.warning(
                     "Sink delivery failed; retrying",
                     metadata: [
@@ -77,7 +122,7 @@ struct SinkDeliveryLoop: Sendable {
                     ])
                 await control.wait(for: delay, wakingOn: [])
             case .failed(let error):
-                await record(.stopped, error.reason)
+                await record(.stopped, error.reason, fencedBy: leaseToken)
                 logger.error(
                     "Sink stopped: its receiver rejected the delivery; fix it, then reload or run sinks replay",
                     metadata: ["error": "\(error.reason)"])
@@ -86,7 +131,53 @@ struct SinkDeliveryLoop: Sendable {
                 logger.info("Sink resumed")
             }
         }
-        logger.info("Sink stopped at a batch boundary")
+    }
+
+    /// Keeps the sink's lease until cancelled: renews it every third of the lease while held,
+    /// asks for it about every second while not, and wakes the delivery when it is taken.
+    /// Goes on while a stopping loop finishes its batch (the run cancels it after).
+    private func keep(_ lease: SinkLeaseState, _ leasing: SinkLeasing) async {
+        while !Task.isCancelled {
+            let held = await renew(lease, leasing)
+            try? await control.clock.sleep(for: .milliseconds(held ? leasing.renewEveryMs : leasing.retryEveryMs))
+        }
+    }
+
+    /// Claims or renews the lease once; returns whether it is held. A database error keeps what
+    /// was held until it runs out by the local clock.
+    @discardableResult
+    private func renew(_ lease: SinkLeaseState, _ leasing: SinkLeasing) async -> Bool {
+        let sent = nowMs()
+        let until = sent + leasing.durationMs
+        var token: Int64?
+        do {
+            token = try await database.claimSinkLease(name, for: leasing.instance, nowMs: sent, leaseUntilMs: until)
+            if token == nil, try await database.sinkCursor(name) == nil {
+                // The cursor row was deleted by hand: start again as a new sink would.
+                try await database.createSinkCursor(name, startingAfterLatest: configuration.from == .now, now: sent)
+                token = try await database.claimSinkLease(
+                    name, for: leasing.instance, nowMs: sent, leaseUntilMs: until)
+            }
+        } catch {
+            metrics?.recordDatabaseError(DatabaseErrorCode(error))
+            logger.warning("Sink lease could not be renewed", metadata: ["error": "\(error)"])
+            return false
+        }
+        let before = lease.update(token: token, untilMs: until)
+        switch (before, token) {
+        case (nil, let token?):
+            logger.info("Sink lease taken; delivering from this instance", metadata: ["sink.lease_token": "\(token)"])
+            control.signal(.lease)
+        case (let before?, let token?) where before != token:
+            logger.info(
+                "Sink lease taken again; delivering from this instance", metadata: ["sink.lease_token": "\(token)"])
+            control.signal(.lease)
+        case (_?, nil):
+            logger.warning("Sink lease lost to another instance; no longer delivering from this one")
+        default:
+            break
+        }
+        return token != nil
     }
 
     /// Delivers until caught up and reports; transient failures get `policy.drainAttempts` tries.
@@ -146,13 +237,15 @@ struct SinkDeliveryLoop: Sendable {
     /// Creates the cursor the first time the sink runs, records the sink running and reads the
     /// database's identity; retries a failing database until asked to stop, or `attempts` times.
     /// `nil` when stopped (or out of attempts) first.
-    private func prepare(attempts: Int = .max) async -> String? {
+    /// With leases, the state is recorded only once the lease is taken (`markingRunning` false):
+    /// another instance may be delivering the sink.
+    private func prepare(attempts: Int = .max, markingRunning: Bool = true) async -> String? {
         var failures = 0
         while !shouldStop, failures < attempts {
             do {
                 let cursor = try await database.createSinkCursor(
                     name, startingAfterLatest: configuration.from == .now, now: nowMs())
-                try await database.recordSinkRunning(name, now: nowMs())
+                if markingRunning { try await database.recordSinkRunning(name, now: nowMs()) }
                 let databaseID = try await database.databaseID()
                 logger.debug(
                     "Sink cursor",
@@ -175,8 +268,9 @@ struct SinkDeliveryLoop: Sendable {
     /// One batch: read it after the cursor, deliver it (isolating rejected events when
     /// dead-lettering), advance the cursor. A database error counts as a transient failure.
     /// The batch is delivered under the cursor's generation, read with it: a retry keeps its
-    /// idempotency key, a replay (which starts a new generation) changes it.
-    func step(databaseID: String) async -> Step {
+    /// idempotency key, a replay (which starts a new generation) changes it. With `leaseToken`
+    /// the cursor moves only while the sink's lease is still that one.
+    func step(databaseID: String, leaseToken: Int64? = nil) async -> Step {
         do {
             guard let (cursor, events) = try await database.pendingBatch(for: name, limit: configuration.batchSize)
             else {
@@ -190,11 +284,12 @@ struct SinkDeliveryLoop: Sendable {
                 metadata: ["event.first_seq": "\(events[0].seq)", "event.last_seq": "\(events[events.count - 1].seq)"])
             let delivery = SinkDelivery(databaseID: databaseID, generation: cursor.deliveryGeneration)
             if configuration.deadLetter {
-                return try await deliverIsolatingRejections(events[...], after: cursor.deliveredSeq, as: delivery)
+                return try await deliverIsolatingRejections(
+                    events[...], after: cursor.deliveredSeq, as: delivery, fencedBy: leaseToken)
             }
             if let error = await attempt(events[...], as: delivery) { return .failed(error) }
             let moved = try await database.advanceSinkCursor(
-                name, from: cursor.deliveredSeq, to: events[events.count - 1].seq, now: nowMs())
+                name, from: cursor.deliveredSeq, to: events[events.count - 1].seq, now: nowMs(), fencedBy: leaseToken)
             guard moved else { return .cursorMoved }
             metrics?.recordSinkDelivered(sink: name, events: events.count)
             return .delivered(events: events.count, deadLettered: 0)
@@ -211,11 +306,11 @@ struct SinkDeliveryLoop: Sendable {
     /// dead letters with the receiver's answer; the cursor advances after each acknowledged
     /// part, so a transient failure midway resumes where it stopped.
     private func deliverIsolatingRejections(
-        _ batch: ArraySlice<StoredEvent>, after cursor: Int64, as delivery: SinkDelivery
+        _ batch: ArraySlice<StoredEvent>, after cursor: Int64, as delivery: SinkDelivery, fencedBy leaseToken: Int64?
     ) async throws -> Step {
         guard let error = await attempt(batch, as: delivery) else {
             let moved = try await database.advanceSinkCursor(
-                name, from: cursor, to: batch[batch.endIndex - 1].seq, now: nowMs())
+                name, from: cursor, to: batch[batch.endIndex - 1].seq, now: nowMs(), fencedBy: leaseToken)
             guard moved else { return .cursorMoved }
             metrics?.recordSinkDelivered(sink: name, events: batch.count)
             return .delivered(events: batch.count, deadLettered: 0)
@@ -225,7 +320,8 @@ struct SinkDeliveryLoop: Sendable {
             let event = batch[batch.startIndex]
             guard
                 try await database.recordDeadLetter(
-                    name, event: event, answer: answer, advancingCursorFrom: cursor, now: nowMs())
+                    name, event: event, answer: answer, advancingCursorFrom: cursor, now: nowMs(),
+                    fencedBy: leaseToken)
             else { return .cursorMoved }
             logger.warning(
                 "Sink rejected an event; recorded as a dead letter",
@@ -233,10 +329,11 @@ struct SinkDeliveryLoop: Sendable {
             return .delivered(events: 1, deadLettered: 1)
         }
         let middle = batch.startIndex + batch.count / 2
-        let first = try await deliverIsolatingRejections(batch[..<middle], after: cursor, as: delivery)
+        let first = try await deliverIsolatingRejections(
+            batch[..<middle], after: cursor, as: delivery, fencedBy: leaseToken)
         guard case .delivered(let firstEvents, let firstDead) = first else { return first }
         let second = try await deliverIsolatingRejections(
-            batch[middle...], after: batch[middle - 1].seq, as: delivery)
+            batch[middle...], after: batch[middle - 1].seq, as: delivery, fencedBy: leaseToken)
         guard case .delivered(let secondEvents, let secondDead) = second else {
             // The first half is acknowledged and recorded: report it, the loop retries the rest.
             if case .failed = second { return second }
@@ -261,9 +358,17 @@ struct SinkDeliveryLoop: Sendable {
         return error
     }
 
-    private func record(_ state: SinkState, _ reason: String) async {
+    private func record(_ state: SinkState, _ reason: String, fencedBy leaseToken: Int64? = nil) async {
         do {
-            try await database.recordSinkFailure(name, state: state, error: reason, now: nowMs())
+            try await database.recordSinkFailure(name, state: state, error: reason, now: nowMs(), fencedBy: leaseToken)
+        } catch {
+            logger.error("Sink state could not be recorded", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func recordRunning(fencedBy leaseToken: Int64) async {
+        do {
+            try await database.recordSinkRunning(name, now: nowMs(), fencedBy: leaseToken)
         } catch {
             logger.error("Sink state could not be recorded", metadata: ["error": "\(error)"])
         }

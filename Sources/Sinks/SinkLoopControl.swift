@@ -12,6 +12,8 @@ final class SinkLoopControl: Sendable {
         static let events = Reasons(rawValue: 1)
         /// A stop request.
         static let control = Reasons(rawValue: 2)
+        /// The sink's lease was taken (several instances on one database).
+        static let lease = Reasons(rawValue: 4)
     }
 
     private struct State {

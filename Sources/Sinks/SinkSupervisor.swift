@@ -24,12 +24,15 @@ public final class SinkSupervisor: Service, Sendable {
     let registry: SinkRegistry
     let metrics: (any SinkDeliveryMetrics)?
     let clock: any Clock<Duration>
+    /// The time the loops write into the database and measure leases on, in ms since 1970.
+    let nowMs: @Sendable () -> Int64
 
     private struct State {
         var configurations: [SinkConfiguration]
         /// Set while ``run()`` runs: where ``reload(_:)`` sends the new list.
         var reloads: AsyncStream<[SinkConfiguration]>.Continuation?
         var loops: [String: SinkLoopControl] = [:]
+        var leasing: SinkLeasing?
     }
 
     private let state: Mutex<State>
@@ -41,6 +44,8 @@ public final class SinkSupervisor: Service, Sendable {
     ///   - registry: how sinks are built from their configuration.
     ///   - metrics: counts each sink's acknowledged events and failed attempts.
     ///   - clock: what the loops' waits and backoff are measured on; tests pass a manual clock.
+    ///   - nowMs: the wall-clock time of the loops' writes and leases; tests pass the manual
+    ///     clock's.
     public init(
         database: any EventStore,
         sinks: [SinkConfiguration],
@@ -48,7 +53,8 @@ public final class SinkSupervisor: Service, Sendable {
         policy: SinkDeliveryPolicy = SinkDeliveryPolicy(),
         registry: SinkRegistry = .builtIn,
         metrics: (any SinkDeliveryMetrics)? = nil,
-        clock: any Clock<Duration> = ContinuousClock()
+        clock: any Clock<Duration> = ContinuousClock(),
+        nowMs: @escaping @Sendable () -> Int64 = WallClock.nowMs
     ) {
         self.database = database
         self.logger = logger
@@ -56,11 +62,20 @@ public final class SinkSupervisor: Service, Sendable {
         self.registry = registry
         self.metrics = metrics
         self.clock = clock
+        self.nowMs = nowMs
         self.state = Mutex(State(configurations: sinks))
     }
 
     /// The sinks as last configured.
     public var sinks: [SinkConfiguration] { state.withLock { $0.configurations } }
+
+    /// Several instances on one database (PostgreSQL): each sink is delivered by the one that
+    /// holds its lease (see ``SinkLeasing``). `nil`, the default, delivers every sink here. Set
+    /// it before ``run()``; loops started later use the new value.
+    public var leasing: SinkLeasing? {
+        get { state.withLock { $0.leasing } }
+        set { state.withLock { $0.leasing = newValue } }
+    }
 
     /// Delivers until graceful shutdown or cancellation, then returns once every loop has
     /// stopped at a batch boundary: an in-flight batch finishes (or times out) first, and a
@@ -157,10 +172,11 @@ public final class SinkSupervisor: Service, Sendable {
             }
             return
         }
-        await SinkDeliveryLoop(
+        var loop = SinkDeliveryLoop(
             configuration: configuration, sink: sink, database: database, policy: policy, control: control,
-            logger: logger, metrics: metrics
-        ).run()
+            logger: logger, metrics: metrics, nowMs: nowMs)
+        loop.leasing = leasing
+        await loop.run()
     }
 
     /// The sink, or `nil` after logging and recording (state `stopped`) why it cannot be built.

@@ -152,24 +152,53 @@ public protocol EventStore: Sendable {
     func pendingBatch(for sink: String, limit: Int) async throws -> (cursor: SinkCursor, events: [StoredEvent])?
 
     /// Records that the sink acknowledged every event up to `seq`, and marks it running. Writes
-    /// nothing when the cursor is no longer at `expectedSeq` (a replay moved it: the replay wins).
+    /// nothing when the cursor is no longer at `expectedSeq` (a replay moved it: the replay wins),
+    /// nor, with `leaseToken`, when the sink's lease is no longer that one (another instance took
+    /// the sink over: the cursor is its own; see ``claimSinkLease(_:for:nowMs:leaseUntilMs:)``).
     /// - Returns: whether the cursor moved.
     @discardableResult
-    func advanceSinkCursor(_ sink: String, from expectedSeq: Int64, to seq: Int64, now: Int64) async throws -> Bool
+    func advanceSinkCursor(
+        _ sink: String, from expectedSeq: Int64, to seq: Int64, now: Int64, fencedBy leaseToken: Int64?
+    ) async throws -> Bool
 
     /// Records a failed delivery: `failing` (retried with backoff) or `stopped` (rejected for good).
-    func recordSinkFailure(_ sink: String, state: SinkState, error: String, now: Int64) async throws
+    /// With `leaseToken`, only while the sink's lease is that one.
+    func recordSinkFailure(
+        _ sink: String, state: SinkState, error: String, now: Int64, fencedBy leaseToken: Int64?
+    ) async throws
 
-    /// Marks a sink running again; its last error stays visible until a delivery succeeds.
-    func recordSinkRunning(_ sink: String, now: Int64) async throws
+    /// Marks a sink running again; its last error stays visible until a delivery succeeds. With
+    /// `leaseToken`, only while the sink's lease is that one.
+    func recordSinkRunning(_ sink: String, now: Int64, fencedBy leaseToken: Int64?) async throws
 
     /// Sets an event aside as rejected by the sink's receiver and moves the cursor past it, in
-    /// one transaction. The event must be the one right after `expectedSeq`.
+    /// one transaction. The event must be the one right after `expectedSeq`. With `leaseToken`,
+    /// fenced as ``advanceSinkCursor(_:from:to:now:fencedBy:)`` is.
     /// - Returns: whether the cursor moved (and the dead letter was recorded).
     @discardableResult
     func recordDeadLetter(
-        _ sink: String, event: StoredEvent, answer: String, advancingCursorFrom expectedSeq: Int64, now: Int64
+        _ sink: String, event: StoredEvent, answer: String, advancingCursorFrom expectedSeq: Int64, now: Int64,
+        fencedBy leaseToken: Int64?
     ) async throws -> Bool
+
+    /// Claims for `instance`, or renews, the lease of a sink's delivery until `leaseUntilMs`, so
+    /// that several daemons on one database deliver each sink from one instance at a time. It
+    /// is granted when no instance holds it, when its holder let it expire (`lease_until_ms` at
+    /// or before `nowMs`: a dead or paused instance), or when `instance` holds it already.
+    ///
+    /// A store that one process uses at a time (SQLite) grants it always, with token 0, and
+    /// fences nothing.
+    /// - Returns: the lease token, which fences the holder's cursor writes (the `fencedBy`
+    ///   parameters): the same for as long as `instance` keeps the lease, a new one each time
+    ///   an instance takes it. `nil` when another instance holds a live lease, or the sink has
+    ///   no cursor.
+    func claimSinkLease(
+        _ sink: String, for instance: StoreInstance, nowMs: Int64, leaseUntilMs: Int64
+    ) async throws -> Int64?
+
+    /// On a graceful stop: gives up `instance`'s lease on the sink, so that another instance
+    /// delivers it at once rather than after the lease. A lease another instance took is kept.
+    func releaseSinkLease(_ sink: String, of instance: StoreInstance) async throws
 
     /// The events a sink set aside and has not re-sent successfully, in `seq` order.
     func pendingDeadLetters(for sink: String) async throws -> [DeadLetter]
@@ -220,5 +249,34 @@ extension EventStore {
     /// Every stored event, in `seq` order.
     public func forEachEvent(_ body: @escaping @Sendable (StoredEvent) throws -> Void) async throws {
         try await forEachEvent(contact: nil, sinceMs: nil, limit: nil, body)
+    }
+
+    /// Advances a sink's cursor without a lease (one process, the one-shot commands).
+    @discardableResult
+    public func advanceSinkCursor(
+        _ sink: String, from expectedSeq: Int64, to seq: Int64, now: Int64
+    ) async throws
+        -> Bool
+    {
+        try await advanceSinkCursor(sink, from: expectedSeq, to: seq, now: now, fencedBy: nil)
+    }
+
+    /// Records a failed delivery without a lease.
+    public func recordSinkFailure(_ sink: String, state: SinkState, error: String, now: Int64) async throws {
+        try await recordSinkFailure(sink, state: state, error: error, now: now, fencedBy: nil)
+    }
+
+    /// Marks a sink running again without a lease.
+    public func recordSinkRunning(_ sink: String, now: Int64) async throws {
+        try await recordSinkRunning(sink, now: now, fencedBy: nil)
+    }
+
+    /// Records a dead letter without a lease.
+    @discardableResult
+    public func recordDeadLetter(
+        _ sink: String, event: StoredEvent, answer: String, advancingCursorFrom expectedSeq: Int64, now: Int64
+    ) async throws -> Bool {
+        try await recordDeadLetter(
+            sink, event: event, answer: answer, advancingCursorFrom: expectedSeq, now: now, fencedBy: nil)
     }
 }

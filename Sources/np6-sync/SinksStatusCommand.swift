@@ -16,7 +16,8 @@ struct SinksStatusCommand: AsyncParsableCommand {
             The state is the one the delivery loop last recorded: running, failing (retrying with \
             backoff), stopped (the receiver rejected a batch; fix it, then reload or replay), or new \
             (configured, never run). A sink with a cursor but no longer in the config is listed as \
-            not configured, without a lag: nothing delivers to it any more.
+            not configured, without a lag: nothing delivers to it any more. With several instances \
+            on one PostgreSQL database, the instance that holds a sink's lease (delivers it) is shown.
             """
     )
 
@@ -78,6 +79,7 @@ struct SinksStatusCommand: AsyncParsableCommand {
                     line += " (oldest waiting \(StatusCommand.duration(status.lagMs(now: now))))"
                 }
                 line += "  dead letters \(status.deadLetters)"
+                if let lease = status.lease { line += "  " + leaseText(lease, now: now) }
             }
             lines.append(line)
             if let status = row.status, let error = status.cursor.lastError {
@@ -86,6 +88,20 @@ struct SinksStatusCommand: AsyncParsableCommand {
             }
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// Who delivers the sink: its lease's holder, or the one whose lease ran out.
+    static func leaseText(_ lease: SinkLease, now: Int64) -> String {
+        let holder =
+            if let host = lease.host, let pid = lease.pid {
+                "\(host) pid \(pid) (instance \(lease.owner))"
+            } else {
+                "instance \(lease.owner)"
+            }
+        guard lease.isLive(now: now) else {
+            return "lease expired \(StatusCommand.duration(now - lease.untilMs)) ago (\(holder))"
+        }
+        return "delivered by \(holder)"
     }
 
     static func json(_ rows: [Row], database: String, now: Int64) throws -> String {
@@ -101,7 +117,8 @@ struct SinksStatusCommand: AsyncParsableCommand {
     /// One sink, as `sinks status --json` and `status --json` print it: `type` is `null` when
     /// the sink is no longer configured, and then its state is `not configured` and it has no
     /// `pendingEvents` or `lagMs`; the cursor's fields are absent when it never ran, and then a
-    /// missing `lastError`, `lastAttemptMs` or `lastSuccessMs` is `null`.
+    /// missing `lastError`, `lastAttemptMs` or `lastSuccessMs` is `null`. `lease` is there only
+    /// when an instance holds (or held, `live` false) the sink's lease (PostgreSQL).
     struct SinkReport: Encodable {
         var row: Row
         var now: Int64
@@ -114,7 +131,15 @@ struct SinksStatusCommand: AsyncParsableCommand {
         enum CodingKeys: String, CodingKey {
             case name, type, configured, state
             case deliveredSeq, pendingEvents, lagMs, deadLetters, lastError, consecutiveFailures, lastAttemptMs,
-                lastSuccessMs
+                lastSuccessMs, lease
+        }
+
+        struct Lease: Encodable {
+            var instance: String
+            var host: String?
+            var pid: Int64?
+            var untilMs: Int64
+            var live: Bool
         }
 
         func encode(to encoder: any Encoder) throws {
@@ -134,6 +159,13 @@ struct SinksStatusCommand: AsyncParsableCommand {
             try container.encode(status.cursor.consecutiveFailures, forKey: .consecutiveFailures)
             try container.encode(status.cursor.lastAttemptMs, forKey: .lastAttemptMs)
             try container.encode(status.cursor.lastSuccessMs, forKey: .lastSuccessMs)
+            if let lease = status.lease {
+                try container.encode(
+                    Lease(
+                        instance: lease.owner, host: lease.host, pid: lease.pid, untilMs: lease.untilMs,
+                        live: lease.isLive(now: now)),
+                    forKey: .lease)
+            }
         }
     }
 }

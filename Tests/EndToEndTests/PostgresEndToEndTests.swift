@@ -86,7 +86,7 @@ struct PostgresEndToEndTests {
                     ["check-config", "--config", config], environment: ["NP6_API_KEY": apiKey])
                 #expect(check.status == 0, "stderr: \(check.stderr)")
                 #expect(check.stdout.contains("(connected without TLS: PostgreSQL"))
-                #expect(check.stdout.contains("schema version 6"))
+                #expect(check.stdout.contains("schema version 7"))
 
                 for output in [first, second, events, status, sinks, list, check] {
                     #expect(!output.stdout.contains(password) && !output.stderr.contains(password))
@@ -143,16 +143,40 @@ struct PostgresEndToEndTests {
                             .split(separator: "\n").count
                         return archived >= expected.count
                     }, "the sink got every event")
+                // The daemon holds the sink's lease: `sinks status` names it, and it gives it up on SIGTERM.
+                let environment = ["NP6_DATABASE_PASSWORD": password]
+                let holding = try await Binary.run(["sinks", "status", "--config", config], environment: environment)
+                #expect(holding.status == 0, "stderr: \(holding.stderr)")
+                #expect(
+                    holding.stdout.contains("pid \(daemon.process.processIdentifier) (instance "), "\(holding.stdout)")
+                let lease = try sinkLease(
+                    try await Binary.run(["sinks", "status", "--config", config, "--json"], environment: environment))
+                #expect(lease?["live"] as? Bool == true)
+                #expect(lease?["pid"] as? Int == Int(daemon.process.processIdentifier))
+                #expect(lease?["host"] as? String == ProcessInfo.processInfo.hostName)
                 #expect(try await eventually { daemon.handles(SIGTERM) }, "the daemon traps SIGTERM")
                 daemon.signal(SIGTERM)
                 let exit = try #require(await daemon.waitForExit(timeout: 12))
                 #expect(exit.status == 0, "stderr: \(daemon.stderr)")
+                #expect(
+                    try sinkLease(
+                        try await Binary.run(
+                            ["sinks", "status", "--config", config, "--json"], environment: environment)
+                    ) == nil)
                 let stored = try await query(server, endpoint, "SELECT id FROM events") { try $0.decode(String.self) }
                 #expect(stored.count == expected.count, "each event stored once")
                 #expect(Set(stored) == expected)
                 #expect(!daemon.stderr.contains(password) && !daemon.stderr.contains(apiKey))
             }
         }
+    }
+
+    /// The `lease` object of the first sink in `sinks status --json`; `nil` when it has none.
+    func sinkLease(_ result: Binary.Result) throws -> [String: Any]? {
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let sink = try #require((report["sinks"] as? [[String: Any]])?.first)
+        return sink["lease"] as? [String: Any]
     }
 
     @Test func passwordComesFromTheFileTheVariableOrTheCredentialAndNeverShows() async throws {

@@ -23,7 +23,7 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     var currentSchemaVersion: Int {
         switch self {
         case .sqlite: 4
-        case .postgres: 6  // 4, the lease columns, `instances` (5), its rate-limit pause (6)
+        case .postgres: 7  // 4, the lease columns, `instances` (5), the sink leases (6), the rate-limit pause (7)
         }
     }
 
@@ -58,6 +58,34 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
                 } catch {
                     await first.close()
                     await second.close()
+                    throw error
+                }
+            }
+        }
+    }
+
+    /// `count` stores open on one new database, each with its own connections (pool), as that
+    /// many daemons see it; removed after `body`.
+    func withStores<T>(_ count: Int, _ body: ([any EventStore]) async throws -> T) async throws -> T {
+        switch self {
+        case .sqlite:
+            try await withTemporaryDirectory { directory in
+                let path = directory.appendingPathComponent("test.sqlite").path
+                return try await body((0..<count).map { _ in try SQLiteEventStore.open(path: path) })
+            }
+        case .postgres:
+            try await PostgresTestServer.configured().withTemporaryDatabase { endpoint in
+                let password = try PostgresTestServer.configured().password
+                var stores: [PostgresEventStore] = []
+                do {
+                    for _ in 0..<count {
+                        stores.append(try await PostgresEventStore.open(endpoint, password: password))
+                    }
+                    let result = try await body(stores)
+                    for store in stores { await store.close() }
+                    return result
+                } catch {
+                    for store in stores { await store.close() }
                     throw error
                 }
             }

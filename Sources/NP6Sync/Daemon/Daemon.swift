@@ -171,6 +171,9 @@ public struct Daemon: Sendable {
             // Several daemons may share a PostgreSQL database: contacts are claimed by lease.
             scheduler.leasing = PollScheduler.Leasing(
                 instance: instance, durationMs: Int64(runtime.configuration.database.leaseSeconds) * 1000)
+            // And each sink is delivered by the instance holding its lease.
+            sinks.leasing = SinkLeasing(
+                instance: instance, durationMs: Int64(runtime.configuration.database.leaseSeconds) * 1000)
         }
         let pacer = pacer
         if scheduler.leasing != nil {

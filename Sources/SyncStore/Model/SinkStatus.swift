@@ -7,12 +7,19 @@ public struct SinkStatus: Sendable, Hashable {
     public var oldestPendingReceivedMs: Int64?
     /// Events set aside as rejected and not re-sent successfully since.
     public var deadLetters: Int
+    /// The instance that delivers the sink, or last did (PostgreSQL); `nil` when none holds its
+    /// lease (one process, SQLite, or released on a graceful stop).
+    public var lease: SinkLease?
 
-    public init(cursor: SinkCursor, pendingEvents: Int, oldestPendingReceivedMs: Int64?, deadLetters: Int) {
+    public init(
+        cursor: SinkCursor, pendingEvents: Int, oldestPendingReceivedMs: Int64?, deadLetters: Int,
+        lease: SinkLease? = nil
+    ) {
         self.cursor = cursor
         self.pendingEvents = pendingEvents
         self.oldestPendingReceivedMs = oldestPendingReceivedMs
         self.deadLetters = deadLetters
+        self.lease = lease
     }
 
     /// How long the oldest unacknowledged event has waited; 0 when the sink is caught up.
