@@ -126,7 +126,8 @@ import Testing
         try await kind.withTwoStores { first, second in
             try await first.createSinkCursor("crm", startingAfterLatest: false, now: 1)
             try await first.createSinkCursor("archive", startingAfterLatest: false, now: 1)
-            _ = try await first.heartbeat(one, nowMs: 1_000, renewing: [], leaseUntilMs: 31_000, liveSinceMs: 0)
+            _ = try await first.heartbeat(
+                one, nowMs: 1_000, renewing: [], leaseUntilMs: 31_000, liveSinceMs: 0, rateLimitedUntilMs: nil)
             _ = try #require(try await first.claimSinkLease("crm", for: one, nowMs: 1_000, leaseUntilMs: 31_000))
             _ = try #require(try await second.claimSinkLease("archive", for: two, nowMs: 1_000, leaseUntilMs: 31_000))
             var statuses = try await second.sinkStatuses()
