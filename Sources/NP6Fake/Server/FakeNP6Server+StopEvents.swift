@@ -60,6 +60,7 @@ extension FakeNP6Server {
         let status = HTTPResponse.Status(code: plan.status)
         switch plan.body {
         case .error(let code, let message):
+            plan.inFlight?.end()
             headers[.contentType] = "application/json"
             return Response(
                 status: status,
@@ -67,13 +68,20 @@ extension FakeNP6Server {
                 body: .init(byteBuffer: JSONBodies.error(code: code, message: message))
             )
         case .garbage(let garbage):
+            plan.inFlight?.end()
             let (contentType, body) = JSONBodies.garbage(garbage)
             headers[.contentType] = contentType
             return Response(status: status, headers: headers, body: .init(byteBuffer: body))
         case .events(let stream):
             headers[.contentType] = "application/json"
             let writer = EventArrayWriter(plan: stream, waitWhileHeld: waitWhileHeld)
-            return Response(status: status, headers: headers, body: ResponseBody { try await writer.write(to: &$0) })
+            // In flight for its contact until the last byte is written, or the write fails.
+            return Response(
+                status: status, headers: headers,
+                body: ResponseBody { body in
+                    defer { plan.inFlight?.end() }
+                    try await writer.write(to: &body)
+                })
         }
     }
 }
