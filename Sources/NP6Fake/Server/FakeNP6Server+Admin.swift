@@ -10,7 +10,7 @@ extension FakeNP6Server {
     /// - `GET /_fake/stats`: `{"total":N,"byStatus":{"200":…},"maxConcurrentRequestsPerContact":M,
     ///   "contactsRequestedConcurrently":{"count":K,"ids":[…]}}` for the stop-events route: M is
     ///   the most requests for one contact ever in flight at once (from the answer's decision to
-    ///   its body's last byte, see ``ContactConcurrency``), K how many contacts ever had two at
+    ///   its body's last bytes, see ``ContactConcurrency``), K how many contacts ever had two at
     ///   once, and `ids` the NP6 ids of the first 10 of them
     /// - `GET /_fake/knobs`, `POST /_fake/knobs` with a JSON object of the knobs to change
     func addAdminRoutes(to router: Router<BasicRequestContext>) {

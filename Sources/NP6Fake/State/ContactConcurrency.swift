@@ -1,9 +1,9 @@
 import Synchronization
 
 /// How many stop-events requests for each contact are in flight at once, from the moment the
-/// fake has decided the answer to the last byte of its body (or the request's end, whichever way
-/// it ends). Several daemons that share the contacts by lease must never make two at once for
-/// one contact; `GET /_fake/stats` reports what this saw.
+/// fake has decided the answer until the last bytes of its body are sent (or the request ends
+/// another way). Several daemons that share the contacts by lease must never make two at once
+/// for one contact; `GET /_fake/stats` reports what this saw, and the server logs a warning.
 ///
 /// A contact is counted whatever key the request names it by (id, unicity or hash) and whatever
 /// the answer (a 429 too); a request that names no known contact is not counted.
@@ -36,7 +36,7 @@ public final class ContactConcurrency: Sendable {
 
     /// Counts a request for the contact at `index` as in flight until the returned request ends.
     public func begin(contact index: Int) -> InFlightRequest {
-        state.withLock { state in
+        let count = state.withLock { state in
             let count = state.inFlight[index, default: 0] + 1
             state.inFlight[index] = count
             state.maxPerContact = max(state.maxPerContact, count)
@@ -44,8 +44,9 @@ public final class ContactConcurrency: Sendable {
                 state.overlappedCount += 1
                 if state.overlapped.count < Self.listedOverlaps { state.overlapped.append(index) }
             }
+            return count
         }
-        return InFlightRequest { [self] in end(contact: index) }
+        return InFlightRequest(concurrent: count) { [self] in end(contact: index) }
     }
 
     private func end(contact index: Int) {
@@ -65,10 +66,13 @@ public final class ContactConcurrency: Sendable {
     /// One request in flight: ``end()`` ends it, and so does its release, so a request whose body
     /// is never written (the client went away) does not stay counted.
     public final class InFlightRequest: Sendable {
+        /// How many requests for its contact were in flight when it began, itself included.
+        public let concurrent: Int
         private let ended = Atomic(false)
         private let onEnd: @Sendable () -> Void
 
-        fileprivate init(onEnd: @escaping @Sendable () -> Void) {
+        fileprivate init(concurrent: Int, onEnd: @escaping @Sendable () -> Void) {
+            self.concurrent = concurrent
             self.onEnd = onEnd
         }
 
