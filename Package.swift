@@ -239,6 +239,8 @@ let package = Package(
             dependencies: [
                 "np6-sync", "StoreTestSupport", "PostgresStore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                // The webhook receiver of the multi-instance test.
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -11,7 +11,8 @@ struct FakeAPICommand: AsyncParsableCommand {
         discussion: """
             The key it accepts is read from the environment variable NP6_FAKE_API_KEY \
             (default "fake-np6-key"), never from the command line. Besides the NP6 route it serves \
-            GET /_fake/contacts, GET /_fake/events, POST /_fake/publish?count=N&late=F and GET /_fake/stats.
+            GET /_fake/contacts, GET /_fake/events, POST /_fake/publish?count=N&late=F and GET /_fake/stats \
+            (requests by status, and the most requests for one contact ever in flight at once).
             """
     )
 

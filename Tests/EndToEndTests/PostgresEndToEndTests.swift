@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import PostgresNIO
 import PostgresStore
 import StoreTestSupport
@@ -12,162 +11,119 @@ import Testing
 struct PostgresEndToEndTests {
     let apiKey = "e2e-key-5b0d3c9e7a214f68"
 
-    /// `database.url` and `database.passwordFile` for `endpoint`, as a config file's `database` object.
-    func databaseObject(_ endpoint: PostgresEventStore.Endpoint, passwordFile: String?) -> String {
-        let url = "postgresql://\(endpoint.username)@\(endpoint.host):\(endpoint.port)/\(endpoint.database)"
-        let file = passwordFile.map { #", "passwordFile": "\#($0)""# } ?? ""
-        return #"{"url": "\#(url)?sslmode=disable"\#(file)}"#
-    }
-
     @Test func syncStatusEventsAndASinkOnPostgreSQL() async throws {
-        let server = try PostgresTestServer.configured()
-        let password = try #require(server.password, "the test server uses password authentication")
-        try await withFakeAPIProcess(
-            arguments: ["--contacts", "20", "--seed", "23", "--events-per-contact", "0-6"], apiKey: apiKey
-        ) { baseURL in
-            try await server.withTemporaryDatabase { endpoint in
-                let directory = try TemporaryDirectory()
-                let contacts =
-                    try JSONSerialization.jsonObject(with: try await httpGet("\(baseURL)/_fake/contacts"))
-                    as! [[String: String]]
-                let passwordFile = directory.file("db-password", contents: password + "\n")
-                let archive = directory.path("archive.jsonl")
-                let config = directory.file(
-                    "config.json",
-                    contents: """
-                        {"api": {"baseURL": "\(baseURL)", "requestsPerSecond": 200, "maxConcurrentRequests": 4},
-                         "database": \(databaseObject(endpoint, passwordFile: passwordFile)),
-                         "contacts": [\(contacts.map { #"{"unicity": "\#($0["unicity"]!)"}"# }.joined(separator: ", "))],
-                         "sinks": [{"name": "archive", "type": "jsonl", "path": "\(archive)", "batchSize": 9}]}
-                        """)
+        try await PostgresEndToEndFixture.run(
+            fakeArguments: ["--contacts", "20", "--seed", "23", "--events-per-contact", "0-6"], apiKey: apiKey
+        ) { fixture in
+            let (endpoint, password, directory) = (fixture.endpoint, fixture.password, fixture.directory)
+            let archive = directory.path("archive.jsonl")
+            let config = directory.file(
+                "config.json",
+                contents: """
+                    {"api": {"baseURL": "\(fixture.baseURL)", "requestsPerSecond": 200, "maxConcurrentRequests": 4},
+                     "database": \(fixture.databaseObject(passwordFile: true)),
+                     "contacts": \(try await fixture.contactsList(by: "unicity")),
+                     "sinks": [{"name": "archive", "type": "jsonl", "path": "\(archive)", "batchSize": 9}]}
+                    """)
 
-                let first = try await Binary.run(["sync", "--config", config], environment: ["NP6_API_KEY": apiKey])
-                #expect(first.status == 0, "stderr: \(first.stderr)")
-                #expect(first.stdout.contains("synced 20 contacts"))
-                let second = try await Binary.run(["sync", "--config", config], environment: ["NP6_API_KEY": apiKey])
-                #expect(second.status == 0, "stderr: \(second.stderr)")
-                #expect(second.stdout.contains("0 new events"))
+            let first = try await Binary.run(["sync", "--config", config], environment: ["NP6_API_KEY": apiKey])
+            #expect(first.status == 0, "stderr: \(first.stderr)")
+            #expect(first.stdout.contains("synced 20 contacts"))
+            let second = try await Binary.run(["sync", "--config", config], environment: ["NP6_API_KEY": apiKey])
+            #expect(second.status == 0, "stderr: \(second.stderr)")
+            #expect(second.stdout.contains("0 new events"))
 
-                // PostgreSQL holds exactly the fake's events, each payload as the API sent it.
-                let published =
-                    try JSONSerialization.jsonObject(with: try await httpGet("\(baseURL)/_fake/events"))
-                    as! [[String: Any]]
-                var expected: [String: NSDictionary] = [:]
-                for entry in published {
-                    let event = try #require(entry["event"] as? [String: Any])
-                    expected[try #require(event["id"] as? String)] = event as NSDictionary
-                }
-                #expect(!expected.isEmpty)
-                let rows = try await query(server, endpoint, "SELECT id, payload FROM events ORDER BY seq") {
-                    try $0.decode((String, String).self)
-                }
-                #expect(rows.count == expected.count, "none stored twice, none missing")
-                #expect(Set(rows.map(\.0)) == Set(expected.keys))
-                for (id, payload) in rows {
-                    let stored = try JSONSerialization.jsonObject(with: Data(payload.utf8)) as? NSDictionary
-                    #expect(stored == expected[id], "event \(id) stored as the API sent it")
-                }
+            // PostgreSQL holds exactly the fake's events, each payload as the API sent it.
+            let expected = try await fixture.fakeEvents()
+            #expect(!expected.isEmpty)
+            try await fixture.expectStoredEvents(equal: expected)
 
-                let events = try await Binary.run(["events", "--config", config, "--json"])
-                #expect(events.status == 0, "stderr: \(events.stderr)")
-                #expect(events.stdout.split(separator: "\n").count == expected.count)
-                let status = try await Binary.run(["status", "--config", config, "--json"])
-                #expect(status.status == 0, "stderr: \(status.stderr)")
-                #expect(status.stdout.contains("\"stored\" : \(expected.count)"))
-                #expect(status.stdout.contains("postgresql://\(endpoint.username)@"))
-                let archived = ((try? String(contentsOfFile: archive, encoding: .utf8)) ?? "").split(separator: "\n")
-                #expect(archived.count == expected.count, "the sink got every event once")
-                let sinks = try await Binary.run(["sinks", "status", "--config", config])
-                #expect(sinks.status == 0, "stderr: \(sinks.stderr)")
-                #expect(sinks.stdout.contains("archive  jsonl  running  cursor \(rows.count)"))
-                let list = try await Binary.run(["contacts", "list", "--config", config])
-                #expect(list.stdout.split(separator: "\n").count == 20)
-                let check = try await Binary.run(
-                    ["check-config", "--config", config], environment: ["NP6_API_KEY": apiKey])
-                #expect(check.status == 0, "stderr: \(check.stderr)")
-                #expect(check.stdout.contains("(connected without TLS: PostgreSQL"))
-                #expect(check.stdout.contains("schema version 7"))
+            let events = try await Binary.run(["events", "--config", config, "--json"])
+            #expect(events.status == 0, "stderr: \(events.stderr)")
+            #expect(events.stdout.split(separator: "\n").count == expected.count)
+            let status = try await Binary.run(["status", "--config", config, "--json"])
+            #expect(status.status == 0, "stderr: \(status.stderr)")
+            #expect(status.stdout.contains("\"stored\" : \(expected.count)"))
+            #expect(status.stdout.contains("postgresql://\(endpoint.username)@"))
+            let archived = ((try? String(contentsOfFile: archive, encoding: .utf8)) ?? "").split(separator: "\n")
+            #expect(archived.count == expected.count, "the sink got every event once")
+            let sinks = try await Binary.run(["sinks", "status", "--config", config])
+            #expect(sinks.status == 0, "stderr: \(sinks.stderr)")
+            #expect(sinks.stdout.contains("archive  jsonl  running  cursor \(expected.count)"))
+            let list = try await Binary.run(["contacts", "list", "--config", config])
+            #expect(list.stdout.split(separator: "\n").count == 20)
+            let check = try await Binary.run(
+                ["check-config", "--config", config], environment: ["NP6_API_KEY": apiKey])
+            #expect(check.status == 0, "stderr: \(check.stderr)")
+            #expect(check.stdout.contains("(connected without TLS: PostgreSQL"))
+            #expect(check.stdout.contains("schema version 7"))
 
-                for output in [first, second, events, status, sinks, list, check] {
-                    #expect(!output.stdout.contains(password) && !output.stderr.contains(password))
-                    #expect(!output.stdout.contains(apiKey) && !output.stderr.contains(apiKey))
-                }
-                let leaked = try await query(
-                    server, endpoint,
-                    """
-                    SELECT count(*) FROM (SELECT last_error AS text FROM contacts UNION ALL SELECT error FROM sync_runs
-                        UNION ALL SELECT value FROM meta UNION ALL SELECT payload FROM events) t
-                    WHERE position(\(password) IN text) > 0
-                    """
-                ) { try $0.decode(Int.self) }
-                #expect(leaked == [0], "the password is nowhere in the database")
+            for output in [first, second, events, status, sinks, list, check] {
+                #expect(!output.stdout.contains(password) && !output.stderr.contains(password))
+                #expect(!output.stdout.contains(apiKey) && !output.stderr.contains(apiKey))
             }
+            let leaked = try await fixture.query(
+                """
+                SELECT count(*) FROM (SELECT last_error AS text FROM contacts UNION ALL SELECT error FROM sync_runs
+                    UNION ALL SELECT value FROM meta UNION ALL SELECT payload FROM events) t
+                WHERE position(\(password) IN text) > 0
+                """
+            ) { try $0.decode(Int.self) }
+            #expect(leaked == [0], "the password is nowhere in the database")
         }
     }
 
     /// `np6-sync run` on PostgreSQL: it stores every event and delivers it to its sink, and
     /// SIGTERM ends it with exit 0.
     @Test func daemonStoresAndDeliversEveryEventAndExitsCleanlyOnSIGTERM() async throws {
-        let server = try PostgresTestServer.configured()
-        let password = try #require(server.password)
-        try await withFakeAPIProcess(
-            arguments: ["--contacts", "12", "--seed", "31", "--events-per-contact", "1-5"], apiKey: apiKey
-        ) { baseURL in
-            try await server.withTemporaryDatabase { endpoint in
-                let directory = try TemporaryDirectory()
-                let contacts =
-                    try JSONSerialization.jsonObject(with: try await httpGet("\(baseURL)/_fake/contacts"))
-                    as! [[String: String]]
-                let archive = directory.path("archive.jsonl")
-                let config = directory.file(
-                    "config.json",
-                    contents: """
-                        {"api": {"baseURL": "\(baseURL)", "requestsPerSecond": 100},
-                         "schedule": {"intervalSeconds": 2, "jitterSeconds": 0},
-                         "database": \(databaseObject(endpoint, passwordFile: nil)),
-                         "contacts": [\(contacts.map { #"{"id": "\#($0["id"]!)"}"# }.joined(separator: ", "))],
-                         "sinks": [{"name": "archive", "type": "jsonl", "path": "\(archive)"}]}
-                        """)
-                let daemon = try DaemonProcess(
-                    arguments: ["--config", config],
-                    environment: ["NP6_API_KEY": apiKey, "NP6_DATABASE_PASSWORD": password])
-                #expect(await daemon.waitForLog("np6-sync started"))
-                let published =
-                    try JSONSerialization.jsonObject(with: try await httpGet("\(baseURL)/_fake/events"))
-                    as! [[String: Any]]
-                let expected = Set(published.compactMap { ($0["event"] as? [String: Any])?["id"] as? String })
-                #expect(!expected.isEmpty)
-                #expect(
-                    try await eventually {
-                        let archived = ((try? String(contentsOfFile: archive, encoding: .utf8)) ?? "")
-                            .split(separator: "\n").count
-                        return archived >= expected.count
-                    }, "the sink got every event")
-                // The daemon holds the sink's lease: `sinks status` names it, and it gives it up on SIGTERM.
-                let environment = ["NP6_DATABASE_PASSWORD": password]
-                let holding = try await Binary.run(["sinks", "status", "--config", config], environment: environment)
-                #expect(holding.status == 0, "stderr: \(holding.stderr)")
-                #expect(
-                    holding.stdout.contains("pid \(daemon.process.processIdentifier) (instance "), "\(holding.stdout)")
-                let lease = try sinkLease(
-                    try await Binary.run(["sinks", "status", "--config", config, "--json"], environment: environment))
-                #expect(lease?["live"] as? Bool == true)
-                #expect(lease?["pid"] as? Int == Int(daemon.process.processIdentifier))
-                #expect(lease?["host"] as? String == ProcessInfo.processInfo.hostName)
-                #expect(try await eventually { daemon.handles(SIGTERM) }, "the daemon traps SIGTERM")
-                daemon.signal(SIGTERM)
-                let exit = try #require(await daemon.waitForExit(timeout: 12))
-                #expect(exit.status == 0, "stderr: \(daemon.stderr)")
-                #expect(
-                    try sinkLease(
-                        try await Binary.run(
-                            ["sinks", "status", "--config", config, "--json"], environment: environment)
-                    ) == nil)
-                let stored = try await query(server, endpoint, "SELECT id FROM events") { try $0.decode(String.self) }
-                #expect(stored.count == expected.count, "each event stored once")
-                #expect(Set(stored) == expected)
-                #expect(!daemon.stderr.contains(password) && !daemon.stderr.contains(apiKey))
-            }
+        try await PostgresEndToEndFixture.run(
+            fakeArguments: ["--contacts", "12", "--seed", "31", "--events-per-contact", "1-5"], apiKey: apiKey
+        ) { fixture in
+            let password = fixture.password
+            let archive = fixture.directory.path("archive.jsonl")
+            let config = fixture.directory.file(
+                "config.json",
+                contents: """
+                    {"api": {"baseURL": "\(fixture.baseURL)", "requestsPerSecond": 100},
+                     "schedule": {"intervalSeconds": 2, "jitterSeconds": 0},
+                     "database": \(fixture.databaseObject(passwordFile: false)),
+                     "contacts": \(try await fixture.contactsList(by: "id")),
+                     "sinks": [{"name": "archive", "type": "jsonl", "path": "\(archive)"}]}
+                    """)
+            let daemon = try DaemonProcess(
+                arguments: ["--config", config],
+                environment: ["NP6_API_KEY": apiKey, "NP6_DATABASE_PASSWORD": password])
+            #expect(await daemon.waitForLog("np6-sync started"))
+            let expected = Set(try await fixture.fakeEvents().keys)
+            #expect(!expected.isEmpty)
+            #expect(
+                try await eventually {
+                    let archived = ((try? String(contentsOfFile: archive, encoding: .utf8)) ?? "")
+                        .split(separator: "\n").count
+                    return archived >= expected.count
+                }, "the sink got every event")
+            // The daemon holds the sink's lease: `sinks status` names it, and it gives it up on SIGTERM.
+            let environment = ["NP6_DATABASE_PASSWORD": password]
+            let holding = try await Binary.run(["sinks", "status", "--config", config], environment: environment)
+            #expect(holding.status == 0, "stderr: \(holding.stderr)")
+            #expect(holding.stdout.contains("pid \(daemon.process.processIdentifier) (instance "), "\(holding.stdout)")
+            let lease = try sinkLease(
+                try await Binary.run(["sinks", "status", "--config", config, "--json"], environment: environment))
+            #expect(lease?["live"] as? Bool == true)
+            #expect(lease?["pid"] as? Int == Int(daemon.process.processIdentifier))
+            #expect(lease?["host"] as? String == ProcessInfo.processInfo.hostName)
+            #expect(try await eventually { daemon.handles(SIGTERM) }, "the daemon traps SIGTERM")
+            daemon.signal(SIGTERM)
+            let exit = try #require(await daemon.waitForExit(timeout: 12))
+            #expect(exit.status == 0, "stderr: \(daemon.stderr)")
+            #expect(
+                try sinkLease(
+                    try await Binary.run(["sinks", "status", "--config", config, "--json"], environment: environment)
+                ) == nil)
+            let stored = try await fixture.query("SELECT id FROM events") { try $0.decode(String.self) }
+            #expect(stored.count == expected.count, "each event stored once")
+            #expect(Set(stored) == expected)
+            #expect(!daemon.stderr.contains(password) && !daemon.stderr.contains(apiKey))
         }
     }
 
@@ -187,7 +143,9 @@ struct PostgresEndToEndTests {
             func config(passwordFile: String?) -> String {
                 directory.file(
                     "config-\(UUID().uuidString).json",
-                    contents: #"{"database": \#(databaseObject(endpoint, passwordFile: passwordFile))}"#)
+                    contents:
+                        #"{"database": \#(PostgresEndToEndFixture.databaseObject(endpoint, passwordFile: passwordFile))}"#
+                )
             }
             func checkConfig(_ config: String, _ environment: [String: String]) async throws -> Binary.Result {
                 try await Binary.run(
@@ -299,22 +257,5 @@ struct PostgresEndToEndTests {
             }
             #expect(!result.stdout.contains(password) && !result.stderr.contains(password))
         }
-    }
-
-    /// Runs `sql` on the test's database and decodes each row.
-    func query<T>(
-        _ server: PostgresTestServer, _ endpoint: PostgresEventStore.Endpoint, _ sql: PostgresQuery,
-        _ decode: (PostgresRow) throws -> T
-    ) async throws -> [T] {
-        let logger = Logger(label: "np6-sync-tests.postgres")
-        let connection = try await PostgresConnection.connect(
-            configuration: PostgresConnection.Configuration(
-                host: endpoint.host, port: endpoint.port, username: endpoint.username, password: server.password,
-                database: endpoint.database, tls: .disable),
-            id: 1, logger: logger)
-        defer { Task { try? await connection.close() } }
-        var results: [T] = []
-        for try await row in try await connection.query(sql, logger: logger) { results.append(try decode(row)) }
-        return results
     }
 }

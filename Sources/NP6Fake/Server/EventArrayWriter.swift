@@ -13,6 +13,9 @@ struct EventArrayWriter: Sendable {
     let plan: EventStreamPlan
     /// Waits while the test holds the answers (`holdAfterElements`).
     var waitWhileHeld: @Sendable () async -> Void = {}
+    /// Called just before the last bytes (the closing bracket) are written: the client cannot
+    /// have the whole body, and ask again, before it returns.
+    var beforeLastBytes: @Sendable () -> Void = {}
 
     func write(to writer: inout any ResponseBodyWriter) async throws {
         let records = plan.records
@@ -69,6 +72,7 @@ struct EventArrayWriter: Sendable {
         }
         if pretty && count > 0 { bytes.append(UInt8(ascii: "\n")) }
         bytes.append(UInt8(ascii: "]"))
+        beforeLastBytes()
         try await writer.write(ByteBuffer(bytes: bytes))
         try await writer.finish(nil)
     }

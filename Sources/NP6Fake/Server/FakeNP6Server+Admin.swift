@@ -7,7 +7,11 @@ extension FakeNP6Server {
     /// - `GET /_fake/events`: every visible event, `[{"contact":"<id>","event":{…}}, …]`, streamed
     /// - `POST /_fake/publish?count=N&late=F`: publishes N live events now, a fraction F late;
     ///   answers them in the `/_fake/events` form
-    /// - `GET /_fake/stats`: `{"total":N,"byStatus":{"200":…}}` for the stop-events route
+    /// - `GET /_fake/stats`: `{"total":N,"byStatus":{"200":…},"maxConcurrentRequestsPerContact":M,
+    ///   "contactsRequestedConcurrently":{"count":K,"ids":[…]}}` for the stop-events route: M is
+    ///   the most requests for one contact ever in flight at once (from the answer's decision to
+    ///   its body's last bytes, see ``ContactConcurrency``), K how many contacts ever had two at
+    ///   once, and `ids` the NP6 ids of the first 10 of them
     /// - `GET /_fake/knobs`, `POST /_fake/knobs` with a JSON object of the knobs to change
     func addAdminRoutes(to router: Router<BasicRequestContext>) {
         let admin = router.group("_fake")
@@ -77,7 +81,17 @@ extension FakeNP6Server {
         admin.get("stats") { [state] _, _ -> Response in
             let counts = await state.statusCounts
             let byStatus = counts.keys.sorted().map { #""\#($0)":\#(counts[$0] ?? 0)"# }.joined(separator: ",")
-            return Self.json(Array(#"{"total":\#(counts.values.reduce(0, +)),"byStatus":{\#(byStatus)}}"#.utf8))
+            let concurrency = state.requestConcurrency.summary
+            var bytes = Array(#"{"total":\#(counts.values.reduce(0, +)),"byStatus":{\#(byStatus)},"#.utf8)
+            bytes.append(contentsOf: #""maxConcurrentRequestsPerContact":\#(concurrency.maxPerContact),"#.utf8)
+            bytes.append(
+                contentsOf: #""contactsRequestedConcurrently":{"count":\#(concurrency.overlappedCount),"ids":["#.utf8)
+            for (position, index) in concurrency.overlapped.enumerated() {
+                if position > 0 { bytes.append(UInt8(ascii: ",")) }
+                EventJSON.appendString(state.contacts[index].id, to: &bytes)
+            }
+            bytes.append(contentsOf: "]}}".utf8)
+            return Self.json(bytes)
         }
         admin.get("knobs") { [state] _, _ -> Response in
             Self.json(knobs: await state.knobs)

@@ -10,6 +10,14 @@ extension FakeNP6Server {
         router.get(RouterPath(Self.stopEventsPath)) { [state, logger] request, _ -> Response in
             let stopRequest = Self.stopEventsRequest(from: request)
             let plan = await state.plan(for: stopRequest)
+            if let inFlight = plan.inFlight, inFlight.concurrent > 1 {
+                // What several daemons sharing the contacts by lease must never do.
+                logger.warning(
+                    "Fake NP6: requests for one contact in flight at once",
+                    metadata: [
+                        "requests.in_flight": "\(inFlight.concurrent)", "http.query": "\(request.uri.query ?? "")",
+                    ])
+            }
             await state.waitBeforeHeadWhileHeld()
             logger.debug(
                 "Fake NP6 stop-events request",
@@ -60,6 +68,7 @@ extension FakeNP6Server {
         let status = HTTPResponse.Status(code: plan.status)
         switch plan.body {
         case .error(let code, let message):
+            plan.inFlight?.end()
             headers[.contentType] = "application/json"
             return Response(
                 status: status,
@@ -67,13 +76,22 @@ extension FakeNP6Server {
                 body: .init(byteBuffer: JSONBodies.error(code: code, message: message))
             )
         case .garbage(let garbage):
+            plan.inFlight?.end()
             let (contentType, body) = JSONBodies.garbage(garbage)
             headers[.contentType] = contentType
             return Response(status: status, headers: headers, body: .init(byteBuffer: body))
         case .events(let stream):
             headers[.contentType] = "application/json"
-            let writer = EventArrayWriter(plan: stream, waitWhileHeld: waitWhileHeld)
-            return Response(status: status, headers: headers, body: ResponseBody { try await writer.write(to: &$0) })
+            // In flight for its contact until its last bytes go out (or the write fails): a
+            // client that has the whole body may ask again at once, before this task resumes.
+            let writer = EventArrayWriter(
+                plan: stream, waitWhileHeld: waitWhileHeld, beforeLastBytes: { plan.inFlight?.end() })
+            return Response(
+                status: status, headers: headers,
+                body: ResponseBody { body in
+                    defer { plan.inFlight?.end() }
+                    try await writer.write(to: &body)
+                })
         }
     }
 }

@@ -35,11 +35,11 @@ public struct FakeNP6Server: Sendable {
         addStopEventsRoute(to: router)
         addAdminRoutes(to: router)
         // Hummingbird announces itself at info and reports the connections cut by cancellation
-        // (how the fake stops) as errors: the fake stays quiet unless debugging.
-        var serverLogger = logger
-        if serverLogger.logLevel > .debug {
-            serverLogger.logLevel = .critical
-        }
+        // (how the fake stops) as errors: the fake stays quiet unless debugging. A logger of its
+        // own, not a level set on a copy of ours: a handler may share its level with every other
+        // (np6-sync's does, for SIGHUP), which would silence the fake's own warnings too.
+        let serverLogger =
+            logger.logLevel > .debug ? Logger(label: logger.label, factory: { _ in SwiftLogNoOpLogHandler() }) : logger
         let application = Application(
             router: router,
             configuration: .init(address: .hostname(host, port: port)),

@@ -1,13 +1,17 @@
 extension FakeNP6State {
-    /// Decides the answer to a stop-events request and logs it.
+    /// Decides the answer to a stop-events request, logs it and counts it as in flight for its
+    /// contact (``requestConcurrency``) until the plan's `inFlight` ends.
     ///
     /// Checks run in the order a real gateway applies them: key (401), rate limit (429), injected
     /// server errors (5xx), parameters (400), contact (404), then a `200` with the injected body
     /// faults.
     func plan(for request: StopEventsRequest) -> StopEventsPlan {
         advanceLiveEvents()
-        let plan = decide(request)
+        var plan = decide(request)
         record(FakeRequest(query: request.loggedQuery, status: plan.status, atMs: currentTimeMs()))
+        if case .success(let query) = request.query, let index = contactIndex(for: query.contact) {
+            plan.inFlight = requestConcurrency.begin(contact: index)
+        }
         return plan
     }
 

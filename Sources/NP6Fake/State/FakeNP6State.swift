@@ -32,6 +32,8 @@ public actor FakeNP6State {
     private var log: [FakeRequest] = []
     /// Requests answered by status code, on the stop-events route.
     public private(set) var statusCounts: [Int: Int] = [:]
+    /// Stop-events requests in flight at once per contact, on the stop-events route.
+    public nonisolated let requestConcurrency = ContactConcurrency()
     static let logCapacity = 10_000
 
     /// Generates the contacts and their history from `configuration`.

@@ -18,4 +18,7 @@ struct StopEventsPlan: Sendable {
     var rateLimit: RateLimitDecision?
     /// Delay before the response head.
     var latencyMs: Int
+    /// The request counted as in flight for its contact until its body is written; `nil` when
+    /// it names no known contact.
+    var inFlight: ContactConcurrency.InFlightRequest? = nil
 }
