@@ -171,6 +171,14 @@ let package = Package(
         ),
         // A clock that tests move by hand, for the code that takes a `Clock`.
         .target(name: "TestClocks", path: "Tests/TestClocks", swiftSettings: swiftSettings),
+        // What the tests' webhook receivers share: a Hummingbird router served on loopback.
+        .target(
+            name: "HTTPTestSupport",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/HTTPTestSupport",
+            swiftSettings: swiftSettings),
         // What the store test suites share: temporary directories, stop events, the PostgreSQL test server.
         .target(
             name: "StoreTestSupport",
@@ -206,7 +214,7 @@ let package = Package(
             name: "NP6SyncTests",
             dependencies: [
                 "NP6Sync", "NP6Fake", "NP6Client", "NP6Model", "SyncStore", "SQLiteStore", "Config", "Sinks",
-                "TestClocks", "PostgresStore", "StoreTestSupport",
+                "TestClocks", "PostgresStore", "StoreTestSupport", "HTTPTestSupport",
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -237,7 +245,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "np6-sync", "StoreTestSupport", "PostgresStore",
+                "np6-sync", "StoreTestSupport", "HTTPTestSupport", "PostgresStore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 // The webhook receiver of the multi-instance test.
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,6 +1,6 @@
 import Foundation
+import HTTPTestSupport
 import Hummingbird
-import Logging
 import Synchronization
 
 /// A webhook receiver on 127.0.0.1 and an ephemeral port that answers 200 and records the event
@@ -28,25 +28,7 @@ func withWebhookRecorder<T: Sendable>(_ body: (WebhookRecorder, _ url: String) a
         recorder.record(try await request.body.collect(upTo: 64 << 20))
         return Response(status: .ok)
     }
-    var quiet = Logger(label: "webhook-recorder")
-    quiet.logLevel = .critical
-    return try await withThrowingTaskGroup(of: Void.self, returning: T.self) { group in
-        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let application = Application(
-            router: router,
-            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) },
-            logger: quiet)
-        group.addTask {
-            defer { continuation.finish() }
-            try await application.run()
-        }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next() else {
-            try await group.next()
-            throw CancellationError()
-        }
-        defer { group.cancelAll() }
-        return try await body(recorder, "http://127.0.0.1:\(port)/hook")
+    return try await withLoopbackServer(router) { port in
+        try await body(recorder, "http://127.0.0.1:\(port)/hook")
     }
 }

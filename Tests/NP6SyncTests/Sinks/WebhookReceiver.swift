@@ -1,9 +1,9 @@
 import Crypto
 import Foundation
+import HTTPTestSupport
 import HTTPTypes
 import Hummingbird
 import InMemoryLogging
-import Logging
 import Synchronization
 
 /// A webhook receiver on 127.0.0.1 and an ephemeral port: it records every request, checks the
@@ -124,25 +124,7 @@ func withWebhookReceiver<T: Sendable>(
     router.post("/elsewhere") { _, _ -> Response in
         Response(status: .ok)
     }
-    var quiet = Logger(label: "webhook-receiver")
-    quiet.logLevel = .critical
-    return try await withThrowingTaskGroup(of: Void.self, returning: T.self) { group in
-        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let application = Application(
-            router: router,
-            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) },
-            logger: quiet)
-        group.addTask {
-            defer { continuation.finish() }
-            try await application.run()
-        }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next() else {
-            try await group.next()
-            throw CancellationError()
-        }
-        defer { group.cancelAll() }
+    return try await withLoopbackServer(router) { port in
         receiver.setURL("http://127.0.0.1:\(port)/hook")
         return try await body(receiver)
     }
