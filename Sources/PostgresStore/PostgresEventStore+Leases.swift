@@ -135,6 +135,18 @@ extension PostgresEventStore {
         }
     }
 
+    /// Frees `instance`'s leases on `contacts`; one another instance took over stays its own.
+    public func releaseLeases(on contacts: Set<Int64>, of instance: StoreInstance) async throws {
+        guard !contacts.isEmpty else { return }
+        try await writing { connection in
+            try await connection.run(
+                """
+                UPDATE contacts SET lease_owner = NULL, lease_until_ms = NULL
+                WHERE lease_owner = \(instance.id) AND id = ANY(\(Array(contacts))::bigint[])
+                """, logger: logger)
+        }
+    }
+
     /// An instance not heard from for this long is removed from `instances` (a day).
     static var forgottenAfterMs: Int64 { 86_400_000 }
 

@@ -28,6 +28,9 @@ extension SQLiteEventStore {
     /// Nothing to release.
     public func releaseLeases(of instance: StoreInstance) async throws {}
 
+    /// Nothing to release.
+    public func releaseLeases(on contacts: Set<Int64>, of instance: StoreInstance) async throws {}
+
     /// Granted, with token 0: the one process is the only instance that delivers.
     public func claimSinkLease(
         _ sink: String, for instance: StoreInstance, nowMs: Int64, leaseUntilMs: Int64

@@ -108,6 +108,10 @@ public protocol EventStore: Sendable {
     /// once, and removes it from `instances`.
     func releaseLeases(of instance: StoreInstance) async throws
 
+    /// Gives up `instance`'s leases on `contacts` that it claimed without polling them (the
+    /// daemon's start-up API check), so that they are polled at once rather than after the lease.
+    func releaseLeases(on contacts: Set<Int64>, of instance: StoreInstance) async throws
+
     /// When the next enabled contact falls due after `nowMs`; `nil` when none will.
     func nextDueMs(after nowMs: Int64) async throws -> Int64?
 

@@ -33,15 +33,13 @@ struct PostgresClusterEndToEndTests {
 
     private func run(_ fixture: PostgresEndToEndFixture, hook: WebhookRecorder, hookURL: String) async throws {
         let contactCount = try await fixture.fakeContacts().count
-        // `check-api` at start reads a few contacts' histories without a lease (once per start):
-        // off here, so that what the fake counts is the leased polls.
+        // `check-api` at start (on by default) reads histories of contacts it claimed: leased too.
         let config = fixture.directory.file(
             "config.json",
             contents: """
                 {"api": {"baseURL": "\(fixture.baseURL)", "requestsPerSecond": 60, "maxConcurrentRequests": 2},
                  "database": \(fixture.databaseObject(passwordFile: true, extra: #""leaseSeconds": \#(Self.leaseSeconds)"#)),
                  "schedule": {"intervalSeconds": \(Self.intervalSeconds), "jitterSeconds": 0},
-                 "sync": {"checkApiOnStart": false},
                  "contacts": \(try await fixture.contactsList(by: "id")),
                  "sinks": [{"name": "hook", "type": "webhook", "url": "\(hookURL)", "batchSize": 50}]}
                 """)

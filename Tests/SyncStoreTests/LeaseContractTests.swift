@@ -204,6 +204,29 @@ import Testing
         }
     }
 
+    @Test(arguments: leasingKinds) func leasesOnContactsClaimedButNotPolledAreGivenUpAlone(
+        _ kind: StoreKind
+    ) async throws {
+        try await kind.withTwoStores { first, second in
+            _ = try await first.addContacts([alice, bob], now: 1)
+            // The start-up API check claimed both, asked them, and gives them up.
+            let claimed = try await first.claimDueContacts(
+                nowMs: 1_000, limit: 2, excluding: [], for: one, leaseUntilMs: 31_000)
+            #expect(claimed.count == 2)
+            let aliceID = try #require(claimed.first { $0.reference == alice }?.id)
+            try await first.releaseLeases(on: [aliceID], of: one)
+            let taken = try await second.claimDueContacts(
+                nowMs: 2_000, limit: 2, excluding: [], for: two, leaseUntilMs: 32_000)
+            #expect(taken.map(\.reference) == [alice], "bob's lease is still the first's")
+            // Giving up a lease another instance holds changes nothing.
+            try await first.releaseLeases(on: [aliceID], of: one)
+            #expect(
+                try await first.claimDueContacts(
+                    nowMs: 3_000, limit: 2, excluding: [], for: one, leaseUntilMs: 33_000
+                ).isEmpty)
+        }
+    }
+
     @Test(arguments: leasingKinds) func aPauseTheAPIImposedOnOneInstanceReachesTheOthers(
         _ kind: StoreKind
     ) async throws {

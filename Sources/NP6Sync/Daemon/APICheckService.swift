@@ -1,31 +1,64 @@
 import Logging
+import NP6Model
 import ServiceLifecycle
 import SyncStore
 
 /// The `check-api` checks, once at the daemon's start (`sync.checkApiOnStart`): a failed one is
 /// logged as an error; nothing here stops the daemon.
+///
+/// With leases (several daemons on one database) it asks only contacts it claimed, as a poll
+/// would, so that no contact is asked by two daemons at once, and frees them when done.
 struct APICheckService: Service {
     let checker: APIChecker
     let database: any EventStore
     let logger: Logger
+    var leasing: PollScheduler.Leasing?
 
     func run() async throws {
+        var claimed: Set<Int64> = []
         do {
-            let contacts = try await database.contacts(limit: checker.maxContactsAsked, enabledOnly: true)
-            let checker = checker
-            // A shutdown does not wait for the checks: they are cancelled.
-            let report = try await cancelWhenGracefulShutdown {
-                try await checker.run(contacts: contacts.map(\.reference))
+            let contacts: [StoredContact]
+            if let leasing {
+                let now = WallClock.nowMs()
+                contacts = try await database.claimDueContacts(
+                    nowMs: now, limit: checker.maxContactsAsked, excluding: [], for: leasing.instance,
+                    leaseUntilMs: now + leasing.durationMs)
+                claimed = Set(contacts.map(\.id))
+            } else {
+                contacts = try await database.contacts(limit: checker.maxContactsAsked, enabledOnly: true)
             }
-            log(report)
+            if leasing != nil, contacts.isEmpty {
+                logger.info("API check skipped: no due contact was free to ask (the other instances poll them)")
+            } else {
+                let checker = checker
+                // A shutdown does not wait for the checks: they are cancelled.
+                let report = try await cancelWhenGracefulShutdown {
+                    try await checker.run(contacts: contacts.map(\.reference))
+                }
+                log(report)
+            }
         } catch is CancellationError {
+            await release(claimed)
             return
         } catch {
             logger.warning("Could not check the API's assumptions", metadata: ["error": "\(error)"])
         }
+        await release(claimed)
         // Done: wait for this service's turn to stop. One that returns while the group is
         // shutting another service down makes the group fail ("finished unexpectedly").
         try? await gracefulShutdown()
+    }
+
+    /// Frees the contacts claimed for the checks, so that they are polled at once; if that
+    /// fails, they are after their lease.
+    private func release(_ claimed: Set<Int64>) async {
+        guard let leasing, !claimed.isEmpty else { return }
+        do {
+            try await database.releaseLeases(on: claimed, of: leasing.instance)
+        } catch {
+            logger.warning(
+                "Could not give up the leases of the contacts the API check asked", metadata: ["error": "\(error)"])
+        }
     }
 
     private func log(_ report: APIChecker.Report) {

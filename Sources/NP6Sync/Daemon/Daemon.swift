@@ -206,11 +206,11 @@ public struct Daemon: Sendable {
             .init(service: ReloadService(reload: reload, logger: logger)),
         ]
         if runtime.configuration.sync.checkApiOnStart {
+            var check = APICheckService(
+                checker: APIChecker(client: client, pacer: pacer), database: runtime.database, logger: logger)
+            check.leasing = scheduler.leasing
             services.append(
-                .init(
-                    service: APICheckService(
-                        checker: APIChecker(client: client, pacer: pacer), database: runtime.database, logger: logger),
-                    successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
+                .init(service: check, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
         }
         if !contactsToAdd.isEmpty {
             services.append(
