@@ -40,7 +40,8 @@ struct TLSVerificationTests {
         let server = try openssl([
             "s_server", "-accept", "127.0.0.1:\(port)", "-key", key, "-cert", certificate, "-www", "-quiet",
         ])
-        defer { server.terminate() }
+        // SIGKILL: `openssl s_server` outlived SIGTERM here, leaving servers behind after the tests.
+        defer { kill(server.processIdentifier, SIGKILL) }
         try #require(try await eventually { acceptsConnections(port: port) }, "openssl s_server listens")
 
         let tlsKey = "tls-key-6f2e0a9d4c"
