@@ -202,6 +202,35 @@ import Testing
         expectWait(limiter.acquire(now: at(1.01)), until: 1.11)
     }
 
+    @Test func anAnswerHandledAfterTheAnchorWithMoreLeftOpensAWindow() throws {
+        var limiter = RateLimiter(requestsPerSecond: 1_000, now: at(0))
+        let first = try ticket(&limiter, at: at(0))
+        limiter.observe(
+            first, RateLimitInfo(limit: 20, remaining: 19, resetAtMs: wall + 1_000), rateLimited: false, now: at(0),
+            wallNowMs: wall)
+        let spent = try (0..<5).map { _ in try ticket(&limiter, at: at(0.01)) }
+        limiter.observe(
+            spent[0], RateLimitInfo(limit: 20, remaining: 14, resetAtMs: wall + 1_000), rateLimited: false,
+            now: at(0.02), wallNowMs: wall + 20)
+        // Sent after that answer (the anchor, 14 left), with four still out: as much left though
+        // handled after it is no refill (a fixed window's answers arrive out of order)...
+        let same = try ticket(&limiter, at: at(0.02))
+        limiter.observe(
+            same, RateLimitInfo(limit: 20, remaining: 14, resetAtMs: wall + 1_000), rateLimited: false,
+            now: at(0.03), wallNowMs: wall + 30)
+        #expect(!limiter.refillsGradually)
+        // ...and more left is a window that opened (handled after the server's rolled over):
+        // its budget, less the four still out, may go now.
+        let rolledOver = try ticket(&limiter, at: at(0.03))
+        limiter.observe(
+            rolledOver, RateLimitInfo(limit: 20, remaining: 18, resetAtMs: wall + 2_000), rateLimited: false,
+            now: at(1.01), wallNowMs: wall + 1_010)
+        #expect(!limiter.refillsGradually)
+        var going = 0
+        while case .proceed = limiter.acquire(now: at(1.01)) { going += 1 }
+        #expect(going == 14)
+    }
+
     @Test func clusterPartsAddUpToTheWhole() {
         for instances in 1...4 {
             for whole in [0, 1, 5, 16, 20, 200] {

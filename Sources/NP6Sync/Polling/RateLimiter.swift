@@ -13,8 +13,9 @@ import SyncStore
 ///   requests still unanswered, is spent at once. Then, read as a **fixed window** (until shown
 ///   otherwise): nothing more until the window ends, at the earliest of its answers' arrival plus
 ///   `Reset` (`Reset` is rounded up to a second, so the earliest is the closest); at the end one
-///   request goes alone, and its answer opens the next budget. When that answer finds less than a
-///   full budget, the server refills gradually: a **token bucket**, whose rate is `Limit` over the
+///   request goes alone, and its answer opens the next budget (as does an answer handled after the
+///   anchor that leaves more than it). When that probe's answer finds less than a full budget,
+///   the server refills gradually: a **token bucket**, whose rate is `Limit` over the
 ///   longest `Reset` seen (the time to fill the whole bucket), and requests are paced by it,
 ///   each answer correcting the count. `Remaining: 0` without `Reset` waits one second.
 /// - A 429 pauses everyone until `Retry-After` / the reset (at least a second), and the server's
@@ -254,29 +255,24 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
             server = opened
             return
         }
-        // Less than a fresh fixed window would leave (the least: all of `before` in it first)...
-        let belowAFreshWindow = remaining < limit - 1 - before
         if isProbe {
-            // ...in the answer that opens a window means a gradual refill, when this instance
-            // is alone on the key (the others' requests lower it too).
-            if instances == 1, belowAFreshWindow { refillsGradually = true }
+            // Less than a fresh fixed window would leave (the least: all of `before` in it
+            // first) in the answer that opens a window means a gradual refill, when this
+            // instance is alone on the key (the others' requests lower it too).
+            if instances == 1, remaining < limit - 1 - before { refillsGradually = true }
             server = opened
             return
         }
         if ticket < current.windowOpenedBy { return }  // from a window that is over
-        let handledAfterAnchor = ticket.number >= current.ticketsBeforeAnchor
-        if instances > 1, !refillsGradually {
-            // More left than the anchor, though handled after it: a window another instance's
-            // request opened. (A token bucket read so still gives its rate: its budget spent at
-            // once, then its reset, the time to refill it, awaited.)
-            if handledAfterAnchor, remaining > current.remaining {
-                server = opened
-                return
-            }
-        } else if handledAfterAnchor, remaining >= current.remaining, belowAFreshWindow {
-            // ...and as much as the anchor left, though handled after it, also does: a fixed
-            // window only counts down between its resets.
-            refillsGradually = true
+        // Read as a fixed window, more left than the anchor, though handled after it, is a new
+        // window: the server's rolled over under a request sent near the end, or one read late
+        // (a stalled process), or another instance's request opened it. It is not read as a
+        // refill: a single daemon that did so paced a fixed window as a bucket and met 429s
+        // (benchmarks/RESULTS.md, S5). A token bucket read so still gives its rate: its budget
+        // spent at once, then its reset, the time to refill it, awaited.
+        if !refillsGradually, ticket.number >= current.ticketsBeforeAnchor, remaining > current.remaining {
+            server = opened
+            return
         }
         // Reset is rounded up: the earliest end any answer of the window implies is the closest.
         current.windowEnd = min(current.windowEnd, windowEnd)
