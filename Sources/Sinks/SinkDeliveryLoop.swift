@@ -22,7 +22,7 @@ struct SinkDeliveryLoop: Sendable {
     /// Counts acknowledged events and failed attempts, when the daemon serves metrics.
     var metrics: (any SinkDeliveryMetrics)?
     /// Several instances on one database: deliver only while holding the sink's lease.
-    var leasing: SinkLeasing?
+    var leasing: InstanceLease?
     var nowMs: @Sendable () -> Int64 = WallClock.nowMs
     var random: @Sendable () -> Double = { Double.random(in: 0..<1) }
 
@@ -71,7 +71,7 @@ struct SinkDeliveryLoop: Sendable {
         logger.info("Sink stopped at a batch boundary")
     }
 
-    private func deliver(databaseID: String, lease: SinkLeaseState?, leasing: SinkLeasing?) async {
+    private func deliver(databaseID: String, lease: SinkLeaseState?, leasing: InstanceLease?) async {
         var failures = 0
         var deliveringUnder: Int64?
         while !shouldStop {
@@ -136,7 +136,7 @@ struct SinkDeliveryLoop: Sendable {
     /// Keeps the sink's lease until cancelled: renews it every third of the lease while held,
     /// asks for it about every second while not, and wakes the delivery when it is taken.
     /// Goes on while a stopping loop finishes its batch (the run cancels it after).
-    private func keep(_ lease: SinkLeaseState, _ leasing: SinkLeasing) async {
+    private func keep(_ lease: SinkLeaseState, _ leasing: InstanceLease) async {
         while !Task.isCancelled {
             let held = await renew(lease, leasing)
             try? await control.clock.sleep(for: .milliseconds(held ? leasing.renewEveryMs : leasing.retryEveryMs))
@@ -146,7 +146,7 @@ struct SinkDeliveryLoop: Sendable {
     /// Claims or renews the lease once; returns whether it is held. A database error keeps what
     /// was held until it runs out by the local clock.
     @discardableResult
-    private func renew(_ lease: SinkLeaseState, _ leasing: SinkLeasing) async -> Bool {
+    private func renew(_ lease: SinkLeaseState, _ leasing: InstanceLease) async -> Bool {
         let sent = nowMs()
         let until = sent + leasing.durationMs
         var token: Int64?

@@ -1,8 +1,8 @@
 import SyncStore
 import Synchronization
 
-/// How the sinks of one database are shared between instances (PostgreSQL): each sink is
-/// delivered by the one instance that holds its lease.
+/// How the sinks of one database are shared between instances (PostgreSQL), on the terms of an
+/// `InstanceLease`: each sink is delivered by the one instance that holds its lease.
 ///
 /// A loop claims its sink's lease before delivering and renews it every third of `durationMs`,
 /// also while a batch is out; an instance that does not hold it asks again about every second
@@ -10,19 +10,10 @@ import Synchronization
 /// past it and another took over) delivers nothing more, and its late cursor writes are fenced
 /// by the lease token; it gives the lease up when it stops. A dead instance renews nothing:
 /// after `durationMs` another takes the sink over from its cursor. At least once, in `seq` order.
-public struct SinkLeasing: Sendable, Hashable {
-    public var instance: StoreInstance
-    /// `database.leaseSeconds`, in ms.
-    public var durationMs: Int64
-
-    public init(instance: StoreInstance, durationMs: Int64) {
-        self.instance = instance
-        self.durationMs = durationMs
-    }
-
-    /// How often the holder renews its lease.
+extension InstanceLease {
+    /// How often the holder of a sink's lease renews it.
     var renewEveryMs: Int64 { max(500, durationMs / 3) }
-    /// How often an instance without the lease asks for it again.
+    /// How often an instance without a sink's lease asks for it again.
     var retryEveryMs: Int64 { min(1000, renewEveryMs) }
 }
 

@@ -32,7 +32,7 @@ public final class SinkSupervisor: Service, Sendable {
         /// Set while ``run()`` runs: where ``reload(_:)`` sends the new list.
         var reloads: AsyncStream<[SinkConfiguration]>.Continuation?
         var loops: [String: SinkLoopControl] = [:]
-        var leasing: SinkLeasing?
+        var leasing: InstanceLease?
     }
 
     private let state: Mutex<State>
@@ -70,9 +70,9 @@ public final class SinkSupervisor: Service, Sendable {
     public var sinks: [SinkConfiguration] { state.withLock { $0.configurations } }
 
     /// Several instances on one database (PostgreSQL): each sink is delivered by the one that
-    /// holds its lease (see ``SinkLeasing``). `nil`, the default, delivers every sink here. Set
+    /// holds its lease (see ``InstanceLease``). `nil`, the default, delivers every sink here. Set
     /// it before ``run()``; loops started later use the new value.
-    public var leasing: SinkLeasing? {
+    public var leasing: InstanceLease? {
         get { state.withLock { $0.leasing } }
         set { state.withLock { $0.leasing = newValue } }
     }

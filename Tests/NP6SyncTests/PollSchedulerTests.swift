@@ -149,7 +149,7 @@ final class PollRecorder: Sendable {
             let pollTime = Duration.milliseconds(30)
             let heartbeats = Mutex<[Int]>([])
             var leasing = scheduler(database, limit: 3, recorder: recorder, pollTime: pollTime)
-            leasing.leasing = PollScheduler.Leasing(
+            leasing.leasing = InstanceLease(
                 instance: StoreInstance(id: "test", host: "localhost", pid: 1, startedMs: 0), durationMs: 30_000)
             leasing.onHeartbeat = { share in heartbeats.withLock { $0.append(share.liveInstances) } }
             try await run(

@@ -12,7 +12,7 @@ struct APICheckService: Service {
     let checker: APIChecker
     let database: any EventStore
     let logger: Logger
-    var leasing: PollScheduler.Leasing?
+    var leasing: InstanceLease?
 
     func run() async throws {
         var claimed: Set<Int64> = []

@@ -169,11 +169,11 @@ public struct Daemon: Sendable {
         scheduler.health = health
         if runtime.configuration.database.url != nil {
             // Several daemons may share a PostgreSQL database: contacts are claimed by lease.
-            scheduler.leasing = PollScheduler.Leasing(
+            let lease = InstanceLease(
                 instance: instance, durationMs: Int64(runtime.configuration.database.leaseSeconds) * 1000)
+            scheduler.leasing = lease
             // And each sink is delivered by the instance holding its lease.
-            sinks.leasing = SinkLeasing(
-                instance: instance, durationMs: Int64(runtime.configuration.database.leaseSeconds) * 1000)
+            sinks.leasing = lease
         }
         let pacer = pacer
         if scheduler.leasing != nil {

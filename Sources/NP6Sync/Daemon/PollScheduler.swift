@@ -38,34 +38,11 @@ public struct PollScheduler: Sendable {
     var health: DatabaseHealth?
     /// Several daemons on one database: contacts are claimed with leases and the loop
     /// heartbeats; `nil` for a database one process uses (SQLite).
-    public var leasing: Leasing?
+    public var leasing: InstanceLease?
     /// Until when the API told this instance to pause (wall ms), for the heartbeat to share.
     public var imposedPauseUntilMs: @Sendable () async -> Int64? = { nil }
     /// Called after each heartbeat with the cluster's share of the API's limit (the pacer's).
     public var onHeartbeat: @Sendable (ClusterShare) async -> Void = { _ in }
-
-    /// How this instance shares the contacts of a database with others.
-    ///
-    /// It claims due contacts only for the polls it starts at once (a claimed contact waiting in
-    /// a queue would see its lease expire and be polled by two instances), heartbeats every
-    /// second (at most a third of the lease), renewing the leases of its polls in flight and
-    /// sharing the API's limit, and gives its leases up when it stops. An instance that dies
-    /// renews nothing: after `durationMs` the others take its contacts over. The live instances
-    /// divide `api.maxConcurrentRequests` (each at least one poll) and, through the pacer,
-    /// `api.requestsPerSecond`.
-    public struct Leasing: Sendable {
-        public var instance: StoreInstance
-        /// `database.leaseSeconds`, in ms.
-        public var durationMs: Int64
-
-        public init(instance: StoreInstance, durationMs: Int64) {
-            self.instance = instance
-            self.durationMs = durationMs
-        }
-
-        /// Often enough that a 429 one instance met holds the others within a second.
-        var heartbeatEveryMs: Int64 { min(1000, durationMs / 3) }
-    }
 
     public init(
         database: any EventStore,
@@ -112,10 +89,10 @@ public struct PollScheduler: Sendable {
         }
     }
 
-    /// Heartbeats (see ``Leasing``); returns when the next one is due, and the cluster's share
+    /// Heartbeats (see ``InstanceLease``); returns when the next one is due, and the cluster's share
     /// (`nil` when the heartbeat failed: the last one stays in force).
     private func heartbeat(
-        _ leasing: Leasing, renewing: Set<Int64>, health: DatabaseHealth
+        _ leasing: InstanceLease, renewing: Set<Int64>, health: DatabaseHealth
     ) async -> (nextMs: Int64, share: ClusterShare?) {
         let now = wallNowMs()
         do {
@@ -273,4 +250,18 @@ public struct PollScheduler: Sendable {
         let untilDue = Duration.milliseconds(max(10, nextDue - now))
         return min(idleCheck, untilDue)
     }
+}
+
+/// How a polling loop shares the contacts of a database with others (`PollScheduler.leasing`).
+///
+/// It claims due contacts only for the polls it starts at once (a claimed contact waiting in
+/// a queue would see its lease expire and be polled by two instances), heartbeats every
+/// second (at most a third of the lease), renewing the leases of its polls in flight and
+/// sharing the API's limit, and gives its leases up when it stops. An instance that dies
+/// renews nothing: after `durationMs` the others take its contacts over. The live instances
+/// divide `api.maxConcurrentRequests` (each at least one poll) and, through the pacer,
+/// `api.requestsPerSecond`.
+extension InstanceLease {
+    /// Often enough that a 429 one instance met holds the others within a second.
+    var heartbeatEveryMs: Int64 { min(1000, durationMs / 3) }
 }

@@ -86,7 +86,7 @@ extension SinkTests {
                     policy: SinkFixture.fastPolicy,
                     registry: .fixed([ReceiverSink(instance: id, receiver: receiver)]), clock: clock,
                     nowMs: { clock.wallNowMs })
-                supervisor.leasing = SinkLeasing(
+                supervisor.leasing = InstanceLease(
                     instance: StoreInstance(id: id, host: "host-\(id)", pid: 1, startedMs: clock.wallNowMs),
                     durationMs: 30_000)
             }
