@@ -218,9 +218,7 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
         // The requests that may have reached the server before this one: those in flight when
         // it started, and those started since (requests overtake each other).
         let before = (unanswered.removeValue(forKey: ticket) ?? 0) + (nextTicket - ticket.number - 1)
-        func instant(atWallMs ms: Int64) -> Instant {
-            now.advanced(by: .milliseconds(min(max(0, ms - wallNowMs), 3_600_000)))
-        }
+        func instant(atWallMs ms: Int64) -> Instant { Self.instant(atWallMs: ms, now: now, wallNowMs: wallNowMs) }
         if let resetAtMs = info?.resetAtMs {
             periodSeconds = max(periodSeconds, max(1, (Double(resetAtMs - wallNowMs) / 1000).rounded(.up)))
         }
@@ -289,6 +287,12 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
             current.ticketsBeforeAnchor = nextTicket
         }
         server = current
+    }
+
+    /// The instant of a wall-clock time (ms) the API or another instance named, read against
+    /// `now`; never in the past, never more than an hour ahead.
+    static func instant(atWallMs ms: Int64, now: Instant, wallNowMs: Int64) -> Instant {
+        now.advanced(by: .milliseconds(min(max(0, ms - wallNowMs), 3_600_000)))
     }
 
     /// Ends `ticket`'s request; a no-op when its answer was observed. One that ended without an

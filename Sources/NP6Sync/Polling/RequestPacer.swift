@@ -57,9 +57,9 @@ public actor RequestPacer {
     /// Takes the cluster's share from a heartbeat: the live instances divide the limit, and a
     /// pause the API imposed on one of them holds this one too.
     public func share(_ cluster: ClusterShare) {
-        let now = now()
-        let pausedUntil = cluster.rateLimitedUntilMs.map { ms in
-            now.advanced(by: .milliseconds(min(max(0, ms - wallNowMs()), 3_600_000)))
+        let (now, wallNowMs) = (now(), wallNowMs())
+        let pausedUntil = cluster.rateLimitedUntilMs.map {
+            RateLimiter.instant(atWallMs: $0, now: now, wallNowMs: wallNowMs)
         }
         limiter.share(among: cluster, pausedUntil: pausedUntil)
     }
