@@ -179,11 +179,12 @@ let package = Package(
             ],
             path: "Tests/HTTPTestSupport",
             swiftSettings: swiftSettings),
-        // What the store test suites share: temporary directories, stop events, the PostgreSQL test server.
+        // What the store test suites share: temporary directories, stop events, the PostgreSQL test
+        // server, and the reads only tests make (every event id, the quarantine).
         .target(
             name: "StoreTestSupport",
             dependencies: [
-                "NP6Model", "PostgresStore", .product(name: "GRDB", package: "GRDB.swift"),
+                "NP6Model", "SyncStore", "SQLiteStore", "PostgresStore", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/StoreTestSupport",

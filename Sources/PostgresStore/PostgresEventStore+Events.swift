@@ -38,30 +38,6 @@ extension PostgresEventStore {
         }
     }
 
-    /// Every stored event id, for checks that compare the database with the API's data.
-    public func eventIDs() async throws -> Set<String> {
-        try await reading { connection in
-            var ids = Set<String>()
-            for try await id in try await connection.query("SELECT id FROM events", logger: logger).decode(String.self)
-            {
-                ids.insert(id)
-            }
-            return ids
-        }
-    }
-
-    public func quarantinedElements() async throws -> [QuarantinedElement] {
-        try await reading { connection in
-            var elements: [QuarantinedElement] = []
-            let rows = try await connection.query(
-                "SELECT contact_id, reason, raw FROM quarantine ORDER BY id", logger: logger)
-            for try await (contactID, reason, raw) in rows.decode((Int64?, String, ByteBuffer).self) {
-                elements.append(QuarantinedElement(contactID: contactID, reason: reason, raw: Array(buffer: raw)))
-            }
-            return elements
-        }
-    }
-
     // MARK: Scheduling
 
     /// The enabled contacts due at `nowMs`, oldest due first, skipping `excluding` (polls in

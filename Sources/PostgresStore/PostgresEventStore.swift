@@ -13,7 +13,7 @@ import SyncStore
 /// reported at once and by name. Each write method keeps one invariant in one transaction, as
 /// the SQLite store does; the pollers' writes are group-committed through `PollWriteQueue`, a
 /// transaction's events inserted by one statement.
-public final class PostgresEventStore: EventStore {
+public final class PostgresEventStore: EventStore, LeaseStore {
     /// Where the server is and how to reach it: what `database.url` and the password give.
     public struct Endpoint: Sendable, Hashable {
         public var host: String

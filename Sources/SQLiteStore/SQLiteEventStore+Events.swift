@@ -48,18 +48,4 @@ extension SQLiteEventStore {
             }
         }
     }
-
-    /// Every stored event id, for checks that compare the database with the API's data.
-    public func eventIDs() async throws -> Set<String> {
-        try await reading { db in try Set(String.fetchCursor(db, sql: "SELECT id FROM events")) }
-    }
-
-    public func quarantinedElements() async throws -> [QuarantinedElement] {
-        try await reading { db in
-            try Row.fetchAll(db, sql: "SELECT contact_id, reason, raw FROM quarantine ORDER BY id").map { row in
-                QuarantinedElement(
-                    contactID: row["contact_id"], reason: row["reason"], raw: [UInt8](row["raw"] as Data))
-            }
-        }
-    }
 }

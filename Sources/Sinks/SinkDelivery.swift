@@ -5,7 +5,7 @@ import SyncStore
 /// A batch's ``idempotencyKey(sink:batch:)`` is the same for every attempt of that batch, and
 /// different for the same seqs delivered by another database or after a `sinks replay`.
 public struct SinkDelivery: Sendable, Hashable {
-    /// The database's identity (``SyncStore/EventStore/databaseID()``).
+    /// The database's identity (``SyncStore/SinkCursorStore/databaseID()``).
     public var databaseID: String
     /// The sink's delivery generation (``SyncStore/SinkCursor/deliveryGeneration``).
     public var generation: Int64

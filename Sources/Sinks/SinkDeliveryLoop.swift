@@ -14,7 +14,7 @@ import SyncStore
 struct SinkDeliveryLoop: Sendable {
     let configuration: SinkConfiguration
     let sink: any EventSink
-    let database: any EventStore
+    let database: any SinkCursorStore
     let policy: SinkDeliveryPolicy
     let control: SinkLoopControl
     /// Carries `sink.name` and `sink.type`.
@@ -59,7 +59,7 @@ struct SinkDeliveryLoop: Sendable {
                 group.cancelAll()
             }
             do {
-                try await database.releaseSinkLease(name, of: leasing.instance)
+                try await leasing.store.releaseSinkLease(name, of: leasing.instance)
             } catch {
                 logger.warning(
                     "Could not give the sink's lease up; another instance takes it over when it expires",
@@ -133,113 +133,12 @@ struct SinkDeliveryLoop: Sendable {
         }
     }
 
-    /// Keeps the sink's lease until cancelled: renews it every third of the lease while held,
-    /// asks for it about every second while not, and wakes the delivery when it is taken.
-    /// Goes on while a stopping loop finishes its batch (the run cancels it after).
-    private func keep(_ lease: SinkLeaseState, _ leasing: InstanceLease) async {
-        while !Task.isCancelled {
-            let held = await renew(lease, leasing)
-            try? await control.clock.sleep(for: .milliseconds(held ? leasing.renewEveryMs : leasing.retryEveryMs))
-        }
-    }
-
-    /// Claims or renews the lease once; returns whether it is held. A database error keeps what
-    /// was held until it runs out by the local clock.
-    @discardableResult
-    private func renew(_ lease: SinkLeaseState, _ leasing: InstanceLease) async -> Bool {
-        let sent = nowMs()
-        let until = sent + leasing.durationMs
-        var token: Int64?
-        do {
-            token = try await database.claimSinkLease(name, for: leasing.instance, nowMs: sent, leaseUntilMs: until)
-            if token == nil, try await database.sinkCursor(name) == nil {
-                // The cursor row was deleted by hand: start again as a new sink would.
-                try await database.createSinkCursor(name, startingAfterLatest: configuration.from == .now, now: sent)
-                token = try await database.claimSinkLease(
-                    name, for: leasing.instance, nowMs: sent, leaseUntilMs: until)
-            }
-        } catch {
-            metrics?.recordDatabaseError(DatabaseErrorCode(error))
-            logger.warning("Sink lease could not be renewed", metadata: ["error": "\(error)"])
-            return false
-        }
-        let before = lease.update(token: token, untilMs: until)
-        switch (before, token) {
-        case (nil, let token?):
-            logger.info("Sink lease taken; delivering from this instance", metadata: ["sink.lease_token": "\(token)"])
-            control.signal(.lease)
-        case (let before?, let token?) where before != token:
-            logger.info(
-                "Sink lease taken again; delivering from this instance", metadata: ["sink.lease_token": "\(token)"])
-            control.signal(.lease)
-        case (_?, nil):
-            logger.warning("Sink lease lost to another instance; no longer delivering from this one")
-        default:
-            break
-        }
-        return token != nil
-    }
-
-    /// Delivers until caught up and reports; transient failures get `policy.drainAttempts` tries.
-    func drain() async -> SinkDrainReport.Result {
-        var result = SinkDrainReport.Result(sink: name)
-        guard let databaseID = await prepare(attempts: policy.drainAttempts) else {
-            result.error = "the database could not be read"
-            return result
-        }
-        var failures = 0
-        while !Task.isCancelled {
-            switch await step(databaseID: databaseID) {
-            case .delivered(let events, let deadLettered):
-                result.delivered += events - deadLettered
-                result.deadLettered += deadLettered
-                failures = 0
-            case .cursorMoved:
-                continue
-            case .caughtUp:
-                return result
-            case .databaseFailed(let reason):
-                failures += 1
-                let delay = policy.retryDelay(afterFailures: failures, retryAfter: nil, random: random())
-                guard failures < policy.drainAttempts, delay <= policy.drainMaxDelay else {
-                    logger.warning("Sink delivery failed; the next run retries", metadata: ["error": "\(reason)"])
-                    result.error = reason
-                    return result
-                }
-                try? await control.clock.sleep(for: delay)
-            case .failed(.transient(let reason, let retryAfter)):
-                failures += 1
-                await record(.failing, reason)
-                let delay = policy.retryDelay(afterFailures: failures, retryAfter: retryAfter, random: random())
-                guard failures < policy.drainAttempts, delay <= policy.drainMaxDelay else {
-                    logger.warning("Sink delivery failed; the next run retries", metadata: ["error": "\(reason)"])
-                    result.error = reason
-                    return result
-                }
-                logger.warning(
-                    "Sink delivery failed; retrying",
-                    metadata: ["error": "\(reason)", "retry.delay_ms": "\(delay.milliseconds)"])
-                try? await control.clock.sleep(for: delay)
-            case .failed(let error):
-                await record(.stopped, error.reason)
-                logger.error(
-                    "Sink stopped: its receiver rejected the delivery; fix it, then run sinks replay",
-                    metadata: ["error": "\(error.reason)"])
-                result.error = error.reason
-                result.stopped = true
-                return result
-            }
-        }
-        result.error = "cancelled"
-        return result
-    }
-
     /// Creates the cursor the first time the sink runs, records the sink running and reads the
     /// database's identity; retries a failing database until asked to stop, or `attempts` times.
     /// `nil` when stopped (or out of attempts) first.
     /// With leases, the state is recorded only once the lease is taken (`markingRunning` false):
     /// another instance may be delivering the sink.
-    private func prepare(attempts: Int = .max, markingRunning: Bool = true) async -> String? {
+    func prepare(attempts: Int = .max, markingRunning: Bool = true) async -> String? {
         var failures = 0
         while !shouldStop, failures < attempts {
             do {
@@ -301,50 +200,9 @@ struct SinkDeliveryLoop: Sendable {
         }
     }
 
-    /// Delivers `batch`, the events right after `cursor`. On a permanent rejection the batch is
-    /// halved and each half delivered in turn, down to single events, which are recorded as
-    /// dead letters with the receiver's answer; the cursor advances after each acknowledged
-    /// part, so a transient failure midway resumes where it stopped.
-    private func deliverIsolatingRejections(
-        _ batch: ArraySlice<StoredEvent>, after cursor: Int64, as delivery: SinkDelivery, fencedBy leaseToken: Int64?
-    ) async throws -> Step {
-        guard let error = await attempt(batch, as: delivery) else {
-            let moved = try await database.advanceSinkCursor(
-                name, from: cursor, to: batch[batch.endIndex - 1].seq, now: nowMs(), fencedBy: leaseToken)
-            guard moved else { return .cursorMoved }
-            metrics?.recordSinkDelivered(sink: name, events: batch.count)
-            return .delivered(events: batch.count, deadLettered: 0)
-        }
-        guard case .permanent(let answer) = error else { return .failed(error) }
-        if batch.count == 1 {
-            let event = batch[batch.startIndex]
-            guard
-                try await database.recordDeadLetter(
-                    name, event: event, answer: answer, advancingCursorFrom: cursor, now: nowMs(),
-                    fencedBy: leaseToken)
-            else { return .cursorMoved }
-            logger.warning(
-                "Sink rejected an event; recorded as a dead letter",
-                metadata: ["event.seq": "\(event.seq)", "event.id": "\(event.id)", "error": "\(answer)"])
-            return .delivered(events: 1, deadLettered: 1)
-        }
-        let middle = batch.startIndex + batch.count / 2
-        let first = try await deliverIsolatingRejections(
-            batch[..<middle], after: cursor, as: delivery, fencedBy: leaseToken)
-        guard case .delivered(let firstEvents, let firstDead) = first else { return first }
-        let second = try await deliverIsolatingRejections(
-            batch[middle...], after: batch[middle - 1].seq, as: delivery, fencedBy: leaseToken)
-        guard case .delivered(let secondEvents, let secondDead) = second else {
-            // The first half is acknowledged and recorded: report it, the loop retries the rest.
-            if case .failed = second { return second }
-            return .delivered(events: firstEvents, deadLettered: firstDead)
-        }
-        return .delivered(events: firstEvents + secondEvents, deadLettered: firstDead + secondDead)
-    }
-
     /// Hands the batch to the sink; `nil` when acknowledged. Errors other than ``SinkError`` are
     /// transient. Each error counts as a failed attempt in the metrics.
-    private func attempt(_ batch: ArraySlice<StoredEvent>, as delivery: SinkDelivery) async -> SinkError? {
+    func attempt(_ batch: ArraySlice<StoredEvent>, as delivery: SinkDelivery) async -> SinkError? {
         let error: SinkError
         do {
             try await sink.deliver(Array(batch), as: delivery)
@@ -358,7 +216,7 @@ struct SinkDeliveryLoop: Sendable {
         return error
     }
 
-    private func record(_ state: SinkState, _ reason: String, fencedBy leaseToken: Int64? = nil) async {
+    func record(_ state: SinkState, _ reason: String, fencedBy leaseToken: Int64? = nil) async {
         do {
             try await database.recordSinkFailure(name, state: state, error: reason, now: nowMs(), fencedBy: leaseToken)
         } catch {

@@ -18,7 +18,7 @@ import Synchronization
 /// ```
 /// The one-shot `np6-sync sync` calls ``drainOnce()`` instead of ``run()``.
 public final class SinkSupervisor: Service, Sendable {
-    let database: any EventStore
+    let database: any SinkCursorStore & SinkReplayStore
     let logger: Logger
     let policy: SinkDeliveryPolicy
     let registry: SinkRegistry
@@ -47,7 +47,7 @@ public final class SinkSupervisor: Service, Sendable {
     ///   - nowMs: the wall-clock time of the loops' writes and leases; tests pass the manual
     ///     clock's.
     public init(
-        database: any EventStore,
+        database: any SinkCursorStore & SinkReplayStore,
         sinks: [SinkConfiguration],
         logger: Logger,
         policy: SinkDeliveryPolicy = SinkDeliveryPolicy(),

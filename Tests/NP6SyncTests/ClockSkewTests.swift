@@ -3,6 +3,7 @@ import NP6Client
 import NP6Fake
 import NP6Model
 import SQLiteStore
+import StoreTestSupport
 import SyncStore
 import Synchronization
 import Testing

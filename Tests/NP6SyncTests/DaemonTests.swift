@@ -12,6 +12,7 @@ import SQLiteStore
 import ServiceLifecycle
 import ServiceLifecycleTestKit
 import Sinks
+import StoreTestSupport
 import SyncStore
 import Synchronization
 import Testing

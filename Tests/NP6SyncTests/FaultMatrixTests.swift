@@ -4,6 +4,7 @@ import NP6Client
 import NP6Fake
 import NP6Model
 import Sinks
+import StoreTestSupport
 import SyncStore
 import Testing
 

@@ -65,7 +65,7 @@ import Testing
             return PendingPoll(contact, outcome: PollOutcome(result: .caughtUp), logger: logger)
         }
         scheduler.idleCheck = .milliseconds(50)
-        scheduler.leasing = InstanceLease(instance: Self.instance(instance), durationMs: 30_000)
+        scheduler.leasing = InstanceLease(store: database, instance: Self.instance(instance), durationMs: 30_000)
         return scheduler
     }
 

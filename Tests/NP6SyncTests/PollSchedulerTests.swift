@@ -142,15 +142,49 @@ final class PollRecorder: Sendable {
         }
     }
 
+    /// The leases of an instance alone on its database: a claim is the due contacts read, the
+    /// heartbeat counts one instance; records the limit of each claim.
+    final class LoneInstanceLeases: LeaseStore {
+        let database: SQLiteEventStore
+        let claimLimits = Mutex<[Int]>([])
+
+        init(database: SQLiteEventStore) {
+            self.database = database
+        }
+
+        func claimDueContacts(
+            nowMs: Int64, limit: Int, excluding: Set<Int64>, for instance: StoreInstance, leaseUntilMs: Int64
+        ) async throws -> [StoredContact] {
+            claimLimits.withLock { $0.append(limit) }
+            return try await database.dueContacts(nowMs: nowMs, limit: limit, excluding: excluding)
+        }
+
+        func heartbeat(
+            _ instance: StoreInstance, nowMs: Int64, renewing: Set<Int64>, leaseUntilMs: Int64, liveSinceMs: Int64,
+            rateLimitedUntilMs: Int64?
+        ) async throws -> ClusterShare {
+            ClusterShare(liveInstances: 1)
+        }
+
+        func releaseLeases(of instance: StoreInstance) async throws {}
+        func releaseLeases(on contacts: Set<Int64>, of instance: StoreInstance) async throws {}
+        func claimSinkLease(
+            _ sink: String, for instance: StoreInstance, nowMs: Int64, leaseUntilMs: Int64
+        ) async throws -> Int64? { 0 }
+        func releaseSinkLease(_ sink: String, of instance: StoreInstance) async throws {}
+    }
+
     @Test func leasingSchedulerClaimsWhatItStartsAndHeartbeats() async throws {
         try await withTemporaryDatabase { database in
             _ = try await database.addContacts(contacts(20), now: 0)
             let recorder = PollRecorder()
             let pollTime = Duration.milliseconds(30)
             let heartbeats = Mutex<[Int]>([])
+            let leases = LoneInstanceLeases(database: database)
             var leasing = scheduler(database, limit: 3, recorder: recorder, pollTime: pollTime)
             leasing.leasing = InstanceLease(
-                instance: StoreInstance(id: "test", host: "localhost", pid: 1, startedMs: 0), durationMs: 30_000)
+                store: leases, instance: StoreInstance(id: "test", host: "localhost", pid: 1, startedMs: 0),
+                durationMs: 30_000)
             leasing.onHeartbeat = { share in heartbeats.withLock { $0.append(share.liveInstances) } }
             try await run(
                 leasing,
@@ -158,8 +192,9 @@ final class PollRecorder: Sendable {
                 step: { endPollsOnceAllAsleep(recorder, limit: 3, contacts: 20, pollTime: pollTime) })
             #expect(recorder.maxRunning == 3)
             #expect(Set(recorder.order).count == 20, "each due contact polled once")
-            // SQLite: one process, so one live instance.
             #expect(heartbeats.withLock { $0.first } == 1)
+            // Only as many as start at once are claimed: a claimed contact never waits in a queue.
+            #expect(leases.claimLimits.withLock { !$0.isEmpty && $0.allSatisfy { (1...3).contains($0) } })
         }
     }
 

@@ -1,6 +1,7 @@
 import NP6Fake
 import NP6Model
 import SQLiteStore
+import StoreTestSupport
 import SyncStore
 import TestClocks
 import Testing

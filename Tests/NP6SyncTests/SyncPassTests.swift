@@ -5,6 +5,7 @@ import NP6Fake
 import NP6Model
 import SQLiteStore
 import Sinks
+import StoreTestSupport
 import SyncStore
 import Testing
 

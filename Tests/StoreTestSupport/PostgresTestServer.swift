@@ -97,22 +97,18 @@ public struct PostgresTestServer: Sendable {
         }
     }
 
-    /// Runs `body` while another session, as an operator's or another daemon's, holds a
-    /// transaction on `database` that ran `sql` (e.g. `SELECT … FOR UPDATE`); rolled back after.
-    public func whileATransactionHolds<T>(
-        _ sql: String, on database: String, _ body: () async throws -> T
+    /// `body` with a connection of its own to `database`, closed after it.
+    public func withConnection<T>(
+        to database: String, _ body: (PostgresConnection, Logger) async throws -> T
     ) async throws -> T {
         let logger = Logger(label: "np6-sync-tests.postgres")
         let connection = try await PostgresConnection.connect(
             configuration: PostgresConnection.Configuration(
                 host: endpoint.host, port: endpoint.port, username: endpoint.username, password: password,
                 database: database, tls: .disable),
-            id: 2, logger: logger)
+            id: 3, logger: logger)
         do {
-            try await connection.query("BEGIN", logger: logger)
-            try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
-            let result = try await body()
-            try await connection.query("ROLLBACK", logger: logger)
+            let result = try await body(connection, logger)
             try await connection.close()
             return result
         } catch {
@@ -121,19 +117,24 @@ public struct PostgresTestServer: Sendable {
         }
     }
 
+    /// Runs `body` while another session, as an operator's or another daemon's, holds a
+    /// transaction on `database` that ran `sql` (e.g. `SELECT … FOR UPDATE`); rolled back after.
+    public func whileATransactionHolds<T>(
+        _ sql: String, on database: String, _ body: () async throws -> T
+    ) async throws -> T {
+        try await withConnection(to: database) { connection, logger in
+            try await connection.query("BEGIN", logger: logger)
+            try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+            let result = try await body()
+            try await connection.query("ROLLBACK", logger: logger)
+            return result
+        }
+    }
+
     /// Runs one statement on the server's own database (not in a transaction: `CREATE DATABASE`).
     public func administer(_ sql: String) async throws {
-        let connection = try await PostgresConnection.connect(
-            configuration: PostgresConnection.Configuration(
-                host: endpoint.host, port: endpoint.port, username: endpoint.username, password: password,
-                database: endpoint.database, tls: .disable),
-            id: 1, logger: Logger(label: "np6-sync-tests.postgres"))
-        do {
-            try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "np6-sync-tests.postgres"))
-            try await connection.close()
-        } catch {
-            try? await connection.close()
-            throw error
+        try await withConnection(to: endpoint.database) { connection, logger in
+            try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
         }
     }
 }

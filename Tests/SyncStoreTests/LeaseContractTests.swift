@@ -13,13 +13,10 @@ import Testing
     let one = StoreInstance(id: "instance-one", host: "host-a", pid: 101, startedMs: 500)
     let two = StoreInstance(id: "instance-two", host: "host-b", pid: 202, startedMs: 600)
 
-    static var leasingKinds: [StoreKind] { StoreKind.allCases.filter(\.sharesContactsByLease) }
-    static var singleProcessKinds: [StoreKind] { StoreKind.allCases.filter { !$0.sharesContactsByLease } }
-
-    @Test(arguments: leasingKinds) func claimedContactIsNotClaimedByAnotherUntilItsLeaseExpires(
+    @Test(arguments: StoreKind.sharedCases) func claimedContactIsNotClaimedByAnotherUntilItsLeaseExpires(
         _ kind: StoreKind
     ) async throws {
-        try await kind.withTwoStores { first, second in
+        try await kind.withTwoSharedStores { first, second in
             _ = try await first.addContacts([alice, bob], now: 1)
             let claimed = try await first.claimDueContacts(
                 nowMs: 1_000, limit: 1, excluding: [], for: one, leaseUntilMs: 31_000)
@@ -59,10 +56,10 @@ import Testing
         }
     }
 
-    @Test(arguments: leasingKinds) func writeFencedAfterTheLeaseWasTakenOverDoesNotMoveTheWatermark(
+    @Test(arguments: StoreKind.sharedCases) func writeFencedAfterTheLeaseWasTakenOverDoesNotMoveTheWatermark(
         _ kind: StoreKind
     ) async throws {
-        try await kind.withTwoStores { first, second in
+        try await kind.withTwoSharedStores { first, second in
             _ = try await first.addContacts([alice], now: 1)
             let mine = try #require(
                 try await first.claimDueContacts(nowMs: 1_000, limit: 1, excluding: [], for: one, leaseUntilMs: 31_000)
@@ -120,9 +117,10 @@ import Testing
         }
     }
 
-    @Test(arguments: leasingKinds) func operatorCommandDuringALeasedPollReleasesTheLease(_ kind: StoreKind) async throws
-    {
-        try await kind.withTwoStores { first, second in
+    @Test(arguments: StoreKind.sharedCases) func operatorCommandDuringALeasedPollReleasesTheLease(
+        _ kind: StoreKind
+    ) async throws {
+        try await kind.withTwoSharedStores { first, second in
             _ = try await first.addContacts([alice], now: 1)
             let mine = try #require(
                 try await first.claimDueContacts(nowMs: 1_000, limit: 1, excluding: [], for: one, leaseUntilMs: 31_000)
@@ -140,11 +138,11 @@ import Testing
         }
     }
 
-    @Test(arguments: leasingKinds) func concurrentClaimsNeverShareAContact(_ kind: StoreKind) async throws {
-        try await kind.withTwoStores { first, second in
+    @Test(arguments: StoreKind.sharedCases) func concurrentClaimsNeverShareAContact(_ kind: StoreKind) async throws {
+        try await kind.withTwoSharedStores { first, second in
             let references = (0..<200).map { ContactReference(kind: .id, value: "C\($0)") }
             _ = try await first.addContacts(references, now: 1)
-            func claimAll(_ store: any EventStore, _ instance: StoreInstance) async throws -> [Int64] {
+            func claimAll(_ store: any SharedStore, _ instance: StoreInstance) async throws -> [Int64] {
                 var ids: [Int64] = []
                 while true {
                     let claimed = try await store.claimDueContacts(
@@ -162,8 +160,8 @@ import Testing
         }
     }
 
-    @Test(arguments: leasingKinds) func instancesHeartbeatAndShowTheirLeases(_ kind: StoreKind) async throws {
-        try await kind.withTwoStores { first, second in
+    @Test(arguments: StoreKind.sharedCases) func instancesHeartbeatAndShowTheirLeases(_ kind: StoreKind) async throws {
+        try await kind.withTwoSharedStores { first, second in
             _ = try await first.addContacts([alice, bob, carol], now: 1)
             #expect(
                 try await first.heartbeat(
@@ -204,10 +202,10 @@ import Testing
         }
     }
 
-    @Test(arguments: leasingKinds) func leasesOnContactsClaimedButNotPolledAreGivenUpAlone(
+    @Test(arguments: StoreKind.sharedCases) func leasesOnContactsClaimedButNotPolledAreGivenUpAlone(
         _ kind: StoreKind
     ) async throws {
-        try await kind.withTwoStores { first, second in
+        try await kind.withTwoSharedStores { first, second in
             _ = try await first.addContacts([alice, bob], now: 1)
             // The start-up API check claimed both, asked them, and gives them up.
             let claimed = try await first.claimDueContacts(
@@ -227,12 +225,12 @@ import Testing
         }
     }
 
-    @Test(arguments: leasingKinds) func aPauseTheAPIImposedOnOneInstanceReachesTheOthers(
+    @Test(arguments: StoreKind.sharedCases) func aPauseTheAPIImposedOnOneInstanceReachesTheOthers(
         _ kind: StoreKind
     ) async throws {
-        try await kind.withTwoStores { first, second in
+        try await kind.withTwoSharedStores { first, second in
             func beat(
-                _ store: any EventStore, _ instance: StoreInstance, at now: Int64, pausedUntil: Int64? = nil
+                _ store: any SharedStore, _ instance: StoreInstance, at now: Int64, pausedUntil: Int64? = nil
             ) async throws -> ClusterShare {
                 try await store.heartbeat(
                     instance, nowMs: now, renewing: [], leaseUntilMs: now + 30_000, liveSinceMs: now - 30_000,
@@ -258,24 +256,6 @@ import Testing
                 try await beat(second, two, at: 9_000)
                     == ClusterShare(liveInstances: 2, rank: 1, rateLimitedUntilMs: 100_000))
             #expect(try await beat(second, two, at: 40_000) == ClusterShare(liveInstances: 1))
-        }
-    }
-
-    @Test(arguments: singleProcessKinds) func storeOfOneProcessClaimsWithoutLeases(_ kind: StoreKind) async throws {
-        try await kind.withStore { database in
-            _ = try await database.addContacts([alice, bob], now: 1)
-            let due = try await database.dueContacts(nowMs: 1_000, limit: 10, excluding: [])
-            let claimed = try await database.claimDueContacts(
-                nowMs: 1_000, limit: 10, excluding: [], for: one, leaseUntilMs: 31_000)
-            #expect(claimed == due)
-            #expect(claimed.allSatisfy { $0.leaseToken == nil })
-            #expect(
-                try await database.heartbeat(
-                    one, nowMs: 1_000, renewing: [], leaseUntilMs: 31_000, liveSinceMs: 0, rateLimitedUntilMs: nil
-                ).liveInstances == 1
-            )
-            try await database.releaseLeases(of: one)
-            #expect(try await database.status(now: 2_000).instances.isEmpty)
         }
     }
 }

@@ -12,9 +12,6 @@ import Testing
     let one = StoreInstance(id: "instance-one", host: "host-a", pid: 101, startedMs: 500)
     let two = StoreInstance(id: "instance-two", host: "host-b", pid: 202, startedMs: 600)
 
-    static var leasingKinds: [StoreKind] { StoreKind.allCases.filter(\.sharesContactsByLease) }
-    static var singleProcessKinds: [StoreKind] { StoreKind.allCases.filter { !$0.sharesContactsByLease } }
-
     /// Stores events `e1`…`eN` (seq 1…N) for alice.
     func store(_ count: Int, in database: any EventStore) async throws -> [StoredEvent] {
         _ = try await database.addContacts([alice], now: 1)
@@ -26,8 +23,10 @@ import Testing
         return try #require(try await database.pendingBatch(for: "crm", limit: count)).events
     }
 
-    @Test(arguments: leasingKinds) func sinkLeaseIsHeldByOneInstanceUntilItExpires(_ kind: StoreKind) async throws {
-        try await kind.withTwoStores { first, second in
+    @Test(arguments: StoreKind.sharedCases) func sinkLeaseIsHeldByOneInstanceUntilItExpires(
+        _ kind: StoreKind
+    ) async throws {
+        try await kind.withTwoSharedStores { first, second in
             #expect(
                 try await first.claimSinkLease("crm", for: one, nowMs: 1_000, leaseUntilMs: 31_000) == nil,
                 "a sink that never ran has no cursor to lease")
@@ -51,10 +50,10 @@ import Testing
         }
     }
 
-    @Test(arguments: leasingKinds) func cursorWritesOfAnInstanceThatLostTheLeaseAreFenced(
+    @Test(arguments: StoreKind.sharedCases) func cursorWritesOfAnInstanceThatLostTheLeaseAreFenced(
         _ kind: StoreKind
     ) async throws {
-        try await kind.withTwoStores { first, second in
+        try await kind.withTwoSharedStores { first, second in
             try await first.createSinkCursor("crm", startingAfterLatest: false, now: 1)
             let events = try await store(6, in: first)
             let mine = try #require(
@@ -97,8 +96,8 @@ import Testing
         }
     }
 
-    @Test(arguments: leasingKinds) func releasedSinkLeaseIsTakenAtOnce(_ kind: StoreKind) async throws {
-        try await kind.withTwoStores { first, second in
+    @Test(arguments: StoreKind.sharedCases) func releasedSinkLeaseIsTakenAtOnce(_ kind: StoreKind) async throws {
+        try await kind.withTwoSharedStores { first, second in
             try await first.createSinkCursor("crm", startingAfterLatest: false, now: 1)
             _ = try await store(2, in: first)
             let mine = try #require(
@@ -122,8 +121,8 @@ import Testing
         }
     }
 
-    @Test(arguments: leasingKinds) func sinkStatusShowsTheLeaseHolder(_ kind: StoreKind) async throws {
-        try await kind.withTwoStores { first, second in
+    @Test(arguments: StoreKind.sharedCases) func sinkStatusShowsTheLeaseHolder(_ kind: StoreKind) async throws {
+        try await kind.withTwoSharedStores { first, second in
             try await first.createSinkCursor("crm", startingAfterLatest: false, now: 1)
             try await first.createSinkCursor("archive", startingAfterLatest: false, now: 1)
             _ = try await first.heartbeat(
@@ -140,20 +139,6 @@ import Testing
             try await first.releaseSinkLease("crm", of: one)
             statuses = try await second.sinkStatuses()
             #expect(statuses[1].lease == nil)
-        }
-    }
-
-    @Test(arguments: singleProcessKinds) func storeOfOneProcessGrantsEverySinkLease(_ kind: StoreKind) async throws {
-        try await kind.withStore { database in
-            try await database.createSinkCursor("crm", startingAfterLatest: false, now: 1)
-            _ = try await store(3, in: database)
-            #expect(try await database.claimSinkLease("crm", for: one, nowMs: 1_000, leaseUntilMs: 31_000) == 0)
-            #expect(try await database.claimSinkLease("crm", for: two, nowMs: 1_000, leaseUntilMs: 31_000) == 0)
-            // Nothing to fence by: the expected cursor alone decides.
-            #expect(try await database.advanceSinkCursor("crm", from: 0, to: 2, now: 2_000, fencedBy: 7))
-            #expect(!(try await database.advanceSinkCursor("crm", from: 0, to: 3, now: 2_001, fencedBy: 0)))
-            try await database.releaseSinkLease("crm", of: one)
-            #expect(try await database.sinkStatuses().map(\.lease) == [nil])
         }
     }
 }

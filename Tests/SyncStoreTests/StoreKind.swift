@@ -6,6 +6,9 @@ import StoreTestSupport
 import SyncStore
 import Testing
 
+/// A store that several daemons share.
+typealias SharedStore = EventStore & LeaseStore
+
 /// Every `EventStore` implementation; each contract test runs once per case.
 enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case sqlite
@@ -27,41 +30,23 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
         }
     }
 
-    /// Whether several daemons share the store's contacts by lease (PostgreSQL); SQLite is used
-    /// by one process and claims without leases.
-    var sharesContactsByLease: Bool { self == .postgres }
+    /// The kinds whose stores several daemons share (they adopt ``LeaseStore``): the lease
+    /// contract suites run on these.
+    static var sharedCases: [StoreKind] { allCases.filter { $0 == .postgres } }
 
-    /// Two stores open on one new database, as two daemons on two machines see it; removed after `body`.
-    func withTwoStores<T>(_ body: (any EventStore, any EventStore) async throws -> T) async throws -> T {
-        switch self {
-        case .sqlite:
-            try await withTemporaryDirectory { directory in
-                let path = directory.appendingPathComponent("test.sqlite").path
-                return try await body(SQLiteEventStore.open(path: path), SQLiteEventStore.open(path: path))
-            }
-        case .postgres:
-            try await PostgresTestServer.configured().withTemporaryDatabase { endpoint in
-                let password = try PostgresTestServer.configured().password
-                let first = try await PostgresEventStore.open(endpoint, password: password)
-                let second: PostgresEventStore
-                do {
-                    second = try await PostgresEventStore.open(endpoint, password: password)
-                } catch {
-                    await first.close()
-                    throw error
-                }
-                do {
-                    let result = try await body(first, second)
-                    await first.close()
-                    await second.close()
-                    return result
-                } catch {
-                    await first.close()
-                    await second.close()
-                    throw error
-                }
-            }
+    /// Two stores of a shared kind open on one new database, as two daemons on two machines see
+    /// it; removed after `body`.
+    func withTwoSharedStores<T>(_ body: (any SharedStore, any SharedStore) async throws -> T) async throws -> T {
+        try await withStores(2) { stores in
+            let shared = stores.compactMap { $0 as? any SharedStore }
+            guard shared.count == 2 else { throw NotShared(kind: self) }
+            return try await body(shared[0], shared[1])
         }
+    }
+
+    struct NotShared: Error, CustomStringConvertible {
+        var kind: StoreKind
+        var description: String { "a \(kind) store adopts no LeaseStore" }
     }
 
     /// `count` stores open on one new database, each with its own connections (pool), as that

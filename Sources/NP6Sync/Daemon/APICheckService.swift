@@ -10,7 +10,7 @@ import SyncStore
 /// would, so that no contact is asked by two daemons at once, and frees them when done.
 struct APICheckService: Service {
     let checker: APIChecker
-    let database: any EventStore
+    let database: any ContactStore
     let logger: Logger
     var leasing: InstanceLease?
 
@@ -20,7 +20,7 @@ struct APICheckService: Service {
             let contacts: [StoredContact]
             if let leasing {
                 let now = WallClock.nowMs()
-                contacts = try await database.claimDueContacts(
+                contacts = try await leasing.store.claimDueContacts(
                     nowMs: now, limit: checker.maxContactsAsked, excluding: [], for: leasing.instance,
                     leaseUntilMs: now + leasing.durationMs)
                 claimed = Set(contacts.map(\.id))
@@ -54,7 +54,7 @@ struct APICheckService: Service {
     private func release(_ claimed: Set<Int64>) async {
         guard let leasing, !claimed.isEmpty else { return }
         do {
-            try await database.releaseLeases(on: claimed, of: leasing.instance)
+            try await leasing.store.releaseLeases(on: claimed, of: leasing.instance)
         } catch {
             logger.warning(
                 "Could not give up the leases of the contacts the API check asked", metadata: ["error": "\(error)"])

@@ -7,7 +7,7 @@ import SyncStore
 /// say), retrying with backoff until it accepts them or the daemon stops; meanwhile the stored
 /// contacts are polled.
 struct ContactsAddingService: Service {
-    let database: any EventStore
+    let database: any ContactStore
     let contacts: [ContactReference]
     let logger: Logger
     var clock: any Clock<Duration> = ContinuousClock()

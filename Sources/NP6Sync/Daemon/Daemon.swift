@@ -167,10 +167,11 @@ public struct Daemon: Sendable {
             database: runtime.database, maxConcurrentPolls: runtime.configuration.api.maxConcurrentRequests,
             wallNowMs: WallClock.nowMs, poll: { [poller] contact in try await poller.fetch(contact, logger: logger) })
         scheduler.health = health
-        if runtime.configuration.database.url != nil {
-            // Several daemons may share a PostgreSQL database: contacts are claimed by lease.
+        if let shared = runtime.database as? any LeaseStore {
+            // Several daemons may share the database (PostgreSQL): contacts are claimed by lease.
             let lease = InstanceLease(
-                instance: instance, durationMs: Int64(runtime.configuration.database.leaseSeconds) * 1000)
+                store: shared, instance: instance, durationMs: Int64(runtime.configuration.database.leaseSeconds) * 1000
+            )
             scheduler.leasing = lease
             // And each sink is delivered by the instance holding its lease.
             sinks.leasing = lease

@@ -6,7 +6,7 @@ import SyncStore
 /// check, and the one-line status for systemd. A database that refuses its reads or writes
 /// never stops it: it tells `health`, keeps the last counts, and tries again at the next refresh.
 actor DaemonMonitor {
-    private let database: any EventStore
+    private let database: any ReportStore & PollWriteStore
     private let intervalMs: Int64
     private let requestsPerSecond: Int
     private let wallNowMs: @Sendable () -> Int64
@@ -30,7 +30,7 @@ actor DaemonMonitor {
     private var publishedConditionStart: Int64?
 
     init(
-        database: any EventStore,
+        database: any ReportStore & PollWriteStore,
         intervalMs: Int64,
         requestsPerSecond: Int,
         wallNowMs: @escaping @Sendable () -> Int64,

@@ -19,7 +19,7 @@ public struct PollScheduler: Sendable {
     /// Makes a contact's requests and queues its writes (`ContactPoller.fetch`).
     public typealias Poll = @Sendable (StoredContact) async throws -> PendingPoll
 
-    public var database: any EventStore
+    public var database: any ScheduleStore & PollWriteStore
     public var maxConcurrentPolls: Int
     public var poll: Poll
     public var wallNowMs: @Sendable () -> Int64
@@ -45,7 +45,7 @@ public struct PollScheduler: Sendable {
     public var onHeartbeat: @Sendable (ClusterShare) async -> Void = { _ in }
 
     public init(
-        database: any EventStore,
+        database: any ScheduleStore & PollWriteStore,
         maxConcurrentPolls: Int,
         wallNowMs: @escaping @Sendable () -> Int64,
         poll: @escaping Poll
@@ -81,7 +81,7 @@ public struct PollScheduler: Sendable {
     private func releaseLeases(logger: Logger) async {
         guard let leasing else { return }
         do {
-            try await database.releaseLeases(of: leasing.instance)
+            try await leasing.store.releaseLeases(of: leasing.instance)
         } catch {
             logger.warning(
                 "Could not give the contact leases up; other instances take them over when they expire",
@@ -96,7 +96,7 @@ public struct PollScheduler: Sendable {
     ) async -> (nextMs: Int64, share: ClusterShare?) {
         let now = wallNowMs()
         do {
-            let share = try await database.heartbeat(
+            let share = try await leasing.store.heartbeat(
                 leasing.instance, nowMs: now, renewing: renewing, leaseUntilMs: now + leasing.durationMs,
                 liveSinceMs: now - leasing.durationMs, rateLimitedUntilMs: await imposedPauseUntilMs())
             health.succeeded(isWrite: true)
@@ -155,7 +155,7 @@ public struct PollScheduler: Sendable {
                             let now = wallNowMs()
                             if let leasing {
                                 // Only as many as start now: each is polled while its lease lives.
-                                queue = try await database.claimDueContacts(
+                                queue = try await leasing.store.claimDueContacts(
                                     nowMs: now, limit: concurrency - fetching, excluding: excluding,
                                     for: leasing.instance, leaseUntilMs: now + leasing.durationMs
                                 ).reversed()

@@ -15,7 +15,7 @@ import Synchronization
 /// `np6sync_clock_skew_seconds`.
 ///
 /// On the first answer of the process, and when the clocks agree again after a skew, it brings
-/// back what a clock that was ahead left in the database (`EventStore.bringBackFutureTimes`).
+/// back what a clock that was ahead left in the database (`PollWriteStore.bringBackFutureTimes`).
 /// A poller that meets a watermark in the future (of the local clock, or of the API's once an
 /// answer told it) has it brought back before it computes its window, so a database left by a
 /// clock that was ahead is repaired even when no request would otherwise be made.
@@ -24,7 +24,7 @@ public final class ClockSkewGuard: Sendable {
     /// lookback; beyond it the watermark is capped at the API's time and an error logged.
     public static let boundMs: Int64 = 10_000
 
-    let database: any EventStore
+    let database: any PollWriteStore
     /// The longest a contact legitimately waits for its next poll (`not_found` ones:
     /// `notFoundRecheckMs`): due times later than this after the API's time were set by a clock
     /// that was ahead.
@@ -46,7 +46,7 @@ public final class ClockSkewGuard: Sendable {
     ///   - schedule: how long contacts wait for their next poll.
     ///   - onSkew: the measured skew in seconds, for the gauge.
     public init(
-        database: any EventStore,
+        database: any PollWriteStore,
         schedule: SchedulePolicy,
         logger: Logger,
         onSkew: @escaping @Sendable (_ seconds: Double) -> Void = { _ in }

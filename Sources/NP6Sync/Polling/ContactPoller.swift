@@ -7,12 +7,12 @@ import SyncStore
 /// back, keeping the watermark invariant (every event before it is stored) at every commit.
 ///
 /// A poll has two halves. `fetch` makes the requests and queues the writes for group commit
-/// (`EventStore.submit`); `PendingPoll.completed()` waits for the commit. Callers that run many
+/// (`PollWriteStore.submit`); `PendingPoll.completed()` waits for the commit. Callers that run many
 /// polls free the request slot between the two, so the next requests overlap the commit and many
 /// polls share one transaction. `poll` does both halves at once.
 public struct ContactPoller: Sendable {
     public var client: NP6Client
-    public var database: any EventStore
+    public var database: any ContactStore & PollWriteStore
     public var windows: WindowPolicy
     public var schedule: SchedulePolicy
     public var pacer: RequestPacer
@@ -29,7 +29,7 @@ public struct ContactPoller: Sendable {
 
     public init(
         client: NP6Client,
-        database: any EventStore,
+        database: any ContactStore & PollWriteStore,
         windows: WindowPolicy,
         schedule: SchedulePolicy,
         pacer: RequestPacer,

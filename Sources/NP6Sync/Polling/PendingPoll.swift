@@ -7,11 +7,11 @@ public struct PendingPoll: Sendable {
     /// The result and requests; `counts` holds only what earlier, already committed attempts
     /// stored (see `completed()`).
     public var outcome = PollOutcome(result: .caughtUp)
-    let database: (any EventStore)?
+    let database: (any PollWriteStore)?
     let writes = PollWriteGroup()
     let logger: Logger
 
-    init(_ contact: StoredContact, database: any EventStore, logger: Logger) {
+    init(_ contact: StoredContact, database: any PollWriteStore, logger: Logger) {
         self.contact = contact
         self.database = database
         self.logger = logger

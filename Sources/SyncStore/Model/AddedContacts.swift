@@ -1,4 +1,4 @@
-/// What ``EventStore/addContacts(now:_:)`` did.
+/// What ``ContactStore/addContacts(now:_:)`` did.
 public struct AddedContacts: Sendable, Hashable {
     /// New rows.
     public var added = 0

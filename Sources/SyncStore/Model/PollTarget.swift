@@ -7,7 +7,7 @@
 /// the operator wins over a poll that was in flight.
 ///
 /// Several daemons on one database claim contacts with leases
-/// (``EventStore/claimDueContacts(nowMs:limit:excluding:for:leaseUntilMs:)``); each claim gives
+/// (``LeaseStore/claimDueContacts(nowMs:limit:excluding:for:leaseUntilMs:)``); each claim gives
 /// the contact a new lease token. A write whose `leaseToken` is no longer the row's (another
 /// instance took the contact over after this one's lease expired) is fenced the same way: its
 /// events stay stored, the row is left to the new holder. `nil`: the poll holds no lease (a

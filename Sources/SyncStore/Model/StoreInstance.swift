@@ -29,17 +29,3 @@ public struct InstanceStatus: Sendable, Hashable {
         self.leases = leases
     }
 }
-
-/// How an instance holds leases on a database it shares with others (PostgreSQL): who it is, and
-/// how long a lease it takes lasts without a renewal. The contacts' leases (the polling loop)
-/// and the sinks' (each sink's delivery loop) use the same terms, each at its own cadence.
-public struct InstanceLease: Sendable, Hashable {
-    public var instance: StoreInstance
-    /// `database.leaseSeconds`, in ms.
-    public var durationMs: Int64
-
-    public init(instance: StoreInstance, durationMs: Int64) {
-        self.instance = instance
-        self.durationMs = durationMs
-    }
-}

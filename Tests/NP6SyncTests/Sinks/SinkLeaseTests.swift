@@ -87,6 +87,7 @@ extension SinkTests {
                     registry: .fixed([ReceiverSink(instance: id, receiver: receiver)]), clock: clock,
                     nowMs: { clock.wallNowMs })
                 supervisor.leasing = InstanceLease(
+                    store: store,
                     instance: StoreInstance(id: id, host: "host-\(id)", pid: 1, startedMs: clock.wallNowMs),
                     durationMs: 30_000)
             }

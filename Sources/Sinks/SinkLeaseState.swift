@@ -1,21 +1,4 @@
-import SyncStore
 import Synchronization
-
-/// How the sinks of one database are shared between instances (PostgreSQL), on the terms of an
-/// `InstanceLease`: each sink is delivered by the one instance that holds its lease.
-///
-/// A loop claims its sink's lease before delivering and renews it every third of `durationMs`,
-/// also while a batch is out; an instance that does not hold it asks again about every second
-/// (at the renew cadence when that is shorter). A loop that lost its lease (its holder paused
-/// past it and another took over) delivers nothing more, and its late cursor writes are fenced
-/// by the lease token; it gives the lease up when it stops. A dead instance renews nothing:
-/// after `durationMs` another takes the sink over from its cursor. At least once, in `seq` order.
-extension InstanceLease {
-    /// How often the holder of a sink's lease renews it.
-    var renewEveryMs: Int64 { max(500, durationMs / 3) }
-    /// How often an instance without a sink's lease asks for it again.
-    var retryEveryMs: Int64 { min(1000, renewEveryMs) }
-}
 
 /// What a delivery loop knows of its sink's lease: the token, and until when it holds by the
 /// local clock (counted from before the claim was sent, so never later than the database's).
