@@ -2,14 +2,30 @@ import Foundation
 import GRDB
 import SyncStore
 
-/// The public schema, one migration at a time.
+/// The public schema, one step of the shared history (``SchemaStep``) at a time.
 ///
-/// The schema is a public interface: operators query it with `sqlite3`. A shipped migration is
-/// never edited; a change is a new migration appended here, and `PRAGMA user_version` counts them.
+/// The schema is a public interface: operators query it with `sqlite3`. A shipped step is never
+/// edited; a change is a new ``SchemaStep`` that both stores implement, and `PRAGMA user_version`
+/// is the last step applied. Each step is a GRDB migration named `vN: summary`, the names the
+/// shipped ones have always had.
 enum Schema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1: contacts, events, quarantine, sync runs, sink cursors") { db in
+        for step in SchemaStep.allCases {
+            migrator.registerMigration("v\(step.version): \(step.summary)") { db in
+                try apply(step, db)
+                try db.execute(sql: "PRAGMA user_version = \(step.version)")
+            }
+        }
+        return migrator
+    }
+
+    /// The `user_version` this build writes: the last step it knows.
+    static var knownVersion: Int { SchemaStep.current.version }
+
+    private static func apply(_ step: SchemaStep, _ db: Database) throws {
+        switch step {
+        case .initial:
             try db.execute(
                 sql: """
                     CREATE TABLE contacts (
@@ -71,11 +87,8 @@ enum Schema {
                         delivered_seq INTEGER NOT NULL DEFAULT 0,
                         updated_ms INTEGER
                     );
-
-                    PRAGMA user_version = 1;
                     """)
-        }
-        migrator.registerMigration("v2: sink delivery state, dead letters") { db in
+        case .sinkDeliveryState:
             // Each sink's delivery loop records how it is doing beside its cursor, so that
             // `np6-sync sinks status` and plain SQL see it while the daemon runs.
             try db.execute(
@@ -97,11 +110,8 @@ enum Schema {
                         resent_ms INTEGER,
                         UNIQUE (sink, event_seq)
                     );
-
-                    PRAGMA user_version = 2;
                     """)
-        }
-        migrator.registerMigration("v3: contact generations, event conflicts, conflicting counts") { db in
+        case .contactGenerations:
             // `generation` is bumped by operators' commands; a poll's writes change the contact's
             // row only while it is the generation the poll started from (`PollTarget`).
             // `event_conflicts` keeps each other payload seen for a stored event id, once.
@@ -119,11 +129,8 @@ enum Schema {
                     );
 
                     ALTER TABLE sync_runs ADD COLUMN events_conflicting INTEGER NOT NULL DEFAULT 0;
-
-                    PRAGMA user_version = 3;
                     """)
-        }
-        migrator.registerMigration("v4: database identity, sink delivery generations") { db in
+        case .databaseIdentity:
             // `meta` holds facts about the database itself; `database_id` is made here, once, and
             // never changes: webhook idempotency keys include it, so that a database created
             // again (same seqs, same sink names) never reuses the keys of the one before.
@@ -139,11 +146,10 @@ enum Schema {
             try db.execute(
                 sql: "INSERT INTO meta (key, value) VALUES ('database_id', ?)",
                 arguments: [UUID().uuidString.lowercased()])
-            try db.execute(sql: "PRAGMA user_version = 4")
+        case .contactLeases, .sinkLeases, .sharedRateLimitPause:
+            // Nothing: a SQLite file is written by one daemon at a time (it lives on one
+            // machine), so it has no leases, no `instances` and no shared pause (RELIABILITY.md §12).
+            break
         }
-        return migrator
     }
-
-    /// The `user_version` this build writes: the number of migrations it knows.
-    static var knownVersion: Int { migrator.migrations.count }
 }

@@ -12,7 +12,7 @@ import Testing
 @Suite(.timeLimit(.minutes(5))) struct SQLiteEventStoreTests {
     @Test func newFileIsPrivateAndInWALMode() async throws {
         try await withTemporarySQLiteStore { database in
-            #expect(try await database.schemaVersion() == 4)
+            #expect(try await database.schemaVersion() == SchemaStep.current.version)
             let attributes = try FileManager.default.attributesOfItem(atPath: database.path)
             let permissions = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? -1
             #expect(permissions & 0o077 == 0, "other users must not read stop events")
@@ -71,7 +71,7 @@ import Testing
             #expect(try await queue.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") } == 1)
         }
         let database = try SQLiteEventStore.open(path: path)
-        #expect(try await database.schemaVersion() == 4)
+        #expect(try await database.schemaVersion() == SchemaStep.current.version)
         let cursor = try #require(try await database.sinkCursor("crm"))
         #expect(cursor.deliveredSeq == 7)
         #expect(cursor.state == .running)
@@ -81,6 +81,30 @@ import Testing
         let id = try await database.databaseID()
         #expect(UUID(uuidString: id) != nil)
         #expect(try await SQLiteEventStore.open(path: path).databaseID() == id)
+    }
+
+    @Test func fileAtVersion4RecordsTheStepsOnlySharedDatabasesNeedAndKeepsItsTables() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("np6-store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("v4.sqlite").path
+        func schema() throws -> [String] {
+            try DatabaseQueue(path: path).read { db in
+                try String.fetchAll(
+                    db,
+                    sql: "SELECT sql FROM sqlite_master WHERE name NOT LIKE 'grdb%' AND sql IS NOT NULL ORDER BY name")
+            }
+        }
+        // A database as np6-sync left it when SQLite's history ended at version 4.
+        do {
+            let queue = try DatabaseQueue(path: path)
+            try Schema.migrator.migrate(queue, upTo: "v4: database identity, sink delivery generations")
+            #expect(try await queue.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") } == 4)
+        }
+        let before = try schema()
+        let database = try SQLiteEventStore.open(path: path)
+        #expect(try await database.schemaVersion() == SchemaStep.current.version)
+        #expect(try schema() == before, "steps 5 to 7 are no-ops on SQLite")
     }
 
     @Test func conflictingCopyIsKeptInEventConflicts() async throws {
@@ -129,7 +153,7 @@ import Testing
             }
         }
         let database = try SQLiteEventStore.open(path: path)
-        #expect(try await database.schemaVersion() == 4)
+        #expect(try await database.schemaVersion() == SchemaStep.current.version)
         let contact = try #require(try await database.contact(ContactReference(kind: .id, value: "OLD")))
         #expect(contact.generation == 0)
         #expect(contact.watermarkMs == 5)

@@ -22,14 +22,6 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
 
     var testDescription: String { rawValue }
 
-    /// The schema version a new store of this kind has.
-    var currentSchemaVersion: Int {
-        switch self {
-        case .sqlite: 4
-        case .postgres: 7  // 4, the lease columns, `instances` (5), the sink leases (6), the rate-limit pause (7)
-        }
-    }
-
     /// The kinds whose stores several daemons share (they adopt ``LeaseStore``): the lease
     /// contract suites run on these.
     static var sharedCases: [StoreKind] { allCases.filter { $0 == .postgres } }
