@@ -130,10 +130,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // A fake NP6 API server for tests, the demo and benchmarks. Independent of the client on
-        // purpose: it is a second reading of the API's documentation.
+        // purpose: it is a second reading of the API's documentation (it takes only the percent
+        // decoder from NP6Model, not the model).
         .target(
             name: "NP6Fake",
             dependencies: [
+                "NP6Model",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
