@@ -41,6 +41,50 @@ struct GlobalOptions: ParsableArguments {
     }
 }
 
+extension GlobalOptions {
+    /// How a command uses the database.
+    enum Access {
+        /// Changes it: opened (and migrated) for writing.
+        case writing
+        /// Only reads it (`status`, `events`, `sinks status`): works while another process
+        /// holds the write lock.
+        case reading
+    }
+
+    /// The preamble of a command that works on the database: loads the configuration, opens the
+    /// database it names, runs `body`, and turns what is thrown into the contract's exit code.
+    func withRuntime(
+        _ access: Access, addingConfiguredContacts: Bool = false, _ body: (Runtime) async throws -> Void
+    ) async throws {
+        try await runReportingErrors {
+            try await body(
+                openRuntime(
+                    access, configuration: loadConfiguration(), addingConfiguredContacts: addingConfiguredContacts))
+        }
+    }
+
+    /// The database `configuration` names, opened as `access` asks.
+    func openRuntime(
+        _ access: Access, configuration: SyncConfiguration, addingConfiguredContacts: Bool = false
+    ) async throws -> Runtime {
+        try await Runtime.open(
+            configuration: configuration, addingConfiguredContacts: addingConfiguredContacts,
+            openStore: access == .reading ? openStoreForReading : openStore)
+    }
+
+    /// The preamble of a command that talks to the API (`run`, `sync`): the configuration, the
+    /// logging it asks for (or `logLevel`), the files it names when `checkingFiles` (every
+    /// problem reported at once), and the API key.
+    func setUpForAPI(
+        logLevel: Logger.Level?, checkingFiles: Bool = false
+    ) throws -> (configuration: SyncConfiguration, logger: Logger, key: Secret) {
+        let configuration = try loadConfiguration()
+        let logger = bootstrapLogging(configuration, override: logLevel)
+        if checkingFiles { try configuration.checkReferencedFiles(environment: environment) }
+        return (configuration, logger, try configuration.api.resolveKey(environment: environment))
+    }
+}
+
 /// The store a configuration names: the PostgreSQL database at `database.url`, else the SQLite
 /// file at `database.path`.
 @Sendable func openStore(_ configuration: DatabaseConfiguration) async throws -> any EventStore {

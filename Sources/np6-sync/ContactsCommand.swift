@@ -25,9 +25,7 @@ struct ContactsCommand: AsyncParsableCommand {
         var json = false
 
         func run() async throws {
-            try await runReportingErrors {
-                let runtime = try await Runtime.open(
-                    configuration: options.loadConfiguration(), addingConfiguredContacts: true, openStore: openStore)
+            try await options.withRuntime(.writing, addingConfiguredContacts: true) { runtime in
                 // Keys sorted: JSONEncoder does not keep the order in which they are encoded.
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -88,9 +86,7 @@ struct ContactsCommand: AsyncParsableCommand {
         var contacts: [ContactReference]
 
         func run() async throws {
-            try await runReportingErrors {
-                let runtime = try await Runtime.open(
-                    configuration: options.loadConfiguration(), addingConfiguredContacts: false, openStore: openStore)
+            try await options.withRuntime(.writing) { runtime in
                 let result = try await runtime.database.addContacts(contacts, now: WallClock.nowMs())
                 print("added \(result.added), re-enabled \(result.reenabled), already present \(result.unchanged)")
             }
@@ -107,9 +103,7 @@ struct ContactsCommand: AsyncParsableCommand {
         var contacts: [ContactReference]
 
         func run() async throws {
-            try await runReportingErrors {
-                let runtime = try await Runtime.open(
-                    configuration: options.loadConfiguration(), addingConfiguredContacts: false, openStore: openStore)
+            try await options.withRuntime(.writing) { runtime in
                 var unknown: [ContactReference] = []
                 var removed = 0
                 for contact in contacts {
@@ -142,9 +136,7 @@ struct ContactsCommand: AsyncParsableCommand {
         var file: String
 
         func run() async throws {
-            try await runReportingErrors {
-                let runtime = try await Runtime.open(
-                    configuration: options.loadConfiguration(), addingConfiguredContacts: false, openStore: openStore)
+            try await options.withRuntime(.writing) { runtime in
                 // Read as it is stored, in one transaction: a million lines are never all in memory,
                 // and a bad line anywhere leaves the database as it was.
                 let (result, droppedRepeats): (AddedContacts, Int)
@@ -238,9 +230,7 @@ extension ContactsCommand {
         }
 
         func run() async throws {
-            try await runReportingErrors {
-                let runtime = try await Runtime.open(
-                    configuration: options.loadConfiguration(), addingConfiguredContacts: false, openStore: openStore)
+            try await options.withRuntime(.writing) { runtime in
                 let now = WallClock.nowMs()
                 var due = 0
                 if notFound { due += try await runtime.database.recheckNotFoundContacts(now: now) }
@@ -258,9 +248,7 @@ extension ContactsCommand {
 
 /// The watermark commands' shared body: unknown contacts fail with exit 1.
 private func setWatermark(_ contact: ContactReference, to watermarkMs: Int64?, options: GlobalOptions) async throws {
-    try await runReportingErrors {
-        let runtime = try await Runtime.open(
-            configuration: options.loadConfiguration(), addingConfiguredContacts: false, openStore: openStore)
+    try await options.withRuntime(.writing) { runtime in
         guard try await runtime.database.setWatermark(contact, to: watermarkMs, now: WallClock.nowMs()) else {
             printError("no such contact: \(contact)")
             throw ExitCode.failure

@@ -38,10 +38,7 @@ struct EventsCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await runReportingErrors {
-            let runtime = try await Runtime.open(
-                configuration: options.loadConfiguration(), addingConfiguredContacts: false,
-                openStore: openStoreForReading)
+        try await options.withRuntime(.reading) { runtime in
             let sinceMs = since.flatMap { Self.parseSince($0, nowMs: WallClock.nowMs()) }
             let json = json
             try await runtime.database.forEachEvent(contact: contact, sinceMs: sinceMs, limit: limit) { event in

@@ -22,10 +22,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            let configuration = try options.loadConfiguration()
-            let logger = bootstrapLogging(configuration, override: logLevel)
-            try configuration.checkReferencedFiles(environment: options.environment)
-            let key = try configuration.api.resolveKey(environment: options.environment)
+            let (configuration, logger, key) = try options.setUpForAPI(logLevel: logLevel, checkingFiles: true)
             let options = options
             let daemon = try await Daemon.make(
                 configuration: configuration, apiKey: key, environment: options.environment, logger: logger,

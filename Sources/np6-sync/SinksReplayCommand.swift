@@ -61,8 +61,7 @@ struct SinksReplayCommand: AsyncParsableCommand {
                 printError("\(SinkSupervisorError.unknownSink(name, configured: configuration.sinks.map(\.name)))")
                 throw ExitCode(64)
             }
-            let runtime = try await Runtime.open(
-                configuration: configuration, addingConfiguredContacts: false, openStore: openStore)
+            let runtime = try await options.openRuntime(.writing, configuration: configuration)
             let now = WallClock.nowMs()
             if deadLetters {
                 try await resendDeadLetters(configuration, runtime: runtime)

@@ -27,11 +27,9 @@ struct SinksStatusCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        try await runReportingErrors {
-            let configuration = try options.loadConfiguration()
-            let runtime = try await Runtime.open(
-                configuration: configuration, addingConfiguredContacts: false, openStore: openStoreForReading)
-            let rows = Self.rows(configured: configuration.sinks, statuses: try await runtime.database.sinkStatuses())
+        try await options.withRuntime(.reading) { runtime in
+            let rows = Self.rows(
+                configured: runtime.configuration.sinks, statuses: try await runtime.database.sinkStatuses())
             let now = WallClock.nowMs()
             print(json ? try Self.json(rows, database: runtime.database.location, now: now) : Self.text(rows, now: now))
         }

@@ -18,14 +18,11 @@ struct StatusCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        try await runReportingErrors {
-            let configuration = try options.loadConfiguration()
-            let runtime = try await Runtime.open(
-                configuration: configuration, addingConfiguredContacts: false, openStore: openStoreForReading)
+        try await options.withRuntime(.reading) { runtime in
             let now = WallClock.nowMs()
             let status = try await runtime.database.status(now: now)
             let sinks = SinksStatusCommand.rows(
-                configured: configuration.sinks, statuses: try await runtime.database.sinkStatuses())
+                configured: runtime.configuration.sinks, statuses: try await runtime.database.sinkStatuses())
             if json {
                 print(try Self.json(status, sinks: sinks, database: runtime.database.location, now: now))
             } else {

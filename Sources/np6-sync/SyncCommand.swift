@@ -28,11 +28,9 @@ struct SyncCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            let configuration = try options.loadConfiguration()
-            let logger = bootstrapLogging(configuration, override: logLevel)
-            let key = try configuration.api.resolveKey(environment: options.environment)
-            let runtime = try await Runtime.open(
-                configuration: configuration, addingConfiguredContacts: true, openStore: openStore)
+            let (configuration, logger, key) = try options.setUpForAPI(logLevel: logLevel)
+            let runtime = try await options.openRuntime(
+                .writing, configuration: configuration, addingConfiguredContacts: true)
             let client = runtime.makeClient(apiKey: key)
             let report: SyncPass.Report
             do {
