@@ -4,10 +4,8 @@ import Testing
 
 @testable import Config
 
+/// The configuration file as a whole: defaults, every key, paths, and mistakes named by their key path.
 @Suite struct ConfigurationTests {
-    /// A key no message may ever contain.
-    static let distinctiveKey = "np6k3y-ZX81-7QW2-TOPSECRET"
-
     // MARK: Defaults and keys
 
     @Test func emptyObjectGivesTheDocumentedDefaults() throws {
@@ -156,27 +154,6 @@ import Testing
         _ = try SyncConfiguration.parse(json, environment: [:])
     }
 
-    @Test func defaultJitterIsAtMostTheInterval() throws {
-        let short = try SyncConfiguration.parse(#"{"schedule": {"intervalSeconds": 10}}"#, environment: [:])
-        #expect(short.schedule == ScheduleConfiguration(intervalSeconds: 10, jitterSeconds: 10))
-        let long = try SyncConfiguration.parse(#"{"schedule": {"intervalSeconds": 3600}}"#, environment: [:])
-        #expect(long.schedule.jitterSeconds == 30)
-        #expect(ScheduleConfiguration(intervalSeconds: 1).jitterSeconds == 1)
-    }
-
-    @Test func initialStartAcceptsISODatesAndMilliseconds() throws {
-        for (value, expected): (String, Int64) in [
-            (#""2021-02-23T14:13:02Z""#, 1_614_089_582_000),
-            (#""2021-02-23T15:13:02+01:00""#, 1_614_089_582_000),
-            (#""2021-02-23""#, 1_614_038_400_000),
-            ("1614089582000", 1_614_089_582_000),
-            ("0", 0),
-        ] {
-            let configuration = try SyncConfiguration.parse(#"{"sync": {"initialStart": \#(value)}}"#, environment: [:])
-            #expect(configuration.sync.initialStartMs == expected, "\(value)")
-        }
-    }
-
     @Test func exampleConfigLoads() throws {
         let example = URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -313,55 +290,6 @@ import Testing
     }
 
     @Test(arguments: [
-        #"{"api": {"apiKey": "KEY"}}"#,
-        #"{"api": {"key": "KEY"}}"#,
-        #"{"api": {"api_key": "KEY"}}"#,
-        #"{"apiKey": "KEY"}"#,
-    ])
-    func apiKeyInTheConfigFileIsRefusedWithoutEchoingIt(template: String) throws {
-        let json = template.replacingOccurrences(of: "KEY", with: Self.distinctiveKey)
-        let found = try issues(json)
-        #expect(found.count == 1)
-        #expect(
-            found[0].contains(
-                "the API key is never read from the config file; use api.keyFile, NP6_API_KEY or the systemd credential np6-api-key"
-            )
-        )
-        #expect(!found[0].contains(Self.distinctiveKey))
-    }
-
-    @Test(arguments: [
-        (#""ftp://example.com""#, #"api.baseURL: expected an http:// or https:// URL, got scheme "ftp""#),
-        (#""example.com""#, #"api.baseURL: expected an http:// or https:// URL, got "example.com""#),
-        (#""https://""#, #"api.baseURL: has no valid host, got "https://""#),
-        (
-            #""https://exa mple.com""#,
-            #"api.baseURL: must not contain spaces or control characters, got "https://exa mple.com""#
-        ),
-        (
-            #""https://example.com:99999""#,
-            #"api.baseURL: has an invalid port (1-65535), got "https://example.com:99999""#
-        ),
-        (
-            #""https://example.com/?a=1""#,
-            #"api.baseURL: must not have a query or fragment, got "https://example.com/?a=1""#
-        ),
-        (#""""#, "api.baseURL: must not be empty"),
-    ])
-    func badBaseURLIsRejected(value: String, expected: String) throws {
-        #expect(try issues(#"{"api": {"baseURL": \#(value)}}"#) == [expected])
-    }
-
-    @Test func urlWithCredentialsIsRejectedWithoutEchoingThem() throws {
-        let json =
-            #"{"sinks": [{"name": "h", "type": "webhook", "url": "https://bob:\#(Self.distinctiveKey)@crm.example.com/"}]}"#
-        let found = try issues(json)
-        #expect(
-            found == ["sinks[0].url: must not contain a user name or password; send credentials in a header instead"]
-        )
-    }
-
-    @Test(arguments: [
         (#"{"schedule": {"intervalSeconds": -5}}"#, "schedule.intervalSeconds: must be at least 1, got -5"),
         (#"{"schedule": {"intervalSeconds": 0}}"#, "schedule.intervalSeconds: must be at least 1, got 0"),
         (#"{"schedule": {"intervalSeconds": 1.5}}"#, "schedule.intervalSeconds: expected an integer, got 1.5"),
@@ -423,26 +351,6 @@ import Testing
         #expect(try issues(json) == [expected])
     }
 
-    @Test(arguments: [
-        (
-            #""yesterday""#,
-            #"sync.initialStart: expected an ISO-8601 date such as "2021-02-23T14:13:02Z" or "2021-02-23", or integer milliseconds, got "yesterday""#
-        ),
-        ("-1", "sync.initialStart: must not be before 1970-01-01T00:00:00Z, got -1 ms"),
-        ("1.5", "sync.initialStart: expected integer milliseconds or an ISO-8601 date, got 1.5"),
-        ("true", "sync.initialStart: expected an ISO-8601 date string or integer milliseconds, found a boolean"),
-    ])
-    func badInitialStartIsRejected(value: String, expected: String) throws {
-        #expect(try issues(#"{"sync": {"initialStart": \#(value)}}"#) == [expected])
-    }
-
-    @Test func initialStartInSecondsIsCaught() throws {
-        let found = try issues(#"{"sync": {"initialStart": 1614089582}}"#)
-        #expect(found.count == 1)
-        #expect(found[0].hasPrefix("sync.initialStart: 1614089582 milliseconds is 1970-01-19"))
-        #expect(found[0].hasSuffix("if you meant seconds, write 1614089582000"))
-    }
-
     @Test func duplicateKeysAreRejectedWithTheirPath() throws {
         #expect(
             try issues(#"{"api": {"timeoutSeconds": 5, "timeoutSeconds": 6}}"#) == [
@@ -457,168 +365,6 @@ import Testing
                 "sinks[0].name: duplicate key; each key may appear only once"
             ]
         )
-    }
-
-    @Test func duplicateSinkNamesAreRejected() throws {
-        let json = """
-            {"sinks": [
-              {"name": "crm", "type": "jsonl", "path": "/tmp/a.jsonl"},
-              {"name": "other", "type": "jsonl", "path": "/tmp/b.jsonl"},
-              {"name": "crm", "type": "command", "argv": ["/bin/true"]}
-            ]}
-            """
-        #expect(try issues(json) == [#"sinks[2].name: duplicate sink name "crm"; sinks[0].name has it too"#])
-    }
-
-    @Test func twoSinksWritingOneFileAreRejected() throws {
-        let json =
-            #"{"sinks": [{"name": "a", "type": "jsonl", "path": "/tmp/x.jsonl"}, {"name": "b", "type": "jsonl", "path": "/tmp/./x.jsonl"}]}"#
-        #expect(
-            try issues(json) == ["sinks[1].path: sinks[0] writes there too; two sinks would interleave their lines"]
-        )
-    }
-
-    @Test(arguments: [
-        (#"{}"#, "contacts[0]: expected exactly one of id, unicity or hash, found none"),
-        (#"{"id": "a", "hash": "b"}"#, "contacts[0]: expected exactly one of id, unicity or hash, found id and hash"),
-        (
-            #"{"email": "a@example.com"}"#,
-            #"contacts[0].email: unknown key; a contact is one of {"id": …}, {"unicity": …} or {"hash": …}"#
-        ),
-        (#"{"unicity": ""}"#, "contacts[0].unicity: must not be empty"),
-        (
-            #"{"unicity": " a@example.com"}"#,
-            #"contacts[0].unicity: must not start or end with whitespace, got " a@example.com""#
-        ),
-        (#"{"id": 5}"#, "contacts[0].id: expected a string, found a number"),
-        (
-            #""id:000R4M0T""#,
-            #"contacts[0]: expected an object such as {"unicity": "someone@example.com"}, found a string"#
-        ),
-    ])
-    func badContactObjectIsRejected(contact: String, expected: String) throws {
-        #expect(try issues(#"{"contacts": [\#(contact)]}"#) == [expected])
-    }
-
-    @Test func duplicateContactNamesBothIndexes() throws {
-        let json = #"{"contacts": [{"id": "A"}, {"unicity": "x@example.com"}, {"id": "A"}]}"#
-        #expect(try issues(json) == ["contacts[2]: duplicate of contacts[0] (id:A)"])
-    }
-
-    @Test func sinkTypeAndItsKeysAreValidated() throws {
-        let json = """
-            {"sinks": [
-              {"name": "no-type", "path": "-"},
-              {"name": "kafka", "type": "kafka"},
-              {"name": "j", "type": "jsonl", "path": "-", "url": "https://x.example"},
-              {"name": "j2", "type": "jsonl"},
-              {"name": "h", "type": "webhook", "secret": "\(Self.distinctiveKey)"},
-              {"name": "c", "type": "command", "argv": []},
-              {"name": "bad name!", "type": "command", "argv": ["/bin/true", 1]},
-              {"type": "webhook", "url": "https://x.example", "headers": {"Content-Length": "1", "X-A": 2, "X-B": "a\\nb"}}
-            ]}
-            """
-        let found = try issues(json)
-        #expect(
-            found == [
-                #"sinks[0].type: required; expected one of "jsonl", "webhook", "command""#,
-                #"sinks[1].type: unknown sink type "kafka"; expected one of "jsonl", "webhook", "command""#,
-                "sinks[2].url: unknown key for a jsonl sink",
-                #"sinks[3].path: required, e.g. "/var/lib/np6-sync/stop-events.jsonl" or "-" for standard output"#,
-                "sinks[4].secret: a webhook secret is never read from the config file; put it in a file and set secretFile",
-                #"sinks[4].url: required, e.g. "https://crm.example.com/hooks/np6-stops""#,
-                "sinks[5].argv: must name at least the program to run",
-                #"sinks[6].name: may contain only letters, digits, '.', '_' and '-', got "bad name!""#,
-                "sinks[6].argv[1]: expected a string, found a number",
-                #"sinks[7].name: required; a unique name such as "crm""#,
-                "sinks[7].headers.Content-Length: is set by np6-sync and cannot be configured",
-                "sinks[7].headers.X-A: expected a string, found a number",
-                "sinks[7].headers.X-B: must not contain line breaks or control characters",
-            ]
-        )
-        #expect(!found.joined().contains(Self.distinctiveKey))
-    }
-
-    @Test func commandEnvIsAnObjectOfVariablesToStrings() throws {
-        let configuration = try SyncConfiguration.parse(
-            """
-            {"sinks": [{"name": "c", "type": "command", "argv": ["/bin/true"],
-                        "env": {"CRM_URL": "https://crm.example.com", "_X1": ""}}]}
-            """, environment: [:])
-        #expect(
-            configuration.sinks.first?.kind
-                == .command(
-                    CommandSinkConfiguration(
-                        arguments: ["/bin/true"], environment: ["CRM_URL": "https://crm.example.com", "_X1": ""])))
-        let found = try issues(
-            """
-            {"sinks": [
-              {"name": "c", "type": "command", "argv": ["/bin/true"],
-               "env": {"1ST": "a", "A-B": "b", "NP6_SYNC_SINK": "x", "TOKEN": 3, "OK": "\(Self.distinctiveKey)"}},
-              {"name": "d", "type": "command", "argv": ["/bin/true"], "env": ["A=1"]}
-            ]}
-            """)
-        #expect(
-            found == [
-                "sinks[0].env.1ST: is not a valid environment variable name (letters, digits and '_', not first a digit)",
-                "sinks[0].env.A-B: is not a valid environment variable name (letters, digits and '_', not first a digit)",
-                "sinks[0].env.NP6_SYNC_SINK: is set by np6-sync to the sink's name and cannot be configured",
-                "sinks[0].env.TOKEN: expected a string, found a number",
-                "sinks[1].env: expected an object of variable names to string values, found an array",
-            ])
-        #expect(!found.joined().contains(Self.distinctiveKey))
-    }
-
-    @Test func webhookSignatureIsStandardOrNP6SyncAndNeedsASecret() throws {
-        let configuration = try SyncConfiguration.parse(
-            """
-            {"sinks": [
-              {"name": "a", "type": "webhook", "url": "https://x.example", "secretFile": "/s", "signature": "standard"},
-              {"name": "b", "type": "webhook", "url": "https://x.example", "secretFile": "/s"},
-              {"name": "c", "type": "webhook", "url": "https://x.example", "secretFile": "/s", "signature": "np6sync"}
-            ]}
-            """, environment: [:])
-        let signatures = configuration.sinks.map { sink -> WebhookSinkConfiguration.Signature? in
-            guard case .webhook(let webhook) = sink.kind else { return nil }
-            return webhook.signature
-        }
-        #expect(signatures == [.standard, .np6sync, .np6sync], "np6sync unless configured")
-        let found = try issues(
-            """
-            {"sinks": [
-              {"name": "a", "type": "webhook", "url": "https://x.example", "signature": "standard"},
-              {"name": "b", "type": "webhook", "url": "https://x.example", "secretFile": "/s", "signature": "svix"},
-              {"name": "c", "type": "webhook", "url": "https://x.example", "headers": {"webhook-id": "x"}}
-            ]}
-            """)
-        #expect(
-            found == [
-                #"sinks[0].signature: requests are signed only with a secret; set secretFile too (a "whsec_…" secret for "standard")"#,
-                #"sinks[1].signature: unknown value "svix"; expected one of "standard", "np6sync""#,
-                "sinks[2].headers.webhook-id: is set by np6-sync and cannot be configured",
-            ])
-    }
-
-    @Test func standardSignatureSecretMustBeAStandardWebhooksSecret() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("np6-secret-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let legacy = directory.appendingPathComponent("legacy").path
-        let standard = directory.appendingPathComponent("standard").path
-        try write("\(Self.distinctiveKey)\n", to: legacy)
-        try write("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n", to: standard)
-        func sink(_ file: String, _ signature: WebhookSinkConfiguration.Signature) -> SinkConfiguration {
-            SinkConfiguration(
-                name: "crm",
-                kind: .webhook(
-                    WebhookSinkConfiguration(url: "https://x.example", secretFile: file, signature: signature)))
-        }
-        #expect(try sink(standard, .standard).readSecret()?.standardWebhooksKey?.count == 24)
-        #expect(try sink(legacy, .np6sync).readSecret()?.unredactedValue == Self.distinctiveKey)
-        let error = try #require(throws: ConfigurationError.self) { try sink(legacy, .standard).readSecret() }
-        #expect(error.issues.first?.path == #"sinks["crm"].secretFile"#)
-        #expect(error.description.contains("does not hold a Standard Webhooks secret"))
-        #expect(!error.description.contains(Self.distinctiveKey))
     }
 
     @Test func everyProblemIsReportedTogether() throws {
@@ -665,160 +411,7 @@ import Testing
         )
     }
 
-    // MARK: API key
-
-    @Test func keyFileIsReadAndTrimmed() throws {
-        try withTemporaryDirectory { directory in
-            try write("\(Self.distinctiveKey)\n", to: directory + "/key")
-            let api = APIConfiguration(keyFile: directory + "/key")
-            let key = try api.resolveKey(environment: ["NP6_API_KEY": "from-env", "CREDENTIALS_DIRECTORY": directory])
-            #expect(key.unredactedValue == Self.distinctiveKey)
-        }
-    }
-
-    @Test func keySourcesTakePrecedenceInOrder() throws {
-        try withTemporaryDirectory { directory in
-            try write("from-credential\n", to: directory + "/np6-api-key")
-            let api = APIConfiguration()
-            let both = ["NP6_API_KEY": "from-env", "CREDENTIALS_DIRECTORY": directory]
-            #expect(try api.resolveKey(environment: both).unredactedValue == "from-env")
-            #expect(
-                try api.resolveKey(environment: ["CREDENTIALS_DIRECTORY": directory]).unredactedValue
-                    == "from-credential"
-            )
-        }
-    }
-
-    @Test func missingKeyListsEveryPlace() throws {
-        try withTemporaryDirectory { directory in
-            for environment in [[:], ["CREDENTIALS_DIRECTORY": directory]] {
-                let error = try #require(throws: ConfigurationError.self) {
-                    try APIConfiguration().resolveKey(environment: environment)
-                }
-                #expect(error.issues.count == 1)
-                #expect(error.description.contains("api.keyFile"))
-                #expect(error.description.contains("NP6_API_KEY"))
-                #expect(error.description.contains("np6-api-key"))
-            }
-        }
-    }
-
-    @Test func unusableKeySourceNamesItself() throws {
-        try withTemporaryDirectory { directory in
-            try write("  \n", to: directory + "/empty")
-            try write("\(Self.distinctiveKey) extra\n", to: directory + "/two-words")
-            try FileManager.default.createDirectory(
-                atPath: directory + "/a-directory",
-                withIntermediateDirectories: false
-            )
-            try FileManager.default.createDirectory(
-                atPath: directory + "/creds/np6-api-key",
-                withIntermediateDirectories: true
-            )
-            let cases: [(String?, [String: String], String)] = [
-                (
-                    directory + "/missing", [:],
-                    "api.keyFile: cannot read \(directory)/missing: No such file or directory"
-                ),
-                (directory + "/a-directory", [:], "api.keyFile: cannot read \(directory)/a-directory: Is a directory"),
-                (directory + "/empty", [:], "api.keyFile: \(directory)/empty is empty; it must hold the API key"),
-                (
-                    directory + "/two-words", [:],
-                    "api.keyFile: \(directory)/two-words must hold the API key alone: it contains spaces, line breaks or characters that cannot be sent in an HTTP header"
-                ),
-                (nil, ["NP6_API_KEY": ""], "NP6_API_KEY: the variable is empty; it must hold the API key"),
-                (
-                    nil, ["NP6_API_KEY": "\(Self.distinctiveKey)\nsecond line"],
-                    "NP6_API_KEY: the variable must hold the API key alone: it contains spaces, line breaks or characters that cannot be sent in an HTTP header"
-                ),
-                (
-                    nil, ["CREDENTIALS_DIRECTORY": directory + "/creds"],
-                    "credential np6-api-key: cannot read \(directory)/creds/np6-api-key: Is a directory"
-                ),
-            ]
-            for (keyFile, environment, expected) in cases {
-                let error = try #require(throws: ConfigurationError.self) {
-                    try APIConfiguration(keyFile: keyFile).resolveKey(environment: environment)
-                }
-                #expect(error.description == expected)
-                #expect(!error.description.contains(Self.distinctiveKey))
-            }
-        }
-    }
-
-    @Test(.enabled(if: getuid() != 0, "root reads any file"))
-    func unreadableKeyFileIsReported() throws {
-        try withTemporaryDirectory { directory in
-            try write(Self.distinctiveKey, to: directory + "/key")
-            try FileManager.default.setAttributes([.posixPermissions: 0o000], ofItemAtPath: directory + "/key")
-            let error = try #require(throws: ConfigurationError.self) {
-                try APIConfiguration(keyFile: directory + "/key").resolveKey(environment: [:])
-            }
-            #expect(error.description == "api.keyFile: cannot read \(directory)/key: Permission denied")
-        }
-    }
-
-    @Test func secretsPrintAsRedacted() {
-        let key = APIKey(unredactedValue: Self.distinctiveKey)
-        var dumped = ""
-        dump(key, to: &dumped)
-        for text in [key.description, key.debugDescription, "\(key)", String(reflecting: key), dumped, "\([key])"] {
-            #expect(!text.contains(Self.distinctiveKey))
-        }
-        #expect("\(key)" == "<redacted>")
-    }
-
-    @Test func webhookHeaderValuesAreNotPrinted() throws {
-        let json = """
-            {"sinks": [{"name": "crm", "type": "webhook", "url": "https://crm.example.com/h",
-                        "headers": {"Authorization": "Bearer \(Self.distinctiveKey)"}}]}
-            """
-        let configuration = try SyncConfiguration.parse(json, environment: [:])
-        var dumped = ""
-        dump(configuration, to: &dumped)
-        for text in ["\(configuration)", String(reflecting: configuration), dumped] {
-            #expect(text.contains("Authorization: <redacted>"))
-            #expect(!text.contains(Self.distinctiveKey))
-        }
-    }
-
     // MARK: Referenced files
-
-    @Test func webhookSecretIsReadFromItsFile() throws {
-        try withTemporaryDirectory { directory in
-            try write("hmac-\(Self.distinctiveKey)\n", to: directory + "/secret")
-            let json = """
-                {"sinks": [
-                  {"name": "crm", "type": "webhook", "url": "https://x.example/h", "secretFile": "secret"},
-                  {"name": "bare", "type": "webhook", "url": "https://x.example/h"},
-                  {"name": "lost", "type": "webhook", "url": "https://x.example/h", "secretFile": "missing"}
-                ]}
-                """
-            let configuration = try SyncConfiguration.parse(json, baseDirectory: directory, environment: [:])
-            #expect(try configuration.sinks[0].readSecret()?.unredactedValue == "hmac-\(Self.distinctiveKey)")
-            #expect(try configuration.sinks[1].readSecret() == nil)
-            let error = try #require(throws: ConfigurationError.self) { try configuration.sinks[2].readSecret() }
-            #expect(
-                error.description
-                    == #"sinks["lost"].secretFile: cannot read \#(directory)/missing: No such file or directory"#
-            )
-        }
-    }
-
-    @Test func contactsFileIsMergedAfterTheInlineContacts() throws {
-        try withTemporaryDirectory { directory in
-            try write("id:B\nunicity:x@example.com\n", to: directory + "/contacts.txt")
-            let json = #"{"contacts": [{"id": "A"}, {"unicity": "x@example.com"}], "contactsFile": "contacts.txt"}"#
-            let configuration = try SyncConfiguration.parse(json, baseDirectory: directory, environment: [:])
-            #expect(
-                try configuration.loadContacts() == [
-                    ContactReference(kind: .id, value: "A"),
-                    ContactReference(kind: .unicity, value: "x@example.com"),
-                    ContactReference(kind: .id, value: "B"),
-                ]
-            )
-        }
-    }
 
     @Test func checkReferencedFilesReportsEveryProblem() throws {
         try withTemporaryDirectory { directory in
@@ -848,44 +441,6 @@ import Testing
                 missingError.description
                     == "contactsFile: \(directory)/gone.txt: cannot read the contacts: No such file or directory"
             )
-        }
-    }
-
-    // MARK: Helpers
-
-    /// The issues `json` yields, one `path: message` string each; fails when it loads.
-    private func issues(_ json: String, environment: [String: String] = [:]) throws -> [String] {
-        let error = try #require(throws: ConfigurationError.self) {
-            try SyncConfiguration.parse(json, environment: environment)
-        }
-        return error.issues.map(\.description)
-    }
-}
-
-private func write(_ text: String, to path: String) throws {
-    try text.write(toFile: path, atomically: false, encoding: .utf8)
-}
-
-/// Runs `body` with a fresh directory that is removed afterwards.
-private func withTemporaryDirectory(_ body: (String) throws -> Void) throws {
-    let directory = FileManager.default.temporaryDirectory
-        .appendingPathComponent("np6-sync-tests-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: directory) }
-    try body(directory)
-}
-
-@Suite struct ConfigurationURLSecrecyTests {
-    @Test(arguments: [
-        "https://bob:pa55 word@crm.example.com/", "bob:pa55word@crm.example.com/", "https://bob:pa55word@/",
-    ])
-    func aURLWithAPasswordIsNeverEchoed(url: String) {
-        let config = #"{"sinks": [{"name": "h", "type": "webhook", "url": "\#(url)"}]}"#
-        #expect {
-            _ = try SyncConfiguration.parse(config, environment: [:])
-        } throws: { error in
-            let message = "\(error)"
-            return message.contains("sinks[0].url") && !message.contains("pa55")
         }
     }
 }
