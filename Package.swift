@@ -29,7 +29,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
-        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        // Up to the next minor only: PostgresStore imports its underscored `_ConnectionPoolModule`
+        // (see the PostgresStore target), which a minor release may change.
+        .package(url: "https://github.com/vapor/postgres-nio", .upToNextMinor(from: "1.33.2")),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
@@ -68,7 +70,13 @@ let package = Package(
                 "NP6Model",
                 "SyncStore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
-                // `ConnectionPoolError`: the pool's failed connection attempts are a lost server.
+                // `ConnectionPoolError`, and only it: when the pool's connection attempts keep
+                // failing (a lost server), `PostgresClient` fails queries with the pool's
+                // `connectionCreationCircuitBreakerTripped` as it is (PostgresNIO 1.33 maps only
+                // `poolShutdown` and `requestCancelled` to a public `PSQLError`), so no public
+                // type names it. If the module changes, this stops compiling (not a silent
+                // change), and `PostgresErrorMappingTests` checks that the error still reads as
+                // `unreachable`, which the daemon backs off on. Pinned to the minor version above.
                 .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -197,6 +205,8 @@ let package = Package(
             dependencies: [
                 "SyncStore", "SQLiteStore", "PostgresStore", "NP6Model", "StoreTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // `PostgresErrorMappingTests`: the pool's error PostgresStore maps (see there).
+                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings
         ),
