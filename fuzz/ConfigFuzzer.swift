@@ -218,7 +218,9 @@ struct ConfigFuzzer {
         require((1...maximum).contains(schedule.notFoundRecheckSeconds), "schedule.notFoundRecheckSeconds")
         let sync = configuration.sync
         require(sync.initialStartMs >= 0, "sync.initialStart \(sync.initialStartMs)")
-        require((0...maximum).contains(sync.lookbackSeconds), "sync.lookbackSeconds")
+        require(
+            (SyncWindowConfiguration.minimumLookbackSeconds...maximum).contains(sync.lookbackSeconds),
+            "sync.lookbackSeconds")
         require((0...maximum).contains(sync.maxWindowSeconds), "sync.maxWindowSeconds")
         _ = Timestamp.iso8601(milliseconds: sync.initialStartMs)
 

@@ -11,9 +11,11 @@
 // - Memory is bounded: with a small `maxElementBytes`, no `.element` is longer than the limit and
 //   an `.oversized` keeps exactly `min(limit, oversizedPrefixBytes)` bytes; otherwise the elements
 //   are those of an unlimited splitter.
-// - Every `.event` has a non-empty id of at most `maxIDBytes`, its payload is the element's bytes
-//   and re-decodes to the same event; every outcome (event or malformed reason) is the one the
-//   decoder's documented rules give on the element's `JSONValue` tree.
+// - Every `.event` has an id whose stored form has at most `maxIDBytes` and decodes back to the
+//   JSON string (`StoredText`), its payload is the element's bytes and re-decodes to the same
+//   event; every outcome (event or malformed reason) is the one the decoder's documented rules
+//   give on the element's `JSONValue` tree (which refuses lone surrogate escapes: for those, on the
+//   tree of the element with each one written as U+FFFD).
 // - The splitter agrees with `JSONValue.parse` on the whole body, and `jsonText` round-trips.
 
 import NP6Model
@@ -266,11 +268,21 @@ struct SplitterFuzzer {
         if let tree {
             require((try? JSONValue.parse(tree.jsonText)) == tree, "jsonText does not round-trip")
         }
+        if tree == nil, let replaced = Self.replacingLoneSurrogateEscapes(raw),
+            let lenient = try? JSONValue.parse(replaced)
+        {
+            checkDecodingWithLoneSurrogates(
+                raw, decoded: decoded, replacedOutcome: Self.expectedOutcome(raw, tree: lenient))
+            return
+        }
         let expected = Self.expectedOutcome(raw, tree: tree)
         switch decoded {
         case .event(let event):
-            require(!event.id.isEmpty, "event with an empty id")
+            require(!event.id.utf8.contains(0), "event id holds U+0000")
             require(event.id.utf8.count <= EventDecoder.maxIDBytes, "event id over \(EventDecoder.maxIDBytes) bytes")
+            require(
+                StoredText.wtf8(ofForm: event.id).map { StoredText.form(ofWTF8: $0) } == event.id,
+                "the id's stored form does not decode back to it")
             require(event.payload == raw, "payload differs from the element's bytes")
             require(EventDecoder.decode(event.payload) == decoded, "payload does not re-decode to the same event")
             require(expected == .event(event), "decoded \(event) where the rules give \(expected)")
@@ -288,6 +300,93 @@ struct SplitterFuzzer {
         }
     }
 
+    /// An element valid but for lone surrogate escapes, which `JSONValue` refuses and events keep:
+    /// it decodes as the element with each written as U+FFFD would, its strings keeping the surrogates.
+    private func checkDecodingWithLoneSurrogates(_ raw: [UInt8], decoded: ArrayElement, replacedOutcome: Expected) {
+        switch (decoded, replacedOutcome) {
+        case (.event(let event), .event(let replaced)):
+            require(event.payload == raw, "payload differs from the element's bytes")
+            require(event.id.utf8.count <= EventDecoder.maxIDBytes, "event id over \(EventDecoder.maxIDBytes) bytes")
+            require(event.timestampMs == replaced.timestampMs, "timestamp differs")
+            let pairs: [(String?, String?)] = [
+                (event.id, replaced.id), (event.type, replaced.type), (event.identityType, replaced.identityType),
+                (event.sourceType, replaced.sourceType),
+            ]
+            for (kept, written) in pairs {
+                let keptBytes = kept.flatMap { StoredText.wtf8(ofForm: $0) }.map(Self.replacingSurrogates)
+                require(
+                    keptBytes == written.flatMap { StoredText.wtf8(ofForm: $0) },
+                    "\(kept ?? "nil") vs \(written ?? "nil")")
+            }
+        case (.malformed(let bad), .malformed(let reason)):
+            require(bad.reason == reason, "reason \"\(bad.reason)\" where the rules give \"\(reason)\"")
+        case (.malformed(let bad), .event):
+            // A surrogate's escape is longer in the stored form than U+FFFD.
+            require(bad.reason == "id is longer than \(EventDecoder.maxIDBytes) bytes", bad.reason)
+        default:
+            require(false, "decoded \(decoded) where the rules give \(replacedOutcome) with U+FFFD")
+        }
+    }
+
+    /// `raw` with every lone surrogate escape inside a string written `\ufffd`; nil when it has none.
+    static func replacingLoneSurrogateEscapes(_ raw: [UInt8]) -> [UInt8]? {
+        func unit(at index: Int) -> UInt32? {
+            guard index + 6 <= raw.count, raw[index] == UInt8(ascii: "\\"), raw[index + 1] == UInt8(ascii: "u") else {
+                return nil
+            }
+            return UInt32(String(decoding: raw[(index + 2)..<(index + 6)], as: UTF8.self), radix: 16)
+        }
+        var output: [UInt8] = []
+        var replaced = false
+        var inString = false
+        var index = 0
+        while index < raw.count {
+            let byte = raw[index]
+            if !inString {
+                inString = byte == UInt8(ascii: "\"")
+                output.append(byte)
+                index += 1
+                continue
+            }
+            if byte == UInt8(ascii: "\"") { inString = false }
+            guard byte == UInt8(ascii: "\\"), index + 1 < raw.count else {
+                output.append(byte)
+                index += 1
+                continue
+            }
+            if let high = unit(at: index), (0xD800...0xDFFF).contains(high) {
+                if high < 0xDC00, let low = unit(at: index + 6), (0xDC00...0xDFFF).contains(low) {
+                    output += raw[index..<(index + 12)]
+                    index += 12
+                } else {
+                    output += Array(#"\ufffd"#.utf8)
+                    replaced = true
+                    index += 6
+                }
+                continue
+            }
+            output += raw[index..<(index + 2)]
+            index += 2
+        }
+        return replaced ? output : nil
+    }
+
+    /// WTF-8 with each surrogate's three bytes written as U+FFFD's.
+    static func replacingSurrogates(_ bytes: [UInt8]) -> [UInt8] {
+        var output: [UInt8] = []
+        var index = 0
+        while index < bytes.count {
+            if bytes[index] == 0xED, index + 2 < bytes.count, bytes[index + 1] >= 0xA0 {
+                output += [0xEF, 0xBF, 0xBD]
+                index += 3
+            } else {
+                output.append(bytes[index])
+                index += 1
+            }
+        }
+        return output
+    }
+
     enum Expected: Equatable {
         case invalidJSON
         case malformed(String)
@@ -303,11 +402,11 @@ struct SplitterFuzzer {
         if ids.count > 1 { return .malformed("duplicate key \"id\"") }
         if timestamps.count > 1 { return .malformed("duplicate key \"timestamp\"") }
         guard let idMember = ids.first else { return .malformed("missing id") }
-        guard case .string(let id) = idMember.value else { return .malformed("id is not a string") }
+        guard case .string(let decodedID) = idMember.value else { return .malformed("id is not a string") }
+        let id = StoredText.form(ofWTF8: Array(decodedID.utf8))
         if id.utf8.count > EventDecoder.maxIDBytes {
             return .malformed("id is longer than \(EventDecoder.maxIDBytes) bytes")
         }
-        if id.isEmpty { return .malformed("id is empty") }
         guard let timestampMember = timestamps.first else { return .malformed("missing timestamp") }
         guard case .number(let literal) = timestampMember.value, !literal.contains(where: { ".eE".contains($0) })
         else { return .malformed("timestamp is not an integer") }
@@ -315,7 +414,7 @@ struct SplitterFuzzer {
             return .malformed("timestamp is out of the int64 range")
         }
         func typeString(_ members: [JSONMember]) -> String? {
-            members.last(where: { $0.key == "type" })?.value.stringValue
+            members.last(where: { $0.key == "type" })?.value.stringValue.map { StoredText.form(ofWTF8: Array($0.utf8)) }
         }
         func nestedType(_ key: String) -> String? {
             guard case .object(let inner)? = members.last(where: { $0.key == key })?.value else { return nil }

@@ -6,6 +6,7 @@ public struct SyncWindowConfiguration: Sendable, Hashable {
     /// 0, the default, reads every stop ever recorded.
     public var initialStartMs: Int64
     /// `sync.lookbackSeconds`: how far before the watermark each poll re-reads, for late events.
+    /// At least ``minimumLookbackSeconds``.
     public var lookbackSeconds: Int
     /// `sync.maxWindowSeconds`: the longest range one request covers; a longer gap is sliced.
     /// 0 means no limit.
@@ -31,13 +32,30 @@ public struct SyncWindowConfiguration: Sendable, Hashable {
 extension SyncWindowConfiguration {
     static let keys = ["initialStart", "lookbackSeconds", "maxWindowSeconds", "checkApiOnStart"]
 
+    /// The smallest `sync.lookbackSeconds`: the clock skew np6-sync tolerates between this host and
+    /// the API before it caps watermarks at the API's time (`ClockSkewGuard.boundMs` is this). A
+    /// skew within the bound moves a watermark up to that far past the API's time, and only a
+    /// lookback at least as long re-reads what was published meanwhile.
+    public static let minimumLookbackSeconds = 10
+
     init(decoding fields: ObjectFields, with decoder: ConfigurationDecoder) {
         let defaults = Self()
         self.initialStartMs =
             decoder.read("initialStart", in: fields) { Self.initialStart($0, at: $1, with: decoder) }
             ?? defaults.initialStartMs
         self.lookbackSeconds =
-            decoder.read("lookbackSeconds", in: fields) { decoder.seconds($0, at: $1, minimum: 0) }
+            decoder.read("lookbackSeconds", in: fields) { value, path in
+                guard let seconds = decoder.seconds(value, at: path, minimum: 0) else { return nil }
+                guard seconds >= Self.minimumLookbackSeconds else {
+                    decoder.report(
+                        path,
+                        "must be at least \(Self.minimumLookbackSeconds), the clock skew tolerated between this "
+                            + "host and the API (a shorter lookback could miss events published meanwhile), got \(seconds)"
+                    )
+                    return nil
+                }
+                return seconds
+            }
             ?? defaults.lookbackSeconds
         // Any limit makes progress: a poll applies the lookback once, then walks window after window.
         self.maxWindowSeconds =

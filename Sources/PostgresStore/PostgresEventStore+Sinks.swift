@@ -18,7 +18,10 @@ extension PostgresEventStore {
                     ELSE 0 END, \(now))
                 ON CONFLICT (sink) DO NOTHING
                 """, logger: logger)
-            return try await Self.sinkCursor(sink, connection, logger: logger)!
+            guard let cursor = try await Self.sinkCursor(sink, connection, logger: logger) else {
+                throw SyncStoreError.sinkCursorMissing(sink)
+            }
+            return cursor
         }
     }
 

@@ -22,7 +22,8 @@ extension SQLiteEventStore {
                     ON CONFLICT (sink) DO NOTHING
                     """
             ).execute(arguments: [sink, startingAfterLatest, now])
-            return try Self.sinkCursor(sink, db)!
+            guard let cursor = try Self.sinkCursor(sink, db) else { throw SyncStoreError.sinkCursorMissing(sink) }
+            return cursor
         }
     }
 

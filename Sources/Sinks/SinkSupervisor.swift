@@ -191,13 +191,29 @@ public final class SinkSupervisor: Service, Sendable {
 
     /// Logs why a sink cannot be built and records it `stopped` with that reason, so that
     /// `np6-sync sinks status` shows it.
+    ///
+    /// With ``leasing``, the state is the lease holder's to write: it is recorded only under a
+    /// lease this instance takes for the moment (a free or expired one), then given up, so that a
+    /// host that can build the sink delivers it; a sink another instance delivers is left alone.
     func recordCannotStart(_ configuration: SinkConfiguration, error: any Error, logger: Logger) async {
         logger.error("Sink cannot start; fix its configuration and reload", metadata: ["error": "\(error)"])
+        let leasing = self.leasing
         do {
+            let now = nowMs()
             try await database.createSinkCursor(
-                configuration.name, startingAfterLatest: configuration.from == .now, now: WallClock.nowMs())
+                configuration.name, startingAfterLatest: configuration.from == .now, now: now)
+            var token: Int64?
+            if let leasing {
+                token = try await leasing.store.claimSinkLease(
+                    configuration.name, for: leasing.instance, nowMs: now, leaseUntilMs: now + leasing.durationMs)
+                guard token != nil else {
+                    logger.info("Sink delivered by another instance; its state is left to it")
+                    return
+                }
+            }
             try await database.recordSinkFailure(
-                configuration.name, state: .stopped, error: "cannot start: \(error)", now: WallClock.nowMs())
+                configuration.name, state: .stopped, error: "cannot start: \(error)", now: now, fencedBy: token)
+            if let leasing { try await leasing.store.releaseSinkLease(configuration.name, of: leasing.instance) }
         } catch {
             logger.error("Sink state could not be recorded", metadata: ["error": "\(error)"])
         }

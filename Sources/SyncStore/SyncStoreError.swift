@@ -19,4 +19,13 @@ public enum SyncStoreError: Error, CustomStringConvertible, Sendable {
             "\(code.explanation) (\(message))"
         }
     }
+
+    /// A sink's cursor row is not there right after it was created: a trigger refused the insert,
+    /// or another connection deleted the row meanwhile. Nothing was delivered; the caller tries again.
+    public static func sinkCursorMissing(_ sink: String) -> SyncStoreError {
+        .unavailable(
+            code: .other,
+            message: "the cursor of sink \(sink) is missing right after it was created "
+                + "(a trigger refused the row, or another connection deleted it)")
+    }
 }

@@ -136,7 +136,7 @@ import Testing
         #"{"api": {"requestsPerSecond": 1}}"#, #"{"api": {"requestsPerSecond": 10000}}"#,
         #"{"api": {"maxConcurrentRequests": 1}}"#, #"{"api": {"maxConcurrentRequests": 1000}}"#,
         #"{"sync": {"initialStart": 0}}"#, #"{"sync": {"initialStart": "9999-12-31"}}"#,
-        #"{"sync": {"lookbackSeconds": 0}}"#, #"{"sync": {"lookbackSeconds": 315360000}}"#,
+        #"{"sync": {"lookbackSeconds": 10}}"#, #"{"sync": {"lookbackSeconds": 315360000}}"#,
         #"{"sync": {"maxWindowSeconds": 0}}"#, #"{"sync": {"maxWindowSeconds": 1}}"#,
         #"{"sync": {"maxWindowSeconds": 315360000}}"#,
         #"{"schedule": {"intervalSeconds": 1}}"#, #"{"schedule": {"intervalSeconds": 10}}"#,
@@ -315,6 +315,17 @@ import Testing
         (#"{"api": {"requestsPerSecond": 0}}"#, "api.requestsPerSecond: must be at least 1, got 0"),
         (#"{"api": {"maxConcurrentRequests": 0}}"#, "api.maxConcurrentRequests: must be at least 1, got 0"),
         (#"{"sync": {"lookbackSeconds": -1}}"#, "sync.lookbackSeconds: must be at least 0, got -1"),
+        // Issue 18: below the clock skew np6-sync tolerates, a skewed clock could skip events.
+        (
+            #"{"sync": {"lookbackSeconds": 9}}"#,
+            "sync.lookbackSeconds: must be at least 10, the clock skew tolerated between this host and the API "
+                + "(a shorter lookback could miss events published meanwhile), got 9"
+        ),
+        (
+            #"{"sync": {"lookbackSeconds": 0}}"#,
+            "sync.lookbackSeconds: must be at least 10, the clock skew tolerated between this host and the API "
+                + "(a shorter lookback could miss events published meanwhile), got 0"
+        ),
         (#"{"sync": {"maxWindowSeconds": -1}}"#, "sync.maxWindowSeconds: must be at least 0, got -1"),
         (
             #"{"sinks": [{"name": "a", "type": "jsonl", "path": "-", "batchSize": 0}]}"#,

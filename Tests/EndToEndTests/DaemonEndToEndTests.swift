@@ -120,6 +120,40 @@ import Testing
         }
     }
 
+    /// Issue 18: two daemons on one SQLite file both polled every contact and delivered every
+    /// event twice. The second now exits 78 naming the first; the reading commands still work.
+    @Test func aSecondDaemonOnTheSameSQLiteFileExits78AndTheReadingCommandsStillWork() async throws {
+        try await withFakeAPIProcess(arguments: ["--contacts", "3", "--seed", "18"], apiKey: apiKey) { baseURL in
+            let directory = try TemporaryDirectory()
+            let lines = try await contactLines(baseURL, count: 3)
+            let contactsFile = directory.file("contacts.txt", contents: lines.joined(separator: "\n"))
+            let config = config(in: directory, baseURL: baseURL, contactsFile: contactsFile)
+            let first = try DaemonProcess(arguments: ["--config", config], environment: ["NP6_API_KEY": apiKey])
+            #expect(await first.waitForLog("np6-sync started"))
+            let second = try await Binary.run(["run", "--config", config], environment: ["NP6_API_KEY": apiKey])
+            #expect(second.status == 78, "stderr: \(second.stderr)")
+            let database = directory.path("daemon.sqlite")
+            #expect(
+                second.stderr.contains(
+                    "another np6-sync daemon (pid \(first.process.processIdentifier)) is already running on \(database)"
+                ),
+                "stderr: \(second.stderr)")
+            for command in [["status"], ["events"], ["sinks", "status"], ["contacts", "list"]] {
+                let output = try await Binary.run(command + ["--config", config])
+                #expect(output.status == 0, "\(command): \(output.stderr)")
+            }
+            #expect(try await eventually { first.handles(SIGTERM) }, "the daemon traps SIGTERM")
+            first.signal(SIGTERM)
+            #expect(try #require(await first.waitForExit(timeout: 30)).status == 0, "stderr: \(first.stderr)")
+            // Once it is gone (SIGKILL would do as well: the kernel drops the lock), another starts.
+            let next = try DaemonProcess(arguments: ["--config", config], environment: ["NP6_API_KEY": apiKey])
+            #expect(await next.waitForLog("np6-sync started"))
+            #expect(try await eventually { next.handles(SIGTERM) }, "the daemon traps SIGTERM")
+            next.signal(SIGTERM)
+            #expect(try #require(await next.waitForExit(timeout: 30)).status == 0, "stderr: \(next.stderr)")
+        }
+    }
+
     @Test func refusedKeyExits78() async throws {
         try await withFakeAPIProcess(arguments: ["--contacts", "2"], apiKey: apiKey) { baseURL in
             let directory = try TemporaryDirectory()

@@ -1,3 +1,4 @@
+import NIOHTTP1
 import NP6Client
 import NP6Model
 import SyncStore
@@ -112,6 +113,31 @@ import Testing
             wallNowMs: wall)
         #expect(limiter.rate == 10)
         expectWait(limiter.acquire(now: at(0.5)), until: 1)
+    }
+
+    /// Issue 18: the longest `Reset` ever seen was kept, so one answer with an epoch in
+    /// microseconds (read as milliseconds: 50,000 years ahead) made the server's rate nil for
+    /// good, and after the next 429 the rate never recovered from 1 request per second.
+    @Test func anImplausibleResetDoesNotSlowTheLimiterForGood() throws {
+        var limiter = RateLimiter(requestsPerSecond: 20, now: at(0))
+        let odd = try ticket(&limiter, at: at(0))
+        let headers = HTTPHeaders([
+            ("X-RateLimit-Limit", "1200"), ("X-RateLimit-Remaining", "1199"), ("X-RateLimit-Reset", "\(wall * 1_000)"),
+        ])
+        let info = try #require(RateLimitInfo(headers: headers, nowMs: wall))
+        #expect(info.resetAtMs == wall * 1_000, "read as an epoch in milliseconds")
+        limiter.observe(odd, info, rateLimited: false, now: at(0), wallNowMs: wall)
+        // Not a window's end either: the budget left is spent, not held for the odd reset.
+        #expect(started(&limiter, from: 0, seconds: 1) >= 19)
+        let limited = try ticket(&limiter, at: at(1))
+        limiter.observe(
+            limited, RateLimitInfo(limit: 1200, remaining: 0, resetAtMs: wall + 2_000), rateLimited: true, now: at(1),
+            wallNowMs: wall + 1_000)
+        #expect(limiter.rate == 10)
+        // Half the rate after the 429, all of it 10 s later: 1,200 per minute allows 20/s.
+        let plain = RateLimitInfo(limit: 1200, remaining: 1000, resetAtMs: wall + 60_000)
+        #expect(started(&limiter, from: 20, seconds: 10, info: plain) >= 190)
+        #expect(limiter.rate == 20)
     }
 
     @Test func retryAfterOnAServerErrorPausesEveryoneWithoutSlowingDown() throws {

@@ -21,6 +21,22 @@ import Testing
         }
     }
 
+    /// Issue 18: `createSinkCursor` force-unwrapped the row it had just inserted; a trigger that
+    /// drops the insert (or a row deleted meanwhile) trapped the daemon. Now an error to retry.
+    @Test func sinkCursorThatCannotBeCreatedIsAnErrorNotATrap() async throws {
+        try await withTemporarySQLiteStore { database in
+            try await database.pool.write { db in
+                try db.execute(
+                    sql: "CREATE TRIGGER drop_cursor BEFORE INSERT ON sink_cursors BEGIN SELECT RAISE(IGNORE); END")
+            }
+            await #expect(throws: SyncStoreError.self) {
+                try await database.createSinkCursor("crm", startingAfterLatest: false, now: 1)
+            }
+            try await database.pool.write { db in try db.execute(sql: "DROP TRIGGER drop_cursor") }
+            #expect(try await database.createSinkCursor("crm", startingAfterLatest: false, now: 2).deliveredSeq == 0)
+        }
+    }
+
     @Test func contactAddedByPlainSQLGetsDefaults() async throws {
         try await withTemporarySQLiteStore { database in
             try await database.pool.write { db in

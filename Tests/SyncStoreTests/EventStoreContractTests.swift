@@ -35,6 +35,49 @@ import Testing
         }
     }
 
+    /// Issue 18: ids that differ after a U+0000 were stored as one on SQLite (bound up to the
+    /// NUL) and failed every group commit on PostgreSQL; lone surrogates were quarantined.
+    @Test(arguments: StoreKind.allCases) func idsThatDifferAfterANulOrInALoneSurrogateAreStoredApartAndDelivered(
+        _ kind: StoreKind
+    ) async throws {
+        let elements = [
+            #"{"id":"nul\u0000A","timestamp":1,"type":"st\u0000op"}"#, #"{"id":"nul\u0000B","timestamp":2}"#,
+            #"{"id":"sur\ud800","timestamp":3}"#, #"{"id":"sur\udbff","timestamp":4,"source":{"type":"\udc00"}}"#,
+            #"{"id":"\"nul\\u0000A\"","timestamp":5}"#, #"{ "id" : "nul", "timestamp" : 6 }"#,
+        ]
+        let events = try elements.map { element in
+            guard case .event(let event) = EventDecoder.decode(Array(element.utf8)) else {
+                throw ExpectedEvent(element: element)
+            }
+            return event
+        }
+        try await kind.withStore { database in
+            _ = try await database.addContacts([alice], now: 1)
+            let contact = try #require(try await database.contact(alice)).pollTarget
+            let first = try await database.write(
+                .batch(contact: contact, events: events, malformed: [], checkpoint: nil, now: 100))
+            #expect(first == InsertCounts(new: 6))
+            // Read again (an overlapping window): every one is a duplicate of itself, none a conflict.
+            let again = try await database.write(
+                .batch(contact: contact, events: events, malformed: [], checkpoint: nil, now: 101))
+            #expect(again == InsertCounts(duplicate: 6))
+            #expect(try await database.eventIDs() == Set(events.map(\.id)))
+            #expect(try await database.quarantinedElements().isEmpty)
+            _ = try await database.createSinkCursor("crm", startingAfterLatest: false, now: 102)
+            let batch = try #require(try await database.pendingBatch(for: "crm", limit: 10))
+            #expect(batch.events.map(\.id) == events.map(\.id))
+            #expect(batch.events.map(\.payload) == elements)
+            #expect(
+                batch.events.map { StoredText.wtf8(ofForm: $0.id) } == events.map { StoredText.wtf8(ofForm: $0.id) })
+            #expect(batch.events[0].type == #""st\u0000op""#)
+            #expect(batch.events[3].sourceType == #""\udc00""#)
+        }
+    }
+
+    struct ExpectedEvent: Error {
+        var element: String
+    }
+
     @Test(arguments: StoreKind.allCases) func payloadIsStoredVerbatim(_ kind: StoreKind) async throws {
         try await kind.withStore { database in
             _ = try await database.addContacts([alice], now: 1)

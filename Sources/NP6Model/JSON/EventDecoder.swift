@@ -11,7 +11,7 @@
 /// }
 /// ```
 public enum EventDecoder {
-    /// Longer ids (in UTF-8 bytes, once decoded) are rejected.
+    /// Longer ids (in UTF-8 bytes of their stored form, `StoredText`) are rejected.
     public static let maxIDBytes = 512
     /// Deeper nesting is rejected as invalid JSON.
     public static let maxDepth = 512
@@ -19,10 +19,12 @@ public enum EventDecoder {
     /// Validates that `raw` is exactly one valid JSON value (RFC 8259) that is an object, and
     /// extracts the columns.
     ///
-    /// Rules: `id` is a non-empty string of at most `maxIDBytes` bytes; `timestamp` is an
-    /// integer literal (no fraction, no exponent) within Int64; neither key appears twice at the
-    /// top level. `type`, `identity.type` and `source.type` are extracted when they are strings
-    /// (the last one wins if a key repeats). The payload is `raw` unchanged.
+    /// Rules: `id` is a string (any JSON string: U+0000 and lone surrogate escapes included)
+    /// whose stored form has at most `maxIDBytes` bytes; `timestamp` is an integer literal (no
+    /// fraction, no exponent) within Int64; neither key appears twice at the top level. `type`,
+    /// `identity.type` and `source.type` are extracted when they are strings (the last one wins
+    /// if a key repeats). Strings come out in their stored form (`StoredText`): the id is its
+    /// JSON string byte for byte, distinct ids stay distinct. The payload is `raw` unchanged.
     public static func decode(_ raw: [UInt8]) -> ArrayElement {
         let outcome = raw.withUnsafeBufferPointer { bytes in extract(from: bytes) }
         switch outcome {
@@ -97,7 +99,7 @@ public enum EventDecoder {
         guard bytes.contains(where: { !isWhitespace($0) }) else {
             return .failure(Problem(reason: "empty element"))
         }
-        var scanner = JSONScanner(bytes, maxDepth: maxDepth)
+        var scanner = JSONScanner(bytes, maxDepth: maxDepth, allowsLoneSurrogates: true)
         var findings = Findings()
         do throws(JSONSyntaxError) {
             let first = try scanner.next()
@@ -136,12 +138,12 @@ public enum EventDecoder {
                     try scanner.skipValue(startingWith: value)
                     continue
                 }
-                // Escapes only shrink a string, so an unescaped span's length is the id's length.
+                // An unescaped span is its own stored form: its length is the id's length.
                 if !span.hasEscapes && span.end - span.start > maxIDBytes {
                     findings.idProblem = "id is longer than \(maxIDBytes) bytes"
                     continue
                 }
-                let id = scanner.decodeString(span)
+                let id = storedForm(span, in: scanner)
                 if id.utf8.count > maxIDBytes {
                     findings.idProblem = "id is longer than \(maxIDBytes) bytes"
                 } else {
@@ -166,7 +168,7 @@ public enum EventDecoder {
                 }
             case .type:
                 if case .string(let span) = value {
-                    findings.type = scanner.decodeString(span)
+                    findings.type = storedForm(span, in: scanner)
                 } else {
                     findings.type = nil
                     try scanner.skipValue(startingWith: value)
@@ -197,7 +199,7 @@ public enum EventDecoder {
             let member = try scanner.next()
             if classify(keySpan, in: scanner) == .type {
                 if case .string(let span) = member {
-                    type = scanner.decodeString(span)
+                    type = storedForm(span, in: scanner)
                     continue
                 }
                 type = nil
@@ -213,7 +215,6 @@ public enum EventDecoder {
         if findings.idCount == 0 { return problem("missing id") }
         if let idProblem = findings.idProblem { return problem(idProblem) }
         guard let id = findings.id else { return problem("missing id") }
-        if id.isEmpty { return problem("id is empty") }
         if findings.timestampCount == 0 { return problem("missing timestamp") }
         if let timestampProblem = findings.timestampProblem { return problem(timestampProblem) }
         guard let timestamp = findings.timestamp else { return problem("missing timestamp") }
@@ -226,6 +227,13 @@ public enum EventDecoder {
                 sourceType: findings.sourceType
             )
         )
+    }
+
+    /// A string value in the form the stores keep it (`StoredText`).
+    private static func storedForm(_ span: JSONScanner.StringSpan, in scanner: JSONScanner) -> String {
+        // Unescaped content is valid UTF-8 with no U+0000 and cannot begin with a quote: its own form.
+        guard span.hasEscapes else { return scanner.decodeString(span) }
+        return StoredText.form(ofWTF8: scanner.decodeWTF8(span))
     }
 
     private static func classify(_ span: JSONScanner.StringSpan, in scanner: JSONScanner) -> Key {

@@ -5,7 +5,8 @@
 /// not decoded: tokens carry byte ranges, and `decodeString(_:)` builds a `String` only for
 /// the values a caller wants. It never recurses and never allocates below 64 levels of nesting,
 /// so `EventDecoder` can walk an event in one pass and `JSONValue` can build a tree from the
-/// same tokens.
+/// same tokens. A `\u` escape of a lone surrogate, which RFC 8259's grammar allows, is an
+/// error unless `allowsLoneSurrogates` (an event id may hold one; a config file may not).
 ///
 /// The bytes must stay valid while the scanner is in use (it lives inside a
 /// `withUnsafeBufferPointer` scope).
@@ -44,6 +45,8 @@ struct JSONScanner {
 
     let bytes: UnsafeBufferPointer<UInt8>
     let maxDepth: Int
+    /// A `\u` escape of a surrogate that is not half of a pair is accepted, not an error.
+    let allowsLoneSurrogates: Bool
     /// The next byte to read.
     private(set) var offset = 0
     /// Containers currently open.
@@ -54,9 +57,10 @@ struct JSONScanner {
     /// Container kinds beyond 64 levels, `true` for an object.
     private var deepKinds: [Bool] = []
 
-    init(_ bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int = 512) {
+    init(_ bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int = 512, allowsLoneSurrogates: Bool = false) {
         self.bytes = bytes
         self.maxDepth = maxDepth
+        self.allowsLoneSurrogates = allowsLoneSurrogates
     }
 
     // MARK: - Tokens
@@ -322,13 +326,18 @@ struct JSONScanner {
             guard let unit = Self.hexQuad(bytes, at: offset + 2) else { throw error("invalid \\u escape") }
             switch unit {
             case 0xD800...0xDBFF:
-                guard offset + 7 < count,
+                if offset + 7 < count,
                     bytes[offset + 6] == UInt8(ascii: "\\"), bytes[offset + 7] == UInt8(ascii: "u"),
                     let low = Self.hexQuad(bytes, at: offset + 8), (0xDC00...0xDFFF).contains(low)
-                else { throw error("unpaired surrogate in \\u escape") }
-                offset += 12
+                {
+                    offset += 12
+                } else {
+                    guard allowsLoneSurrogates else { throw error("unpaired surrogate in \\u escape") }
+                    offset += 6
+                }
             case 0xDC00...0xDFFF:
-                throw error("unpaired surrogate in \\u escape")
+                guard allowsLoneSurrogates else { throw error("unpaired surrogate in \\u escape") }
+                offset += 6
             default:
                 offset += 6
             }
@@ -402,6 +411,63 @@ struct JSONScanner {
         Self.decodeString(slice(span), hasEscapes: span.hasEscapes)
     }
 
+    /// The decoded value of a string the scanner validated, as WTF-8: UTF-8 in which a lone
+    /// surrogate escape (`\ud800`) becomes the three bytes its code point would have (`ED A0 80`)
+    /// instead of U+FFFD, and `\u0000` a 0 byte; distinct strings give distinct bytes.
+    func decodeWTF8(_ span: StringSpan) -> [UInt8] {
+        Self.decodeWTF8(slice(span), hasEscapes: span.hasEscapes)
+    }
+
+    /// Decodes validated string content to WTF-8 (see `decodeWTF8(_:)`), into one allocation no
+    /// larger than the input.
+    static func decodeWTF8(_ raw: UnsafeBufferPointer<UInt8>, hasEscapes: Bool) -> [UInt8] {
+        guard hasEscapes else { return Array(raw) }
+        return [UInt8](unsafeUninitializedCapacity: raw.count) { out, written in
+            written = 0
+            var read = 0
+            while read < raw.count {
+                let byte = raw[read]
+                guard byte == UInt8(ascii: "\\"), read + 1 < raw.count else {
+                    out[written] = byte
+                    written += 1
+                    read += 1
+                    continue
+                }
+                let escaped = raw[read + 1]
+                read += 2
+                switch escaped {
+                case UInt8(ascii: "u"):
+                    var unit = hexQuad(raw, at: read) ?? 0xFFFD
+                    read += 4
+                    if (0xD800...0xDBFF).contains(unit), read + 1 < raw.count, raw[read] == UInt8(ascii: "\\"),
+                        raw[read + 1] == UInt8(ascii: "u"), let low = hexQuad(raw, at: read + 2),
+                        (0xDC00...0xDFFF).contains(low)
+                    {
+                        unit = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)
+                        read += 6
+                    }
+                    // A lone surrogate is written as its own three bytes: 6 escaped bytes become at most 4.
+                    written += writeUTF8(of: unit, to: out, at: written)
+                default:
+                    out[written] = simpleEscape(escaped)
+                    written += 1
+                }
+            }
+        }
+    }
+
+    /// The byte a one-letter escape stands for (`n` → line feed; `"`, `\`, `/` → themselves).
+    private static func simpleEscape(_ letter: UInt8) -> UInt8 {
+        switch letter {
+        case UInt8(ascii: "b"): 0x08
+        case UInt8(ascii: "f"): 0x0C
+        case UInt8(ascii: "n"): 0x0A
+        case UInt8(ascii: "r"): 0x0D
+        case UInt8(ascii: "t"): 0x09
+        default: letter
+        }
+    }
+
     /// Decodes validated string content: escapes resolved into one allocation no larger than the input.
     static func decodeString(_ raw: UnsafeBufferPointer<UInt8>, hasEscapes: Bool) -> String {
         guard hasEscapes else { return String(decoding: raw, as: UTF8.self) }
@@ -452,8 +518,8 @@ struct JSONScanner {
         }
     }
 
-    /// Writes the UTF-8 encoding of a scalar value (not a surrogate, at most 0x10FFFF) when it fits;
-    /// returns the number of bytes written.
+    /// Writes the UTF-8 encoding of a code point (at most 0x10FFFF; a surrogate gets the three
+    /// bytes of the generalised encoding, as in WTF-8) when it fits; returns the number of bytes written.
     private static func writeUTF8(of scalar: UInt32, to out: UnsafeMutableBufferPointer<UInt8>, at index: Int) -> Int {
         let length = scalar < 0x80 ? 1 : scalar < 0x800 ? 2 : scalar < 0x10000 ? 3 : 4
         guard index >= 0, index + length <= out.count else { return 0 }

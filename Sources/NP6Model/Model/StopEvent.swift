@@ -3,7 +3,9 @@
 /// `EventDecoder` builds these from the elements of a response body; `payload` is what gets
 /// stored, so fields the API adds later survive untouched.
 public struct StopEvent: Sendable, Hashable {
-    /// The event's identity (a UUID in the NP6 docs); events are deduplicated on it.
+    /// The event's identity (a UUID in the NP6 docs) in its stored form (`StoredText`: the JSON
+    /// string itself unless it holds U+0000 or a lone surrogate, or begins with `"`); events are
+    /// deduplicated on it.
     public var id: String
     /// Publication time in milliseconds since 1970-01-01T00:00:00Z.
     public var timestampMs: Int64

@@ -1,3 +1,4 @@
+import Config
 import Logging
 import NP6Client
 import NP6Model
@@ -21,8 +22,9 @@ import Synchronization
 /// clock that was ahead is repaired even when no request would otherwise be made.
 public final class ClockSkewGuard: Sendable {
     /// Skews up to this are normal (the header's 1 s resolution, transit) and covered by the
-    /// lookback; beyond it the watermark is capped at the API's time and an error logged.
-    public static let boundMs: Int64 = 10_000
+    /// lookback, which the config keeps at least this long; beyond it the watermark is capped at
+    /// the API's time and an error logged.
+    public static let boundMs = Int64(SyncWindowConfiguration.minimumLookbackSeconds) * 1_000
 
     let database: any PollWriteStore
     /// The longest a contact legitimately waits for its next poll (`not_found` ones:

@@ -16,8 +16,9 @@ import SyncStore
 ///   request goes alone, and its answer opens the next budget (as does an answer handled after the
 ///   anchor that leaves more than it). When that probe's answer finds less than a full budget,
 ///   the server refills gradually: a **token bucket**, whose rate is `Limit` over the
-///   longest `Reset` seen (the time to fill the whole bucket), and requests are paced by it,
-///   each answer correcting the count. `Remaining: 0` without `Reset` waits one second.
+///   longest `Reset` seen in this window and the one before (the time to fill the whole bucket),
+///   and requests are paced by it, each answer correcting the count. `Remaining: 0` without
+///   `Reset` waits one second; a `Reset` more than an hour ahead is not believed (as none).
 /// - A 429 pauses everyone until `Retry-After` / the reset (at least a second), and the server's
 ///   budget is read as a fixed window again. A `Retry-After` on another answer (a 503) pauses
 ///   everyone until then; the rates stay.
@@ -75,8 +76,15 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
     private var unanswered: [RequestTicket: Int] = [:]
     /// The request that asks alone for a new window's budget, and how many were in flight beside it.
     private var probe: RequestTicket?
-    /// The longest `Reset` seen, in whole seconds: a fixed window's length, a bucket's filling time.
-    private var periodSeconds: Double = 0
+    /// The longest `Reset` seen in the current window and in the one before, in whole seconds: a
+    /// fixed window's length, a bucket's filling time. Older windows are forgotten, so that one
+    /// odd answer slows nothing for good.
+    private var periodSeconds: Double { max(longestResetThisWindow, longestResetLastWindow) }
+    private var longestResetThisWindow: Double = 0
+    private var longestResetLastWindow: Double = 0
+    /// A `Reset` further ahead is not understood (an epoch in microseconds read as milliseconds,
+    /// a clock gone wrong): it is neither a period nor a window's end. Waits are capped there too.
+    static var longestPlausibleResetMs: Int64 { 3_600_000 }
     private static var recoveryPerSecond: Double { 0.05 }
     /// How soon to ask again while waiting for an answer rather than for a time.
     private static var recheck: Duration { .milliseconds(5) }
@@ -219,8 +227,13 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
         // it started, and those started since (requests overtake each other).
         let before = (unanswered.removeValue(forKey: ticket) ?? 0) + (nextTicket - ticket.number - 1)
         func instant(atWallMs ms: Int64) -> Instant { Self.instant(atWallMs: ms, now: now, wallNowMs: wallNowMs) }
-        if let resetAtMs = info?.resetAtMs {
-            periodSeconds = max(periodSeconds, max(1, (Double(resetAtMs - wallNowMs) / 1000).rounded(.up)))
+        let resetAtMs = info?.resetAtMs.flatMap { $0 - wallNowMs <= Self.longestPlausibleResetMs ? $0 : nil }
+        defer {
+            // After a window this answer opened, if it did: its reset counts in the new one.
+            if let resetAtMs {
+                let seconds = max(1, (Double(resetAtMs - wallNowMs) / 1000).rounded(.up))
+                longestResetThisWindow = max(longestResetThisWindow, seconds)
+            }
         }
         if rateLimited {
             rate = max(1, fullRate / 2)
@@ -230,6 +243,7 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
             pause(until: until, imposed: true)
             // Whatever the server is, nothing is left until then; a single request asks after it.
             refillsGradually = false
+            startWindow()
             server = ServerBudget(
                 limit: info?.limit ?? server?.limit ?? 1, remaining: 0, anchoredAt: now,
                 ticketsBeforeAnchor: nextTicket,
@@ -243,13 +257,14 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
         guard let info, let remaining = info.remaining else { return }
         let limit = max(1, info.limit ?? max(server?.limit ?? 1, remaining + 1))
         let windowEnd =
-            info.resetAtMs.map { instant(atWallMs: $0).advanced(by: Self.windowEndMargin) }
+            resetAtMs.map { instant(atWallMs: $0).advanced(by: Self.windowEndMargin) }
             ?? now.advanced(by: Self.pauseWithoutReset)
         let opened = ServerBudget(
             limit: limit, remaining: remaining, anchoredAt: now, ticketsBeforeAnchor: nextTicket,
             windowOpenedBy: ticket,
             windowEnd: windowEnd)
         guard var current = server else {
+            startWindow()
             server = opened
             return
         }
@@ -258,6 +273,7 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
             // first) in the answer that opens a window means a gradual refill, when this
             // instance is alone on the key (the others' requests lower it too).
             if instances == 1, remaining < limit - 1 - before { refillsGradually = true }
+            startWindow()
             server = opened
             return
         }
@@ -269,6 +285,7 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
         // (benchmarks/RESULTS.md, S5). A token bucket read so still gives its rate: its budget
         // spent at once, then its reset, the time to refill it, awaited.
         if !refillsGradually, ticket.number >= current.ticketsBeforeAnchor, remaining > current.remaining {
+            startWindow()
             server = opened
             return
         }
@@ -287,6 +304,12 @@ public struct RateLimiter<Instant: InstantProtocol>: Sendable where Instant.Dura
             current.ticketsBeforeAnchor = nextTicket
         }
         server = current
+    }
+
+    /// A new window of the server's budget opens: the resets of the one before it are the oldest kept.
+    private mutating func startWindow() {
+        longestResetLastWindow = longestResetThisWindow
+        longestResetThisWindow = 0
     }
 
     /// The instant of a wall-clock time (ms) the API or another instance named, read against

@@ -131,6 +131,52 @@ extension SinkTests {
             }
         }
 
+        /// Issue 18: a daemon that cannot build a sink (its secret file missing on that host)
+        /// wrote `stopped` for a sink another host delivered fine. Now only under its own lease.
+        @Test func aSinkThatCannotStartHereLeavesTheStateOfTheHolderAlone() async throws {
+            try await PostgresTestServer.configured().withTemporaryDatabase { endpoint in
+                let password = try PostgresTestServer.configured().password
+                let first = try await PostgresEventStore.open(endpoint, password: password)
+                let second = try await PostgresEventStore.open(endpoint, password: password)
+                do {
+                    try await cannotStart(holder: first, other: second)
+                } catch {
+                    await first.close()
+                    await second.close()
+                    throw error
+                }
+                await first.close()
+                await second.close()
+            }
+        }
+
+        func cannotStart(holder: PostgresEventStore, other: PostgresEventStore) async throws {
+            let receiver = Receiver()
+            let (one, two) = (
+                Daemon("one", store: holder, receiver: receiver), Daemon("two", store: other, receiver: receiver)
+            )
+            try await storeEvents(3, from: 1, in: holder)
+            let now = one.clock.wallNowMs
+            _ = try await holder.createSinkCursor("crm", startingAfterLatest: false, now: now)
+            let token = try await holder.claimSinkLease(
+                "crm", for: try #require(one.supervisor.leasing).instance, nowMs: now, leaseUntilMs: now + 30_000)
+            try await holder.recordSinkRunning("crm", now: now, fencedBy: try #require(token))
+            struct MissingSecret: Error {}
+            let configuration = try #require(two.supervisor.sinks.first)
+            await two.supervisor.recordCannotStart(configuration, error: MissingSecret(), logger: Logger(label: "test"))
+            var status = try #require(try await other.sinkStatuses().first { $0.cursor.sink == "crm" })
+            #expect(status.cursor.state == .running, "the holder's state stays")
+            #expect(status.lease?.owner == "one")
+
+            // With the lease free, the instance that cannot build the sink records why, and gives the lease up.
+            try await holder.releaseSinkLease("crm", of: try #require(one.supervisor.leasing).instance)
+            await two.supervisor.recordCannotStart(configuration, error: MissingSecret(), logger: Logger(label: "test"))
+            status = try #require(try await other.sinkStatuses().first { $0.cursor.sink == "crm" })
+            #expect(status.cursor.state == .stopped)
+            #expect(status.cursor.lastError?.hasPrefix("cannot start: ") == true)
+            #expect(try await leaseOwner(other) == nil, "given up for a host that can deliver it")
+        }
+
         func takeOver(_ first: PostgresEventStore, _ second: PostgresEventStore) async throws {
             let receiver = Receiver()
             let daemons = [
