@@ -29,7 +29,7 @@ extension SQLiteEventStore {
     public func releaseLeases(of instance: StoreInstance) async throws {}
 
     /// Nothing to release.
-    public func releaseLeases(on contacts: Set<Int64>, of instance: StoreInstance) async throws {}
+    public func releaseLeases(_ claims: [PollTarget], of instance: StoreInstance) async throws {}
 
     /// Granted, with token 0: the one process is the only instance that delivers.
     public func claimSinkLease(
