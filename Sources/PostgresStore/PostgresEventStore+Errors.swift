@@ -15,7 +15,8 @@ extension PostgresEventStore {
     /// resources (class `53` but `53300`); `ioerr` for system errors and corruption (class `58`,
     /// `XX001`, `XX002`); `readonly` for a read-only transaction or standby (`25006`);
     /// `unreachable` for every lost or refused connection (class `08`, `53300` too many
-    /// connections, `57P01`–`57P03` shutdown or start-up, the pool's failed connection attempts);
+    /// connections, `57P01`–`57P03` shutdown or start-up, `25P03` a session the server ended
+    /// because it sat idle in a transaction, the pool's failed connection attempts);
     /// `other` for anything else.
     static func storeError(_ error: any Error) -> any Error {
         if error is SyncStoreError { return error }
@@ -60,7 +61,7 @@ extension PostgresEventStore {
             let state = error.serverInfo?[.sqlState] ?? ""
             switch state {
             case "55P03", "40001", "40P01", "57014": return .busy
-            case "53300", "57P01", "57P02", "57P03": return .unreachable
+            case "53300", "57P01", "57P02", "57P03", "25P03": return .unreachable
             case "25006": return .readonly
             case "XX001", "XX002": return .ioerr
             default: break

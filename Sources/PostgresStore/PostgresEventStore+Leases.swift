@@ -62,32 +62,38 @@ extension PostgresEventStore {
                 ON CONFLICT (id) DO UPDATE SET heartbeat_ms = EXCLUDED.heartbeat_ms,
                     rate_limited_until_ms = EXCLUDED.rate_limited_until_ms
                 """, logger: logger)
+            var renewed = Set<Int64>()
             if !renewing.isEmpty {
                 // Only leases still its own: one taken over after it expired stays the new holder's.
                 // A row a poll's commit holds is skipped, never waited for: that commit locks its
                 // contacts in its own order, and waiting here could deadlock with it (the next
                 // heartbeat, a second later, renews it, or the poll's last write freed it).
-                try await connection.run(
+                let rows = try await connection.query(
                     """
                     UPDATE contacts SET lease_until_ms = \(leaseUntilMs)
                     WHERE id IN (
                         SELECT id FROM contacts
                         WHERE lease_owner = \(instance.id) AND id = ANY(\(Array(renewing))::bigint[])
                         FOR UPDATE SKIP LOCKED)
+                    RETURNING id
                     """, logger: logger)
+                for try await id in rows.decode(Int64.self) { renewed.insert(id) }
             }
             try await connection.run(
                 "DELETE FROM instances WHERE heartbeat_ms < \(nowMs - Self.forgottenAfterMs)", logger: logger)
             let rows = try await connection.query(
                 """
                 SELECT count(*), count(*) FILTER (WHERE id < \(instance.id)),
-                    max(rate_limited_until_ms) FILTER (WHERE rate_limited_until_ms > \(nowMs))
+                    max(rate_limited_until_ms) FILTER (WHERE rate_limited_until_ms > \(nowMs)),
+                    (extract(epoch FROM clock_timestamp()) * 1000)::bigint
                 FROM instances WHERE heartbeat_ms >= \(liveSinceMs)
                 """, logger: logger)
-            for try await (live, rank, pausedUntil) in rows.decode((Int, Int, Int64?).self) {
-                return ClusterShare(liveInstances: live, rank: rank, rateLimitedUntilMs: pausedUntil)
+            for try await (live, rank, pausedUntil, databaseNow) in rows.decode((Int, Int, Int64?, Int64).self) {
+                return ClusterShare(
+                    liveInstances: live, rank: rank, rateLimitedUntilMs: pausedUntil, renewed: renewed,
+                    databaseNowMs: databaseNow)
             }
-            return ClusterShare(liveInstances: 1)
+            return ClusterShare(liveInstances: 1, renewed: renewed)
         }
     }
 
@@ -135,14 +141,19 @@ extension PostgresEventStore {
         }
     }
 
-    /// Frees `instance`'s leases on `contacts`; one another instance took over stays its own.
-    public func releaseLeases(on contacts: Set<Int64>, of instance: StoreInstance) async throws {
-        guard !contacts.isEmpty else { return }
+    /// Frees `instance`'s leases on the claimed contacts, each while its token is the claim's: a
+    /// lease claimed again since (by another instance, or by this one's scheduler) stays.
+    public func releaseLeases(_ claims: [PollTarget], of instance: StoreInstance) async throws {
+        let claims = claims.filter { $0.leaseToken != nil }
+        guard !claims.isEmpty else { return }
         try await writing { connection in
             try await connection.run(
                 """
                 UPDATE contacts SET lease_owner = NULL, lease_until_ms = NULL
-                WHERE lease_owner = \(instance.id) AND id = ANY(\(Array(contacts))::bigint[])
+                FROM unnest(\(claims.map(\.id))::bigint[], \(claims.map { $0.leaseToken ?? 0 })::bigint[])
+                    AS claim (id, token)
+                WHERE contacts.id = claim.id AND contacts.lease_token = claim.token
+                    AND contacts.lease_owner = \(instance.id)
                 """, logger: logger)
         }
     }

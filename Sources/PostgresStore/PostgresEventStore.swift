@@ -80,12 +80,14 @@ public final class PostgresEventStore: EventStore, LeaseStore {
     ///     server's authentication and nowhere else.
     ///   - maximumConnections: the pool's size: the poll writes use one at a time, the sink
     ///     loops and the scheduler the others.
+    ///   - limits: the timeouts and keepalives of every pooled session (``SessionLimits``).
     /// - Throws: `SyncStoreError.unavailable(code: .unreachable, …)` when the server cannot be
     ///   reached (refused, timed out, starting up or shutting down: worth trying again);
     ///   `SyncStoreError.cannotOpen` when it refuses us (password, role, database, TLS);
     ///   `SyncStoreError.newerSchema` for a database migrated by a newer np6-sync (left untouched).
     public static func open(
-        _ endpoint: Endpoint, password: String?, maximumConnections: Int = 8
+        _ endpoint: Endpoint, password: String?, maximumConnections: Int = 8,
+        limits: SessionLimits = SessionLimits(leaseSeconds: 30, boundsStatements: false)
     ) async throws(SyncStoreError) -> PostgresEventStore {
         let logger = Self.driverLogger
         let tls: TLSConfiguration?
@@ -114,6 +116,7 @@ public final class PostgresEventStore: EventStore, LeaseStore {
             database: endpoint.database, tls: clientTLS(endpoint.tls, tls))
         configuration.options.maximumConnections = maximumConnections
         configuration.options.connectTimeout = .seconds(10)
+        configuration.options.additionalStartupParameters = limits.startupParameters
         return PostgresEventStore(
             endpoint: endpoint, client: PostgresClient(configuration: configuration, backgroundLogger: logger),
             logger: logger)
@@ -129,7 +132,7 @@ public final class PostgresEventStore: EventStore, LeaseStore {
         public var tls: Bool
     }
 
-    /// Connects and authenticates as ``open(_:password:maximumConnections:)`` does, reads the
+    /// Connects and authenticates as ``open(_:password:maximumConnections:limits:)`` does, reads the
     /// server's version and the schema version, and disconnects, changing nothing (`check-config`).
     /// - Throws: as `open` does, `newerSchema` included.
     public static func check(_ endpoint: Endpoint, password: String?) async throws(SyncStoreError) -> ConnectionCheck {
@@ -261,7 +264,7 @@ public final class PostgresEventStore: EventStore, LeaseStore {
         do {
             value = try await body(connection)
         } catch {
-            _ = try? await connection.query("ROLLBACK", logger: logger)
+            if !connection.isClosed { _ = try? await connection.query("ROLLBACK", logger: logger) }
             throw error
         }
         try await connection.run("COMMIT", logger: logger)
@@ -272,14 +275,29 @@ public final class PostgresEventStore: EventStore, LeaseStore {
 extension PostgresConnection {
     /// Runs a statement, reading (and dropping) whatever rows it returns.
     func run(_ query: PostgresQuery, logger: Logger) async throws {
+        try ensureOpen()
         for try await _ in try await self.query(query, logger: logger) {}
     }
 
     /// Runs a statement and returns how many rows it returned (for `… RETURNING 1`, how many it changed).
     @discardableResult
     func count(_ query: PostgresQuery, logger: Logger) async throws -> Int {
+        try ensureOpen()
         var count = 0
         for try await _ in try await self.query(query, logger: logger) { count += 1 }
         return count
+    }
+
+    /// Throws `unreachable` when the connection is closed. A statement sent on a closed
+    /// connection is never answered (PostgresNIO drops the write), and this happens to a daemon
+    /// that wakes up from a freeze in the middle of a transaction the server ended meanwhile
+    /// (`idle_in_transaction_session_timeout`, `SessionLimits`): without the check its commit
+    /// would wait forever.
+    func ensureOpen() throws {
+        guard isClosed else { return }
+        throw SyncStoreError.unavailable(
+            code: .unreachable,
+            message: "PostgreSQL: the server ended the session (a transaction left idle past "
+                + "idle_in_transaction_session_timeout, or a lost connection)")
     }
 }

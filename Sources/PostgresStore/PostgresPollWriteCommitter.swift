@@ -4,17 +4,21 @@ import NP6Model
 import PostgresNIO
 import SyncStore
 
-/// The PostgreSQL side of group commit: a transaction's writes in a few round trips. Every
-/// event of the transaction goes in one `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING`
-/// (in order, so `seq` follows arrival as in SQLite), the ids seen again in one statement that
-/// keeps their other payloads in `event_conflicts`, the malformed elements in one, and then each
-/// write's contact update, in order, fenced by the contact's generation and, for a poll that
-/// claimed its contact, by its lease token (another instance took the contact over: the row is
-/// the new holder's). A poll's last write (`finish`, `failure`) gives its lease up.
+/// The PostgreSQL side of group commit: a transaction's writes in a few round trips. The
+/// malformed elements go in one statement; then each write's contact update, in order, fenced
+/// by the contact's generation and, for a poll that claimed its contact, by its lease token
+/// (another instance took the contact over: the row is the new holder's), a poll's last write
+/// (`finish`, `failure`) giving its lease up; then every event of the transaction in one
+/// `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING` (in order, so `seq` follows arrival as
+/// in SQLite), and the ids seen again in one statement that keeps their other payloads in
+/// `event_conflicts`.
 ///
-/// Transactions that insert events take an advisory lock first, so they commit one after the
-/// other: a `seq` is never committed after a higher one, and a sink reading `seq > cursor`
-/// never skips an event (PostgreSQL hands out sequence values in no commit order).
+/// Transactions that insert events take an advisory lock before the insert, so they commit one
+/// after the other: a `seq` is never committed after a higher one, and a sink reading
+/// `seq > cursor` never skips an event (PostgreSQL hands out sequence values in no commit
+/// order). The lock is taken after the transaction's other writes, and held only for the insert,
+/// the conflicts and COMMIT; `SessionLimits` bounds how long a frozen holder keeps it and how
+/// long another commit waits for it.
 struct PostgresPollWriteCommitter: PollWriteCommitter {
     let client: PostgresClient
     let logger: Logger
@@ -44,11 +48,14 @@ struct PostgresPollWriteCommitter: PollWriteCommitter {
         _ writes: [PollWrite], _ connection: PostgresConnection, logger: Logger
     ) async throws -> [InsertCounts] {
         var counts = Array(repeating: InsertCounts(), count: writes.count)
-        try await insertEvents(writes, &counts, connection, logger: logger)
         try await quarantine(writes, &counts, connection, logger: logger)
         for (index, write) in writes.enumerated() {
             counts[index].supersededByOperator = try await updateContact(write, connection, logger: logger)
         }
+        // Last, so that the advisory lock every other daemon's commit waits for is held for the
+        // fewest round trips (the insert, the conflicts, COMMIT); a daemon frozen in between is
+        // cut by `idle_in_transaction_session_timeout` (`SessionLimits`).
+        try await insertEvents(writes, &counts, connection, logger: logger)
         return counts
     }
 
@@ -110,6 +117,7 @@ struct PostgresPollWriteCommitter: PollWriteCommitter {
         for index in ids.indices {
             if firstSeen.insert(ids[index]).inserted { first.append(index) } else { seen.append(index) }
         }
+        try connection.ensureOpen()
         let rows = try await connection.query(
             """
             WITH input AS (
@@ -145,6 +153,7 @@ struct PostgresPollWriteCommitter: PollWriteCommitter {
         }
         seen.sort()
         guard !seen.isEmpty else { return }
+        try connection.ensureOpen()
         let conflicts = try await connection.query(
             """
             WITH candidate AS (
@@ -213,6 +222,7 @@ struct PostgresPollWriteCommitter: PollWriteCommitter {
             }
         }
         guard !owners.isEmpty else { return }
+        try connection.ensureOpen()
         let rows = try await connection.query(
             """
             INSERT INTO quarantine (contact_id, reason, raw, received_ms)

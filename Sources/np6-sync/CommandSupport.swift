@@ -92,6 +92,13 @@ extension GlobalOptions {
     return try SQLiteEventStore.open(path: configuration.path)
 }
 
+/// The store of `np6-sync run`: on PostgreSQL, no statement runs longer than half a lease
+/// (`SessionLimits`); the commands' statements (an `events` export to a slow reader) may.
+@Sendable func openStoreForDaemon(_ configuration: DatabaseConfiguration) async throws -> any EventStore {
+    if let url = configuration.url { return try await openPostgres(url, configuration, boundsStatements: true) }
+    return try SQLiteEventStore.open(path: configuration.path)
+}
+
 /// The store a configuration names, for commands that only read it (`status`, `events`,
 /// `sinks status`): they work while another process holds the write lock. (PostgreSQL readers
 /// never wait for writers; the store is the same.)
@@ -102,9 +109,15 @@ extension GlobalOptions {
 
 /// Connects to the PostgreSQL database with the password from `database.passwordFile`,
 /// `NP6_DATABASE_PASSWORD` or the systemd credential (`nil` when none is set).
-func openPostgres(_ url: PostgresURL, _ configuration: DatabaseConfiguration) async throws -> PostgresEventStore {
+/// Every session waits for a lock, or holds a transaction idle, at most a third of
+/// `database.leaseSeconds` (`SessionLimits`).
+func openPostgres(
+    _ url: PostgresURL, _ configuration: DatabaseConfiguration, boundsStatements: Bool = false
+) async throws -> PostgresEventStore {
     let password = try configuration.resolvePassword(environment: ProcessInfo.processInfo.environment)
-    return try await PostgresEventStore.open(url.endpoint, password: password?.unredactedValue)
+    return try await PostgresEventStore.open(
+        url.endpoint, password: password?.unredactedValue,
+        limits: SessionLimits(leaseSeconds: configuration.leaseSeconds, boundsStatements: boundsStatements))
 }
 
 extension PostgresURL {

@@ -31,7 +31,7 @@ struct RunCommand: AsyncParsableCommand {
                 configuration: configuration, apiKey: key, environment: options.environment, logger: logger,
                 // --log-level pins the level; otherwise SIGHUP applies the file's logging.level.
                 logLevel: logLevel == nil ? processLogLevel : nil,
-                openStore: openStore,
+                openStore: openStoreForDaemon,
                 reloadConfiguration: {
                     let fresh = try options.loadConfiguration()
                     try fresh.checkReferencedFiles(environment: options.environment, requiringAPIKey: false)

@@ -167,7 +167,7 @@ final class PollRecorder: Sendable {
         }
 
         func releaseLeases(of instance: StoreInstance) async throws {}
-        func releaseLeases(on contacts: Set<Int64>, of instance: StoreInstance) async throws {}
+        func releaseLeases(_ claims: [PollTarget], of instance: StoreInstance) async throws {}
         func claimSinkLease(
             _ sink: String, for instance: StoreInstance, nowMs: Int64, leaseUntilMs: Int64
         ) async throws -> Int64? { 0 }

@@ -131,6 +131,55 @@ public struct PostgresTestServer: Sendable {
         }
     }
 
+    /// A session on `database`, set up with `startupParameters` as a daemon's are
+    /// (`SessionLimits.startupParameters`), that opened a transaction, ran `sql` in it (e.g. took
+    /// the advisory lock of the event inserts) and now sends nothing: a daemon stopped with
+    /// SIGSTOP, or whose VM was paused, in the middle of a commit.
+    public func silentSession(
+        running sql: String, on database: String, startupParameters: [(String, String)] = []
+    ) async throws -> SilentSession {
+        var configuration = PostgresConnection.Configuration(
+            host: endpoint.host, port: endpoint.port, username: endpoint.username, password: password,
+            database: database, tls: .disable)
+        configuration.options.additionalStartupParameters = startupParameters
+        let logger = Logger(label: "np6-sync-tests.postgres")
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 3, logger: logger)
+        do {
+            try await connection.query("BEGIN", logger: logger)
+            try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+        return SilentSession(connection: connection, logger: logger)
+    }
+
+    /// See ``silentSession(running:on:startupParameters:)``.
+    public final class SilentSession: Sendable {
+        let connection: PostgresConnection
+        let logger: Logger
+
+        init(connection: PostgresConnection, logger: Logger) {
+            self.connection = connection
+            self.logger = logger
+        }
+
+        /// The frozen process resumes: it commits what it did. Throws when the server has ended
+        /// its session meanwhile (its transaction rolled back).
+        public func wake() async throws {
+            // A statement on a closed connection is never answered: check first.
+            guard !connection.isClosed else { throw SessionEnded() }
+            try await connection.query("COMMIT", logger: logger)
+        }
+
+        /// The server ended the session while it was silent.
+        public struct SessionEnded: Error {}
+
+        public func close() async {
+            try? await connection.close()
+        }
+    }
+
     /// Runs one statement on the server's own database (not in a transaction: `CREATE DATABASE`).
     public func administer(_ sql: String) async throws {
         try await withConnection(to: endpoint.database) { connection, logger in

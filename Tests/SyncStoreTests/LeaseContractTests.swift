@@ -211,17 +211,43 @@ import Testing
             let claimed = try await first.claimDueContacts(
                 nowMs: 1_000, limit: 2, excluding: [], for: one, leaseUntilMs: 31_000)
             #expect(claimed.count == 2)
-            let aliceID = try #require(claimed.first { $0.reference == alice }?.id)
-            try await first.releaseLeases(on: [aliceID], of: one)
+            let aliceClaim = try #require(claimed.first { $0.reference == alice }?.pollTarget)
+            try await first.releaseLeases([aliceClaim], of: one)
             let taken = try await second.claimDueContacts(
                 nowMs: 2_000, limit: 2, excluding: [], for: two, leaseUntilMs: 32_000)
             #expect(taken.map(\.reference) == [alice], "bob's lease is still the first's")
             // Giving up a lease another instance holds changes nothing.
-            try await first.releaseLeases(on: [aliceID], of: one)
+            try await first.releaseLeases([aliceClaim], of: one)
             #expect(
                 try await first.claimDueContacts(
                     nowMs: 3_000, limit: 2, excluding: [], for: one, leaseUntilMs: 33_000
                 ).isEmpty)
+        }
+    }
+
+    /// The start-up check's claim outlived its lease and the same instance claimed the contact
+    /// again for a poll: giving up the old claim leaves the poll's lease alone (it is matched by
+    /// its token, not by the owner).
+    @Test(arguments: StoreKind.sharedCases) func givingUpAClaimLeavesALaterClaimOfTheSameInstanceAlone(
+        _ kind: StoreKind
+    ) async throws {
+        try await kind.withTwoSharedStores { first, second in
+            _ = try await first.addContacts([alice], now: 1)
+            let check = try #require(
+                try await first.claimDueContacts(nowMs: 1_000, limit: 1, excluding: [], for: one, leaseUntilMs: 6_000)
+                    .first)
+            let poll = try #require(
+                try await first.claimDueContacts(nowMs: 6_000, limit: 1, excluding: [], for: one, leaseUntilMs: 11_000)
+                    .first)
+            #expect(poll.leaseToken != check.leaseToken)
+            try await first.releaseLeases([check.pollTarget], of: one)
+            #expect(
+                try await second.claimDueContacts(nowMs: 7_000, limit: 1, excluding: [], for: two, leaseUntilMs: 12_000)
+                    .isEmpty, "the poll's lease is still held")
+            try await first.releaseLeases([poll.pollTarget], of: one)
+            #expect(
+                try await second.claimDueContacts(nowMs: 7_000, limit: 1, excluding: [], for: two, leaseUntilMs: 12_000)
+                    .map(\.reference) == [alice])
         }
     }
 
@@ -232,9 +258,11 @@ import Testing
             func beat(
                 _ store: any SharedStore, _ instance: StoreInstance, at now: Int64, pausedUntil: Int64? = nil
             ) async throws -> ClusterShare {
-                try await store.heartbeat(
+                var share = try await store.heartbeat(
                     instance, nowMs: now, renewing: [], leaseUntilMs: now + 30_000, liveSinceMs: now - 30_000,
                     rateLimitedUntilMs: pausedUntil)
+                share.databaseNowMs = nil  // the server's clock: see heartbeatReadsTheDatabasesClock…
+                return share
             }
             #expect(try await beat(second, two, at: 1_000) == ClusterShare(liveInstances: 1))
             // The second ranks after the first (by id) once both are live: the first takes a
@@ -258,4 +286,32 @@ import Testing
             #expect(try await beat(second, two, at: 40_000) == ClusterShare(liveInstances: 1))
         }
     }
+
+    /// The cluster's time is the database's: each heartbeat reads the server's clock, and says
+    /// which leases it renewed (those still its own).
+    @Test(arguments: StoreKind.sharedCases) func heartbeatReadsTheDatabasesClockAndNamesTheLeasesItRenewed(
+        _ kind: StoreKind
+    ) async throws {
+        try await kind.withTwoSharedStores { first, second in
+            _ = try await first.addContacts([alice, bob], now: 1)
+            let claimed = try await first.claimDueContacts(
+                nowMs: 1_000, limit: 2, excluding: [], for: one, leaseUntilMs: 31_000)
+            let ids = Set(claimed.map(\.id))
+            let aliceID = try #require(claimed.first { $0.reference == alice }?.id)
+            // The second takes alice over once her lease expired; the first renews only bob.
+            _ = try await second.claimDueContacts(
+                nowMs: 31_000, limit: 1, excluding: [], for: two, leaseUntilMs: 61_000)
+            let before = Int64(Date().timeIntervalSince1970 * 1000)
+            // Times passed in a day off (a host whose clock is wrong) change nothing of the reading.
+            let share = try await first.heartbeat(
+                one, nowMs: 86_400_000, renewing: ids, leaseUntilMs: 86_430_000, liveSinceMs: 0,
+                rateLimitedUntilMs: nil)
+            let after = Int64(Date().timeIntervalSince1970 * 1000)
+            #expect(share.renewed == ids.subtracting([aliceID]))
+            // The test server runs on this machine: its clock is this one.
+            let databaseNow = try #require(share.databaseNowMs)
+            #expect(databaseNow >= before - 1_000 && databaseNow <= after + 1_000)
+        }
+    }
+
 }

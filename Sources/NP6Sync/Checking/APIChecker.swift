@@ -19,6 +19,14 @@ public struct APIChecker: Sendable {
     public var maxContactsAsked = 20
     /// Paces the requests like sync does (`api.requestsPerSecond`).
     public var pacer: RequestPacer?
+    /// Whether a request for the contact may go out; when not, ``run(contacts:)`` throws
+    /// ``LeaseLost`` (the daemon's start-up check, once its lease on the contact runs low).
+    public var mayAsk: @Sendable (ContactReference) -> Bool = { _ in true }
+
+    /// The checks stopped: `contact` may no longer be asked (``mayAsk``).
+    public struct LeaseLost: Error {
+        public var contact: ContactReference
+    }
 
     public init(client: NP6Client, pacer: RequestPacer? = nil) {
         self.client = client
@@ -60,7 +68,12 @@ public struct APIChecker: Sendable {
     }
 
     private func ask(_ query: StopEventsQuery) async throws -> Answer {
+        guard mayAsk(query.contact) else { throw LeaseLost(contact: query.contact) }
         let ticket = try await pacer?.acquire()
+        guard mayAsk(query.contact) else {
+            if let ticket { await pacer?.finish(ticket) }
+            throw LeaseLost(contact: query.contact)
+        }
         var answer = Answer(query: query)
         let observe: (Int, RateLimitInfo?) async -> Void = { [pacer] status, rateLimit in
             if let ticket { await pacer?.observe(ticket, rateLimit, rateLimited: status == 429) }

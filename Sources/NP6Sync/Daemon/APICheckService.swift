@@ -7,23 +7,38 @@ import SyncStore
 /// logged as an error; nothing here stops the daemon.
 ///
 /// With leases (several daemons on one database) it asks only contacts it claimed, as a poll
-/// would, so that no contact is asked by two daemons at once, and frees them when done.
+/// would, so that no contact is asked by two daemons at once: the claims join the instance's
+/// ``ContactLeases``, which its heartbeat renews for as long as the checks take; a request goes
+/// out only while its contact's lease has time left (the checks stop otherwise); and it gives
+/// them up when done, each with its lease token, so that a lease another instance (or this
+/// one's scheduler) took meanwhile stays theirs. Its times are the cluster's (`ClusterClock`).
 struct APICheckService: Service {
     let checker: APIChecker
     let database: any ContactStore
     let logger: Logger
+    let clusterClock: ClusterClock
     var leasing: InstanceLease?
+    /// The instance's leases, renewed by its scheduler's heartbeat; required with `leasing`.
+    var leases: ContactLeases?
 
     func run() async throws {
-        var claimed: Set<Int64> = []
+        var claimed: [StoredContact] = []
         do {
             let contacts: [StoredContact]
-            if let leasing {
-                let now = WallClock.nowMs()
+            var checker = checker
+            if let leasing, let leases {
+                let now = clusterClock.nowMs()
                 contacts = try await leasing.store.claimDueContacts(
                     nowMs: now, limit: checker.maxContactsAsked, excluding: [], for: leasing.instance,
                     leaseUntilMs: now + leasing.durationMs)
-                claimed = Set(contacts.map(\.id))
+                leases.hold(contacts, untilMs: now + leasing.durationMs)
+                claimed = contacts
+                let byReference = Dictionary(
+                    contacts.map { ($0.reference, $0) }, uniquingKeysWith: { first, _ in first })
+                checker.mayAsk = { [clusterClock] reference in
+                    guard let contact = byReference[reference] else { return false }
+                    return leases.mayAsk(contact, nowMs: clusterClock.nowMs())
+                }
             } else {
                 contacts = try await database.contacts(limit: checker.maxContactsAsked, enabledOnly: true)
             }
@@ -40,6 +55,10 @@ struct APICheckService: Service {
         } catch is CancellationError {
             await release(claimed)
             return
+        } catch let error as APIChecker.LeaseLost {
+            logger.warning(
+                "API check stopped: this instance no longer holds the lease of a contact it was asking",
+                metadata: ["contact.kind": "\(error.contact.kind.rawValue)", "contact.value": "\(error.contact.value)"])
         } catch {
             logger.warning("Could not check the API's assumptions", metadata: ["error": "\(error)"])
         }
@@ -49,12 +68,13 @@ struct APICheckService: Service {
         try? await gracefulShutdown()
     }
 
-    /// Frees the contacts claimed for the checks, so that they are polled at once; if that
-    /// fails, they are after their lease.
-    private func release(_ claimed: Set<Int64>) async {
+    /// Frees the contacts claimed for the checks, each with its lease token, so that they are
+    /// polled at once; if that fails, they are after their lease.
+    private func release(_ claimed: [StoredContact]) async {
         guard let leasing, !claimed.isEmpty else { return }
+        for contact in claimed { leases?.forget(contact.id, token: contact.leaseToken) }
         do {
-            try await leasing.store.releaseLeases(on: claimed, of: leasing.instance)
+            try await leasing.store.releaseLeases(claimed.map(\.pollTarget), of: leasing.instance)
         } catch {
             logger.warning(
                 "Could not give up the leases of the contacts the API check asked", metadata: ["error": "\(error)"])

@@ -34,6 +34,9 @@ public struct Daemon: Sendable {
     let logger: Logger
     /// The configured contacts, when the database refused to add them at start: added later.
     let contactsToAdd: [ContactReference]
+    /// Cluster time (PostgreSQL): the database's clock, as the heartbeats measure it; the
+    /// leases of contacts and sinks, the heartbeats and the shared pause are written in it.
+    let clusterClock: ClusterClock
     let reload: @Sendable () async -> Void
     /// This process in the database's `instances` (PostgreSQL): a new id at each start.
     public let instance = StoreInstance(
@@ -75,7 +78,10 @@ public struct Daemon: Sendable {
             }
         }
         let metrics = SyncMetrics(registry: PrometheusCollectorRegistry())
-        let sinks = SinkSupervisor(database: database, sinks: configuration.sinks, logger: logger, metrics: metrics)
+        let clusterClock = ClusterClock(wallNowMs: WallClock.nowMs)
+        let sinks = SinkSupervisor(
+            database: database, sinks: configuration.sinks, logger: logger, metrics: metrics,
+            nowMs: { clusterClock.nowMs() })
         let client = runtime.makeClient(apiKey: apiKey)
         let notFoundGate = NotFoundGate()
         return Daemon(
@@ -88,6 +94,7 @@ public struct Daemon: Sendable {
             notifier: notifier,
             logger: logger,
             contactsToAdd: contactsToAdd,
+            clusterClock: clusterClock,
             reload: {
                 notify(notifier, logger) { try $0.reloading() }
                 do {
@@ -167,12 +174,23 @@ public struct Daemon: Sendable {
             database: runtime.database, maxConcurrentPolls: runtime.configuration.api.maxConcurrentRequests,
             wallNowMs: WallClock.nowMs, poll: { [poller] contact in try await poller.fetch(contact, logger: logger) })
         scheduler.health = health
+        scheduler.clusterClock = clusterClock
+        var leases: ContactLeases?
         if let shared = runtime.database as? any LeaseStore {
             // Several daemons may share the database (PostgreSQL): contacts are claimed by lease.
             let lease = InstanceLease(
                 store: shared, instance: instance, durationMs: Int64(runtime.configuration.database.leaseSeconds) * 1000
             )
             scheduler.leasing = lease
+            // A poll (or the start-up check) asks the API only while its lease has time left.
+            let held = ContactLeases(durationMs: lease.durationMs)
+            leases = held
+            scheduler.leases = held
+            scheduler.poll = { [poller, clusterClock] contact in
+                var poller = poller
+                poller.mayAsk = { contact in held.mayAsk(contact, nowMs: clusterClock.nowMs()) }
+                return try await poller.fetch(contact, logger: logger)
+            }
             // And each sink is delivered by the instance holding its lease.
             sinks.leasing = lease
         }
@@ -184,6 +202,10 @@ public struct Daemon: Sendable {
                 await pacer.share(share)
                 metrics.setLiveInstances(share.liveInstances)
             }
+        }
+        if let leasing = scheduler.leasing, let leases {
+            // Cluster time before anything is leased: the sinks claim theirs as the group starts.
+            _ = await scheduler.heartbeat(leasing, leases: leases, cluster: clusterClock, health: health)
         }
         let watchdog = WatchdogTimer(interval: notifier?.watchdogInterval, clock: ContinuousClock())
         let sinks = sinks
@@ -208,8 +230,10 @@ public struct Daemon: Sendable {
         ]
         if runtime.configuration.sync.checkApiOnStart {
             var check = APICheckService(
-                checker: APIChecker(client: client, pacer: pacer), database: runtime.database, logger: logger)
+                checker: APIChecker(client: client, pacer: pacer), database: runtime.database, logger: logger,
+                clusterClock: clusterClock)
             check.leasing = scheduler.leasing
+            check.leases = leases
             services.append(
                 .init(service: check, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
         }

@@ -54,7 +54,8 @@ actor DaemonMonitor {
 
     func record(_ outcome: PollOutcome) {
         cycle.add(outcome)
-        metrics?.recordPoll(outcome.result.contactStatus)
+        // One that stopped without its lease is no outcome of the contact's: another instance has it.
+        if !outcome.stoppedWithoutLease { metrics?.recordPoll(outcome.result.contactStatus) }
         metrics?.recordEvents(
             new: outcome.counts.new, duplicate: outcome.counts.duplicate, conflicting: outcome.counts.conflicting,
             quarantined: outcome.counts.quarantined)

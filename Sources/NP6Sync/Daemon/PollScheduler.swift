@@ -1,6 +1,7 @@
 import Logging
 import ServiceLifecycle
 import SyncStore
+import Synchronization
 
 /// The daemon's polling loop: driven by the database (`contacts.next_due_ms`, oldest due first),
 /// at most `maxConcurrentPolls` making requests (a poll whose writes are committing does not
@@ -39,6 +40,12 @@ public struct PollScheduler: Sendable {
     /// Several daemons on one database: contacts are claimed with leases and the loop
     /// heartbeats; `nil` for a database one process uses (SQLite).
     public var leasing: InstanceLease?
+    /// The leases this instance holds, which its heartbeat renews: its polls' and those the
+    /// start-up API check claimed; made from `leasing` when `nil`.
+    var leases: ContactLeases?
+    /// Cluster time, measured by the heartbeats: leases, heartbeats and the shared pause are
+    /// in the database's clock; made from `wallNowMs` when `nil`.
+    var clusterClock: ClusterClock?
     /// Until when the API told this instance to pause (wall ms), for the heartbeat to share.
     public var imposedPauseUntilMs: @Sendable () async -> Int64? = { nil }
     /// Called after each heartbeat with the cluster's share of the API's limit (the pacer's).
@@ -62,6 +69,7 @@ public struct PollScheduler: Sendable {
         case fetchFailed(StoredContact, any Error)
         case polled(StoredContact, PollOutcome)
         case tick
+        case heartbeatsEnded
     }
 
     /// Runs until graceful shutdown or cancellation; throws `DaemonError.unauthorized` when the
@@ -89,28 +97,63 @@ public struct PollScheduler: Sendable {
         }
     }
 
-    /// Heartbeats (see ``InstanceLease``); returns when the next one is due, and the cluster's share
-    /// (`nil` when the heartbeat failed: the last one stays in force).
-    private func heartbeat(
-        _ leasing: InstanceLease, renewing: Set<Int64>, health: DatabaseHealth
-    ) async -> (nextMs: Int64, share: ClusterShare?) {
-        let now = wallNowMs()
+    /// Heartbeats (see ``InstanceLease``): renews `leases`, measures the cluster's time, and
+    /// returns the cluster's share (`nil` when the heartbeat failed: the last one stays in force).
+    /// The times it writes are cluster times; the pause it hears of is handed on in local time.
+    func heartbeat(
+        _ leasing: InstanceLease, leases: ContactLeases, cluster: ClusterClock, health: DatabaseHealth
+    ) async -> ClusterShare? {
+        let sentMs = wallNowMs()
+        let now = cluster.clusterMs(localMs: sentMs)
         do {
-            let share = try await leasing.store.heartbeat(
-                leasing.instance, nowMs: now, renewing: renewing, leaseUntilMs: now + leasing.durationMs,
-                liveSinceMs: now - leasing.durationMs, rateLimitedUntilMs: await imposedPauseUntilMs())
+            let pause = await imposedPauseUntilMs().map { cluster.clusterMs(localMs: $0) }
+            var share = try await leasing.store.heartbeat(
+                leasing.instance, nowMs: now, renewing: leases.ids, leaseUntilMs: now + leasing.durationMs,
+                liveSinceMs: now - leasing.durationMs, rateLimitedUntilMs: pause)
+            if let databaseNowMs = share.databaseNowMs {
+                let wasSynchronized = cluster.isSynchronized
+                cluster.measured(databaseNowMs: databaseNowMs, sentMs: sentMs, answeredMs: wallNowMs())
+                // The first one wrote and read in the local clock: once more, in the cluster's.
+                if !wasSynchronized {
+                    return await heartbeat(leasing, leases: leases, cluster: cluster, health: health)
+                }
+            }
+            leases.renewed(share.renewed, untilMs: now + leasing.durationMs)
+            share.rateLimitedUntilMs = share.rateLimitedUntilMs.map { cluster.localMs(clusterMs: $0) }
             health.succeeded(isWrite: true)
             await onHeartbeat(share)
-            return (now + leasing.heartbeatEveryMs, share)
+            return share
         } catch {
             if !(error is CancellationError) { health.failed(error, operation: "heartbeat", isWrite: true) }
-            return (now + leasing.heartbeatEveryMs, nil)
+            return nil
         }
     }
 
     private func run<C: Clock<Duration>>(logger: Logger, clock: C) async throws {
         let health = self.health ?? DatabaseHealth(logger: logger, metrics: nil, wallNowMs: wallNowMs)
+        let cluster = clusterClock ?? ClusterClock(wallNowMs: wallNowMs)
+        let leases = self.leases ?? ContactLeases(durationMs: leasing?.durationMs ?? 0)
+        // This instance's share of `maxConcurrentPolls` among the live instances, as the last
+        // heartbeat found it.
+        let latestShare = LatestShare()
         try await withThrowingTaskGroup(of: Event.self) { group in
+            if let leasing {
+                // The first one before any claim: it measures the cluster's time. Then on a task
+                // of their own, so that no query of this loop (nor a commit it waits for) delays
+                // the renewals; also while stopping: the polls still in flight keep their leases.
+                let first = await heartbeat(leasing, leases: leases, cluster: cluster, health: health)
+                latestShare.value.withLock { $0 = first }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await clock.sleep(for: .milliseconds(leasing.heartbeatEveryMs))
+                        if Task.isCancelled { break }
+                        if let share = await heartbeat(leasing, leases: leases, cluster: cluster, health: health) {
+                            latestShare.value.withLock { $0 = share }
+                        }
+                    }
+                    return .heartbeatsEnded
+                }
+            }
             var inFlight: Set<Int64> = []  // fetching or committing: not read as due again
             var fetching = 0
             var queue: [StoredContact] = []  // due contacts, the next one last
@@ -118,8 +161,6 @@ public struct PollScheduler: Sendable {
             var tickPending = false
             var shutdownDeadline: C.Instant?
             var backoff = DatabaseBackoff<C.Instant>()
-            var nextHeartbeatMs = Int64.min
-            // This instance's share of `maxConcurrentPolls` among the live instances.
             var concurrency = maxConcurrentPolls
             func refused(_ contact: StoredContact, _ code: DatabaseErrorCode, _ message: String) {
                 health.failed(code, message: message, operation: "poll writes", isWrite: true)
@@ -127,11 +168,8 @@ public struct PollScheduler: Sendable {
                 backoff.databaseRefused(code, at: clock.now)
             }
             while true {
-                // Also while stopping: the polls still in flight keep their leases.
-                if let leasing, wallNowMs() >= nextHeartbeatMs {
-                    let (next, share) = await heartbeat(leasing, renewing: inFlight, health: health)
-                    nextHeartbeatMs = next
-                    if let share { concurrency = max(1, share.part(of: maxConcurrentPolls)) }
+                if let share = latestShare.value.withLock({ $0 }) {
+                    concurrency = max(1, share.part(of: maxConcurrentPolls))
                 }
                 if shutdownDeadline == nil, Task.isShuttingDownGracefully || Task.isCancelled {
                     shutdownDeadline = clock.now.advanced(by: shutdownGrace)
@@ -155,16 +193,25 @@ public struct PollScheduler: Sendable {
                             let now = wallNowMs()
                             if let leasing {
                                 // Only as many as start now: each is polled while its lease lives.
-                                queue = try await leasing.store.claimDueContacts(
-                                    nowMs: now, limit: concurrency - fetching, excluding: excluding,
-                                    for: leasing.instance, leaseUntilMs: now + leasing.durationMs
-                                ).reversed()
+                                // In cluster time, never before a heartbeat measured it: a host
+                                // whose clock is ahead would take leases that are not over.
+                                guard cluster.isSynchronized || latestShare.value.withLock({ $0 }) != nil else {
+                                    throw ClusterClockUnknown()
+                                }
+                                let clusterNow = cluster.nowMs()
+                                let claimed = try await leasing.store.claimDueContacts(
+                                    nowMs: clusterNow, limit: concurrency - fetching, excluding: excluding,
+                                    for: leasing.instance, leaseUntilMs: clusterNow + leasing.durationMs)
+                                leases.hold(claimed, untilMs: clusterNow + leasing.durationMs)
+                                queue = claimed.reversed()
                             } else {
                                 queue = try await database.dueContacts(
                                     nowMs: now, limit: max(Self.pageSize, maxConcurrentPolls), excluding: excluding
                                 ).reversed()
                             }
                             health.succeeded(isWrite: false)
+                        } catch is ClusterClockUnknown {
+                            queue = []  // the heartbeat, failing, says why
                         } catch  where !(error is CancellationError) {
                             queue = []
                             health.failed(error, operation: "due contacts read", isWrite: false)
@@ -202,6 +249,8 @@ public struct PollScheduler: Sendable {
                 switch event {
                 case .tick:
                     tickPending = false
+                case .heartbeatsEnded:
+                    break
                 case .fetched(let pending):
                     fetching -= 1
                     if case .unauthorized(let status) = pending.outcome.result {
@@ -214,11 +263,13 @@ public struct PollScheduler: Sendable {
                 case .fetchFailed(let contact, let error):
                     fetching -= 1
                     inFlight.remove(contact.id)
+                    leases.forget(contact.id, token: contact.leaseToken)
                     let code = DatabaseErrorCode(error)
                     refused(contact, code, "\(error)")
                     await onPoll(contact, PollOutcome(result: .databaseFailed(code, message: "\(error)")))
                 case .polled(let contact, let outcome):
                     inFlight.remove(contact.id)
+                    leases.forget(contact.id, token: contact.leaseToken)
                     if case .databaseFailed(let code, let message) = outcome.result {
                         refused(contact, code, message)
                     } else {
@@ -252,12 +303,21 @@ public struct PollScheduler: Sendable {
     }
 }
 
+/// The cluster's share as the last heartbeat found it, for the loop that claims.
+private final class LatestShare: Sendable {
+    let value = Mutex<ClusterShare?>(nil)
+}
+
+/// The heartbeat has measured no cluster time yet: claims wait for it.
+private struct ClusterClockUnknown: Error {}
+
 /// How a polling loop shares the contacts of a database with others (`PollScheduler.leasing`).
 ///
 /// It claims due contacts only for the polls it starts at once (a claimed contact waiting in
 /// a queue would see its lease expire and be polled by two instances), heartbeats every
-/// second (at most a third of the lease), renewing the leases of its polls in flight and
-/// sharing the API's limit, and gives its leases up when it stops. An instance that dies
+/// second (at most a third of the lease) on a task of its own, renewing the leases of its
+/// polls in flight (and of the start-up API check) and sharing the API's limit, and gives its
+/// leases up when it stops. Its times are the database's (`ClusterClock`). An instance that dies
 /// renews nothing: after `durationMs` the others take its contacts over. The live instances
 /// divide `api.maxConcurrentRequests` (each at least one poll) and, through the pacer,
 /// `api.requestsPerSecond`.

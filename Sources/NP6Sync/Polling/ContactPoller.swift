@@ -26,6 +26,11 @@ public struct ContactPoller: Sendable {
     /// Compares the API's `Date` with `wallNowMs` and caps watermarks at the API's time when the
     /// local clock is ahead; `nil`: the local clock is trusted.
     public var clockSkew: ClockSkewGuard?
+    /// Whether a request for the contact may still go out: with leases (several daemons on one
+    /// database), only while this instance's lease on it has time left. Asked before each
+    /// request and again once the pacer lets it go; a poll that may no longer ask stops, with
+    /// what it stored kept (`PollOutcome.stoppedWithoutLease`).
+    public var mayAsk: @Sendable (StoredContact) -> Bool = { _ in true }
 
     public init(
         client: NP6Client,
@@ -80,7 +85,12 @@ public struct ContactPoller: Sendable {
         }
         while let current = window {
             let next = current.next(nowMs: pollNow, policy: windows)
+            guard mayAsk(contact) else { return stopWithoutLease(pending, at: current) }
             let ticket = try await pacer.acquire()
+            guard mayAsk(contact) else {
+                await pacer.finish(ticket)
+                return stopWithoutLease(pending, at: current)
+            }
             let gateRound = await notFoundGate?.round
             pending.outcome.requests += 1
             let started = ContinuousClock.now
@@ -146,6 +156,17 @@ public struct ContactPoller: Sendable {
             }
             window = next
         }
+        return pending
+    }
+
+    /// Ends a poll whose lease ran low or was taken over before `window` was asked: another
+    /// instance may poll the contact now, so this one asks nothing more and writes nothing more
+    /// (its writes would be fenced anyway).
+    private func stopWithoutLease(_ pending: PendingPoll, at window: SyncWindow) -> PendingPoll {
+        var pending = pending
+        pending.outcome.stoppedWithoutLease = true
+        pending.logger.info(
+            "Poll stopped: this instance no longer holds the contact's lease", metadata: ["window": "\(window)"])
         return pending
     }
 

@@ -10,6 +10,10 @@ public struct PollOutcome: Sendable {
     public var sawUnsortedBody = false
     /// Set on the 404 that made ``NotFoundGate`` conclude `api.baseURL` is wrong.
     public var misconfiguration: Misconfiguration?
+    /// The poll stopped asking the API before it was done: its lease on the contact ran low or
+    /// went to another instance (``ContactPoller/mayAsk``). What it stored stays; the row is the
+    /// new holder's.
+    public var stoppedWithoutLease = false
 }
 
 /// Every contact asked got a 404 and none a 200: `api.baseURL` (or its path prefix) is wrong.

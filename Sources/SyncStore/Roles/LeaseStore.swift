@@ -18,8 +18,9 @@ public protocol LeaseStore: Sendable {
     /// to pause (`rateLimitedUntilMs`, after a 429), and extends until `leaseUntilMs` its leases
     /// on `renewing` (its polls in flight) that no one took over.
     /// - Returns: how many instances have heartbeated since `liveSinceMs` (this one included):
-    ///   the cluster's size, which shares the API's rate limit; and the latest pause one of them
-    ///   recorded that is still ahead of `nowMs`.
+    ///   the cluster's size, which shares the API's rate limit; the latest pause one of them
+    ///   recorded that is still ahead of `nowMs`; which leases it renewed; and the database's
+    ///   clock, the cluster's time.
     func heartbeat(
         _ instance: StoreInstance, nowMs: Int64, renewing: Set<Int64>, leaseUntilMs: Int64, liveSinceMs: Int64,
         rateLimitedUntilMs: Int64?
@@ -29,9 +30,11 @@ public protocol LeaseStore: Sendable {
     /// once, and removes it from `instances`.
     func releaseLeases(of instance: StoreInstance) async throws
 
-    /// Gives up `instance`'s leases on `contacts` that it claimed without polling them (the
+    /// Gives up `instance`'s leases on contacts that it claimed without polling them (the
     /// daemon's start-up API check), so that they are polled at once rather than after the lease.
-    func releaseLeases(on contacts: Set<Int64>, of instance: StoreInstance) async throws
+    /// Each is given up only while its lease is still the one claimed (`PollTarget.leaseToken`):
+    /// one that expired and was claimed again, by another instance or this one, stays.
+    func releaseLeases(_ claims: [PollTarget], of instance: StoreInstance) async throws
 
     /// Claims for `instance`, or renews, the lease of a sink's delivery until `leaseUntilMs`, so
     /// that several daemons on one database deliver each sink from one instance at a time. It
