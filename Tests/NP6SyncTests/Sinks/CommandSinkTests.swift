@@ -300,28 +300,24 @@ extension SinkTests {
     }
 }
 
-/// The first line written to the FIFO at `path`, read on a thread of its own (a blocking read
-/// must not hold one of the concurrency pool's few threads); at most 60 s, so that a program
-/// that never writes fails the test instead of hanging it.
+/// The first line written to the FIFO at `path`, read on a thread of its own (see
+/// ``onOwnThread(_:)``); at most 60 s, so that a program that never writes fails the test
+/// instead of hanging it.
 func firstLine(ofFIFO path: String) async throws -> String {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async {
-            // Read and write: opening does not wait for the writer, `poll` does, with a bound.
-            let descriptor = open(path, O_RDWR)
-            guard descriptor >= 0 else {
-                return continuation.resume(throwing: POSIXError(.init(rawValue: errno) ?? .EIO))
+    try await onOwnThread {
+        // Read and write: opening does not wait for the writer, `poll` does, with a bound.
+        let descriptor = open(path, O_RDWR)
+        guard descriptor >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+        defer { close(descriptor) }
+        var line: [UInt8] = []
+        var byte: UInt8 = 0
+        while line.last != UInt8(ascii: "\n") {
+            var ready = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            guard poll(&ready, 1, 60_000) == 1, read(descriptor, &byte, 1) == 1 else {
+                throw POSIXError(.ETIMEDOUT)
             }
-            defer { close(descriptor) }
-            var line: [UInt8] = []
-            var byte: UInt8 = 0
-            while line.last != UInt8(ascii: "\n") {
-                var ready = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-                guard poll(&ready, 1, 60_000) == 1, read(descriptor, &byte, 1) == 1 else {
-                    return continuation.resume(throwing: POSIXError(.ETIMEDOUT))
-                }
-                line.append(byte)
-            }
-            continuation.resume(returning: String(decoding: line.dropLast(), as: UTF8.self))
+            line.append(byte)
         }
+        return String(decoding: line.dropLast(), as: UTF8.self)
     }
 }

@@ -73,20 +73,13 @@ final class NotifySocketListener: Sendable {
     /// arrives. Throws `EAGAIN` after `timeout` without one.
     func next(timeout: Duration = .seconds(60)) async throws -> String {
         let deadline = ContinuousClock.now + timeout
-        return try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { [self] in
-                continuation.resume(
-                    with: Result {
-                        while true {
-                            do {
-                                return try receive()
-                            } catch let error as POSIXError
-                                where error.code == .EAGAIN && ContinuousClock.now < deadline
-                            {
-                                continue
-                            }
-                        }
-                    })
+        return try await onOwnThread { [self] in
+            while true {
+                do {
+                    return try receive()
+                } catch let error as POSIXError where error.code == .EAGAIN && ContinuousClock.now < deadline {
+                    continue
+                }
             }
         }
     }
