@@ -25,6 +25,8 @@ public final class StateChanges: Sendable {
     private struct State {
         var generation = 0
         var waiters: [Int: CheckedContinuation<Bool, Never>] = [:]
+        /// The waits whose timeout has passed.
+        var expired: Set<Int> = []
         var nextID = 0
     }
 
@@ -49,38 +51,48 @@ public final class StateChanges: Sendable {
     public func wait(
         timeout: Duration? = .seconds(60), until condition: () async throws -> Bool
     ) async throws {
-        let giveUp = timeout.map { DispatchTime.now() + .nanoseconds(Int($0 / .nanoseconds(1))) }
+        let id = state.withLock { state in
+            defer { state.nextID += 1 }
+            return state.nextID
+        }
+        // One timer for the whole wait, not one per look (a wait may look thousands of times),
+        // cancelled when it ends. A timer, not a sleep: it only ends a wait that would hang.
+        let timer = timeout.map { timeout in
+            let timer = DispatchWorkItem { [self] in
+                let waiter = state.withLock { state in
+                    state.expired.insert(id)
+                    return state.waiters.removeValue(forKey: id)
+                }
+                waiter?.resume(returning: false)
+            }
+            DispatchQueue.global().asyncAfter(
+                deadline: .now() + .nanoseconds(Int(timeout / .nanoseconds(1))), execute: timer)
+            return timer
+        }
+        defer {
+            timer?.cancel()
+            state.withLock { _ = $0.expired.remove(id) }
+        }
         while true {
             let seen = state.withLock { $0.generation }
             if try await condition() { return }
-            // Also between signals that keep coming: a condition that never holds fails in time.
-            let gaveUp = giveUp.map { DispatchTime.now() >= $0 } ?? false
-            guard !gaveUp, await next(after: seen, giveUp: giveUp) else { throw Timeout(waited: timeout ?? .zero) }
+            guard await next(after: seen, as: id) else { throw Timeout(waited: timeout ?? .zero) }
             try Task.checkCancellation()
         }
     }
 
     /// Returns `true` at the first signal after `generation` (at once if there was one, or when
-    /// the task is cancelled), `false` when `giveUp` comes first.
-    private func next(after generation: Int, giveUp: DispatchTime?) async -> Bool {
-        let id = state.withLock { state in
-            defer { state.nextID += 1 }
-            return state.nextID
-        }
-        return await withTaskCancellationHandler {
+    /// the task is cancelled), `false` once wait `id` has expired.
+    private func next(after generation: Int, as id: Int) async -> Bool {
+        await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-                let waiting = state.withLock { state in
-                    guard state.generation == generation, !Task.isCancelled else { return false }
+                let now = state.withLock { state -> Bool? in
+                    if state.expired.contains(id) { return false }
+                    guard state.generation == generation, !Task.isCancelled else { return true }
                     state.waiters[id] = continuation
-                    return true
+                    return nil
                 }
-                guard waiting else { return continuation.resume(returning: true) }
-                if let giveUp {
-                    // A timer, not a sleep: it only ends a wait that would otherwise hang.
-                    DispatchQueue.global().asyncAfter(deadline: giveUp) { [self] in
-                        state.withLock { $0.waiters.removeValue(forKey: id) }?.resume(returning: false)
-                    }
-                }
+                if let now { continuation.resume(returning: now) }
             }
         } onCancel: {
             state.withLock { $0.waiters.removeValue(forKey: id) }?.resume(returning: true)
