@@ -1,3 +1,5 @@
+import NP6Model
+
 /// Where the database is: the `database` object of the config file. A SQLite file
 /// (`database.path`, the default) or a PostgreSQL server (`database.url`); never both.
 public struct DatabaseConfiguration: Sendable, Hashable {
@@ -73,10 +75,17 @@ extension DatabaseConfiguration {
 extension DatabaseConfiguration {
     static let keys = ["path", "url", "passwordFile", "leaseSeconds"]
 
+    /// `url` and `passwordFile` may be `null`, meaning unset (as the example file shows them).
     init(decoding fields: ObjectFields?, environment: [String: String], with decoder: ConfigurationDecoder) {
+        // Whether `key` is present with a value other than `null`.
+        func isSet(_ key: String) -> Bool {
+            guard let value = fields?[key] else { return false }
+            if case .null = value { return false }
+            return true
+        }
         let configured = fields.flatMap { decoder.read("path", in: $0, decoder.filePath) }
         let url = fields.flatMap { fields in
-            decoder.read("url", in: fields) { value, path -> PostgresURL? in
+            decoder.read("url", in: fields, nullMeansAbsent: true) { value, path -> PostgresURL? in
                 guard let text = decoder.nonEmptyString(value, at: path) else { return nil }
                 switch PostgresURL.parsed(text, baseDirectory: decoder.baseDirectory) {
                 case .success(let url): return url
@@ -86,7 +95,7 @@ extension DatabaseConfiguration {
                 }
             }
         }
-        if let fields, fields["path"] != nil, fields["url"] != nil {
+        if let fields, fields["path"] != nil, isSet("url") {
             decoder.report(
                 fields.path.appending("url"),
                 "database.path and database.url are both set; keep database.path for SQLite or database.url for "
@@ -98,7 +107,7 @@ extension DatabaseConfiguration {
         let leaseSeconds = fields.flatMap { fields in
             decoder.read("leaseSeconds", in: fields) { decoder.integer($0, at: $1, in: 5...3600) }
         }
-        if let fields, fields["passwordFile"] != nil, fields["url"] == nil {
+        if let fields, isSet("passwordFile"), !isSet("url") {
             decoder.report(
                 fields.path.appending("passwordFile"),
                 "is for PostgreSQL; set database.url too (a SQLite file has no password)")

@@ -40,6 +40,9 @@ public struct CommandSink: EventSink {
     let arguments: [String]
     /// After this the program gets SIGTERM.
     var timeout: Duration
+    /// What `timeout` is measured on; tests pass a manual clock. (The SIGTERM-to-SIGKILL grace
+    /// is swift-subprocess's own, on real time.)
+    var clock: any Clock<Duration>
     /// How long a program has after SIGTERM before SIGKILL.
     var killGrace: Duration = .seconds(5)
     /// How many of the last lines of standard error the error messages quote.
@@ -48,17 +51,21 @@ public struct CommandSink: EventSink {
     let environment: [String: String]
     let logger: Logger
 
-    /// - Parameter daemonEnvironment: the daemon's environment, from which only the
-    ///   allow-listed variables are passed on.
+    /// - Parameters:
+    ///   - daemonEnvironment: the daemon's environment, from which only the allow-listed
+    ///     variables are passed on.
+    ///   - clock: what the run's `timeout` is measured on.
     public init(
         name: String,
         configuration: CommandSinkConfiguration,
         logger: Logger,
-        daemonEnvironment: [String: String]
+        daemonEnvironment: [String: String],
+        clock: any Clock<Duration> = ContinuousClock()
     ) {
         self.name = name
         self.arguments = configuration.arguments
         self.timeout = configuration.timeout
+        self.clock = clock
         self.environment = Self.childEnvironment(
             name: name, configured: configuration.environment, inheritedFrom: daemonEnvironment)
         self.logger = logger
@@ -151,9 +158,9 @@ public struct CommandSink: EventSink {
                     throw SinkError.refused(reason: "cannot start \(program): \(error)")
                 }
             }
-            group.addTask {
+            group.addTask { [clock, timeout] in
                 // Also ends when the sink's task is cancelled: the program is stopped the same way.
-                try? await Task.sleep(for: timeout)
+                try? await clock.sleep(for: timeout)
                 return nil
             }
             let first = try await group.next()!

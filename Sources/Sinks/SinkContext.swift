@@ -11,12 +11,16 @@ public struct SinkContext: Sendable {
     public var logger: Logger
     /// The daemon's environment variables; a command sink passes on only a few of them.
     public var environment: [String: String]
+    /// What a sink measures its own timeouts on (a command's run): the supervisor's clock.
+    public var clock: any Clock<Duration>
 
     public init(
-        httpClient: HTTPClient, logger: Logger, environment: [String: String] = ProcessInfo.processInfo.environment
+        httpClient: HTTPClient, logger: Logger, environment: [String: String] = ProcessInfo.processInfo.environment,
+        clock: any Clock<Duration> = ContinuousClock()
     ) {
         self.httpClient = httpClient
         self.logger = logger
         self.environment = environment
+        self.clock = clock
     }
 }

@@ -29,7 +29,7 @@ public struct SinkRegistry: Sendable {
         case .command(let command):
             CommandSink(
                 name: configuration.name, configuration: command, logger: context.logger,
-                daemonEnvironment: context.environment)
+                daemonEnvironment: context.environment, clock: context.clock)
         }
     }
 

@@ -28,7 +28,8 @@ extension SinkSupervisor {
     private func drain(_ configuration: SinkConfiguration, client: HTTPClient) async -> SinkDrainReport.Result {
         let logger = sinkLogger(configuration)
         do {
-            let sink = try registry.makeSink(configuration, context: SinkContext(httpClient: client, logger: logger))
+            let sink = try registry.makeSink(
+                configuration, context: SinkContext(httpClient: client, logger: logger, clock: clock))
             return await SinkDeliveryLoop(
                 configuration: configuration, sink: sink, database: database, policy: policy,
                 control: SinkLoopControl(clock: clock), logger: logger, metrics: metrics
@@ -59,7 +60,8 @@ extension SinkSupervisor {
         guard !letters.isEmpty else { return report }
         let logger = sinkLogger(configuration)
         return try await withHTTPClient { client in
-            let sink = try registry.makeSink(configuration, context: SinkContext(httpClient: client, logger: logger))
+            let sink = try registry.makeSink(
+                configuration, context: SinkContext(httpClient: client, logger: logger, clock: clock))
             let delivery = SinkDelivery(
                 databaseID: try await database.databaseID(),
                 generation: try await database.startDeliveryGeneration(name, now: WallClock.nowMs()))

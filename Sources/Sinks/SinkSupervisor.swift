@@ -182,7 +182,8 @@ public final class SinkSupervisor: Service, Sendable {
     /// The sink, or `nil` after logging and recording (state `stopped`) why it cannot be built.
     func makeSink(_ configuration: SinkConfiguration, client: HTTPClient, logger: Logger) async -> (any EventSink)? {
         do {
-            return try registry.makeSink(configuration, context: SinkContext(httpClient: client, logger: logger))
+            return try registry.makeSink(
+                configuration, context: SinkContext(httpClient: client, logger: logger, clock: clock))
         } catch {
             await recordCannotStart(configuration, error: error, logger: logger)
             return nil

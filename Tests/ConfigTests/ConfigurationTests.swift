@@ -154,17 +154,45 @@ import Testing
         _ = try SyncConfiguration.parse(json, environment: [:])
     }
 
+    static let example = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("config.example.json").path
+
     @Test func exampleConfigLoads() throws {
-        let example = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("config.example.json").path
-        let configuration = try SyncConfiguration.load(path: example, environment: [:])
+        let configuration = try SyncConfiguration.load(path: Self.example, environment: [:])
         #expect(configuration.api == APIConfiguration())
         #expect(configuration.schedule == ScheduleConfiguration())
         #expect(configuration.sync == SyncWindowConfiguration())
         #expect(configuration.logging == LoggingConfiguration())
         #expect(configuration.sinks.map(\.kind.typeName) == ["jsonl", "webhook", "command"])
         #expect(configuration.contacts.count == 3)
+        #expect(configuration.database.url == nil && configuration.database.passwordFile == nil)
+        #expect(configuration.database.leaseSeconds == 30)
+    }
+
+    /// The README says the example shows every key: each key the decoder accepts, in every
+    /// section and in a sink of every type.
+    @Test func exampleConfigShowsEveryKeyTheDecoderAccepts() throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: Self.example))
+        let file = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(Set(file.keys) == Set(SyncConfiguration.keys), "top-level keys")
+        let sections: [String: [String]] = [
+            "api": APIConfiguration.keys, "database": DatabaseConfiguration.keys, "sync": SyncWindowConfiguration.keys,
+            "schedule": ScheduleConfiguration.keys, "logging": LoggingConfiguration.keys,
+            "metrics": MetricsConfiguration.keys,
+        ]
+        for key in SyncConfiguration.keys where file[key] is [String: Any] {
+            #expect(sections[key] != nil, "\(key) is an object: its keys belong in this test")
+        }
+        for (section, keys) in sections {
+            let shown = try #require(file[section] as? [String: Any], "\(section) is in the example")
+            #expect(Set(shown.keys) == Set(keys), "\(section)")
+        }
+        let sinks = try #require(file["sinks"] as? [[String: Any]])
+        for (type, keys) in SinkConfiguration.keysByType {
+            let shown = sinks.filter { $0["type"] as? String == type }.flatMap(\.keys)
+            #expect(Set(shown) == Set(SinkConfiguration.commonKeys + keys), "a \(type) sink")
+        }
     }
 
     // MARK: Paths

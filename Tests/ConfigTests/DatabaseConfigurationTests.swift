@@ -66,6 +66,24 @@ import Testing
         }
     }
 
+    @Test func nullURLAndPasswordFileMeanUnset() throws {
+        // As config.example.json shows them beside database.path.
+        let database = try SyncConfiguration.parse(
+            #"{"database": {"path": "/tmp/x.sqlite", "url": null, "passwordFile": null, "leaseSeconds": 30}}"#,
+            environment: [:]
+        ).database
+        #expect(database.path == "/tmp/x.sqlite")
+        #expect(database.url == nil)
+        #expect(database.passwordFile == nil)
+        // A null path is not unset: it stays a type error.
+        #expect(
+            try issues(#"{"database": {"path": null}}"#).contains { $0.hasPrefix("database.path: expected a string") })
+        // A password file with a null URL is still one without PostgreSQL.
+        #expect(
+            try issues(#"{"database": {"url": null, "passwordFile": "pw"}}"#)
+                == ["database.passwordFile: is for PostgreSQL; set database.url too (a SQLite file has no password)"])
+    }
+
     @Test func passwordComesFromTheFileThenTheVariableThenTheCredential() throws {
         try withDirectory { directory in
             try "\(password)\n".write(toFile: directory + "/pw", atomically: false, encoding: .utf8)

@@ -15,6 +15,7 @@ import Sinks
 import StoreTestSupport
 import SyncStore
 import Synchronization
+import TestClocks
 import Testing
 
 @testable import NP6Sync
@@ -25,7 +26,11 @@ import Testing
 
     /// Builds a daemon on a temporary database for every fake contact, runs `body` while it runs,
     /// then shuts it down gracefully and returns what `body` returned.
+    ///
+    /// - Parameter progress: signalled after each of the daemon's polls and loop turns (at
+    ///   least every second) and once its metrics endpoint listens: `body` waits on it.
     func withDaemon<T: Sendable>(
+        progress: StateChanges = StateChanges(),
         environment: [String: String] = [:],
         metrics: Bool = false,
         sinks: String = "[]",
@@ -63,7 +68,11 @@ import Testing
                     return reloaded
                 })
             let port = Mutex<Int?>(nil)
-            daemon.onMetricsReady = { bound in port.withLock { $0 = bound } }
+            daemon.onMetricsReady = { bound in
+                port.withLock { $0 = bound }
+                progress.signal()
+            }
+            daemon.onProgress = { progress.signal() }
             let running = daemon
             return try await testGracefulShutdown { trigger in
                 try await withThrowingTaskGroup(of: T?.self) { group in
@@ -104,8 +113,10 @@ import Testing
 
     @Test func aFailedAPICheckAtStartIsLoggedAndTheDaemonSyncsOn() async throws {
         let logs = InMemoryLogHandler()
-        try await withDaemon(knobs: FakeNP6Knobs(endInclusive: true), logs: logs) { daemon, api, _ in
-            try await eventually(timeout: .seconds(60), "the failed check is logged") {
+        let progress = StateChanges()
+        try await withDaemon(progress: progress, knobs: FakeNP6Knobs(endInclusive: true), logs: logs) {
+            daemon, api, _ in
+            try await eventually(timeout: .seconds(60), "the failed check is logged", on: progress) {
                 logs.entries.contains {
                     $0.level == .error && $0.message == "An assumption about the API does not hold"
                 }
@@ -114,7 +125,7 @@ import Testing
                 logs.entries.first { $0.message == "An assumption about the API does not hold" })
             #expect("\(logged.metadata["assumption"] ?? "")".hasPrefix("end is exclusive"))
             let expected = Set(await api.state.allEvents().map(\.id))
-            try await eventually(timeout: .seconds(60), "every event is stored all the same") {
+            try await eventually(timeout: .seconds(60), "every event is stored all the same", on: progress) {
                 (try? await daemon.runtime.database.eventIDs()) == expected
             }
         }
@@ -122,14 +133,15 @@ import Testing
 
     @Test func metricsMoveAfterASyncAndNeverShowTheKey() async throws {
         let logs = InMemoryLogHandler()
-        let scraped = try await withDaemon(metrics: true, logs: logs) { daemon, api, metricsPort in
+        let progress = StateChanges()
+        let scraped = try await withDaemon(progress: progress, metrics: true, logs: logs) { daemon, api, metricsPort in
             let expected = await api.state.allEvents().count
-            try await eventually(timeout: .seconds(60), "every event is stored") {
+            try await eventually(timeout: .seconds(60), "every event is stored", on: progress) {
                 (try? await daemon.runtime.database.eventIDs().count) == expected
             }
             // A poll's events are counted once its writes are committed, a moment after they
             // are visible in the database: wait for that moment before scraping.
-            try await eventually(timeout: .seconds(60), "every stored event is counted") {
+            try await eventually(timeout: .seconds(60), "every stored event is counted", on: progress) {
                 daemon.metrics.exposition().contains(#"np6sync_events_total{result="new"} \#(expected)"#)
             }
             let port = try #require(await metricsPort())
@@ -167,9 +179,11 @@ import Testing
                 [{"name": "file", "type": "jsonl", "path": "\(jsonl)"},
                  {"name": "hook", "type": "webhook", "url": "\(receiver.url)", "secretFile": "\(secretFile)"}]
                 """
-            let scraped = try await withDaemon(metrics: true, sinks: sinks, logs: logs) { daemon, api, metricsPort in
+            let progress = StateChanges()
+            let scraped = try await withDaemon(progress: progress, metrics: true, sinks: sinks, logs: logs) {
+                daemon, api, metricsPort in
                 let expected = await api.state.allEvents().count
-                try await eventually(timeout: .seconds(60), "the webhook received every event") {
+                try await eventually(timeout: .seconds(60), "the webhook received every event", on: progress) {
                     receiver.accepted.flatMap(\.ids).count >= expected
                 }
                 for suffix in ["", "-wal"] {
@@ -202,8 +216,10 @@ import Testing
         let logs = InMemoryLogHandler()
         let path = Mutex("/np6")
         let reloadedPath: @Sendable () -> String = { path.withLock { $0 } }
-        try await withDaemon(logs: logs, baseURLPath: "/np6", reloadedBaseURLPath: reloadedPath) { daemon, api, _ in
-            try await eventually(timeout: .seconds(60), "the misconfiguration is logged") {
+        let progress = StateChanges()
+        try await withDaemon(progress: progress, logs: logs, baseURLPath: "/np6", reloadedBaseURLPath: reloadedPath) {
+            daemon, api, _ in
+            try await eventually(timeout: .seconds(60), "the misconfiguration is logged", on: progress) {
                 logs.entries.contains { $0.level == .error && "\($0.message)".contains("api.baseURL") }
             }
             let database = daemon.runtime.database
@@ -226,12 +242,12 @@ import Testing
             path.withLock { $0 = "" }
             await daemon.reload()
             let expected = await api.state.allEvents().count
-            try await eventually(timeout: .seconds(60), "every event is stored once the URL is right") {
+            try await eventually(timeout: .seconds(60), "every event is stored once the URL is right", on: progress) {
                 (try? await database.eventIDs().count) == expected
             }
             // A poll in flight across the reload stores its events but leaves the row to the
             // recheck (which bumped the generation); the next poll marks it ok.
-            try await eventually(timeout: .seconds(60), "the parked contact is polled again") {
+            try await eventually(timeout: .seconds(60), "the parked contact is polled again", on: progress) {
                 (try? await database.contact(parked.reference)?.lastStatus) == .ok
             }
         }

@@ -46,6 +46,7 @@ import Testing
                 case .caughtUp: caughtUp.withLock { $0 += 1 }
                 default: break
                 }
+                clock.changes.signal()
             }
             let lock = try ForeignWriteLock(path: fixture.database.path)
             var stalled: (events: Int, watermarks: [Int64?]) = (0, [])
@@ -55,17 +56,20 @@ import Testing
                     group.addTask { [scheduler] in
                         try await scheduler.run(logger: logger)
                         finished.withLock { $0 = true }
+                        clock.changes.signal()
                     }
-                    let deadline = ContinuousClock.now + .seconds(120)
-                    func step() async throws {
-                        // Time moves on for the loop's ticks and backoffs whenever it waits.
-                        if !clock.sleeperDeadlines.isEmpty { clock.advance(by: .milliseconds(50)) }
-                        try await Task.sleep(for: .milliseconds(2))
+                    // Waits until `condition` holds, looking again after each poll and each time
+                    // the loop sleeps; time moves on for its ticks and backoffs whenever it waits
+                    // (its tick is at most `idleCheck`, so each move wakes it).
+                    func wait(until condition: () -> Bool) async throws {
+                        try await clock.changes.wait(timeout: .seconds(120)) {
+                            if condition() { return true }
+                            if !clock.sleeperDeadlines.isEmpty { clock.advance(by: .milliseconds(50)) }
+                            return false
+                        }
                     }
                     // Held: every poll's writes are refused, many times over; the loop goes on.
-                    while refused.withLock({ $0.count }) < 3 * references.count, ContinuousClock.now < deadline {
-                        try await step()
-                    }
+                    try await wait { refused.withLock({ $0.count }) >= 3 * references.count }
                     #expect(!finished.withLock { $0 }, "the scheduler still runs")
                     #expect(health.condition?.code == .busy)
                     stalled.events = try await fixture.storedEventCount()
@@ -73,11 +77,9 @@ import Testing
                         \.watermarkMs)
                     try lock.release()
                     // Released: every contact catches up by itself.
-                    while caughtUp.withLock({ $0 }) < references.count, ContinuousClock.now < deadline {
-                        try await step()
-                    }
+                    try await wait { caughtUp.withLock({ $0 }) >= references.count }
                     trigger.triggerGracefulShutdown()
-                    while !finished.withLock({ $0 }), ContinuousClock.now < deadline { try await step() }
+                    try await wait { finished.withLock({ $0 }) }
                     try await group.waitForAll()
                 }
             }

@@ -7,17 +7,19 @@ import ServiceLifecycleTestKit
 import StoreTestSupport
 import SyncStore
 import Synchronization
+import TestClocks
 import Testing
 
 @testable import NP6Sync
 
 /// Two polling loops on one PostgreSQL database, as two daemons on two machines: they share the
-/// contacts by lease, and divide the concurrent polls. Real time, but nothing asserted depends on it.
+/// contacts by lease, and divide the concurrent polls. Their loops tick on real time, but nothing
+/// asserted depends on it: the test and the polls wait for each other through `Polls.changes`.
 @Suite(.timeLimit(.minutes(5)), .enabled(if: PostgresTestServer.isEnabled)) struct LeasingSchedulerTests {
     let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
     /// How many polls of each contact run at once, how many each instance runs at once, and
-    /// how many ran in all.
+    /// how many ran in all; signals `changes` at each begin and end.
     final class Polls: Sendable {
         private struct State {
             var running: [Int64: Int] = [:]
@@ -25,8 +27,10 @@ import Testing
             var done: [Int64: Int] = [:]
             var runningBy: [String: Int] = [:]
             var mostAtOnceBy: [String: Int] = [:]
+            var begun = 0
         }
         private let state = Mutex(State())
+        let changes = StateChanges()
 
         func begin(_ id: Int64, by instance: String) {
             state.withLock {
@@ -34,7 +38,9 @@ import Testing
                 if $0.running[id]! > 1 { $0.overlaps += 1 }
                 $0.runningBy[instance, default: 0] += 1
                 $0.mostAtOnceBy[instance] = max($0.mostAtOnceBy[instance] ?? 0, $0.runningBy[instance]!)
+                $0.begun += 1
             }
+            changes.signal()
         }
 
         func end(_ id: Int64, by instance: String) {
@@ -43,6 +49,15 @@ import Testing
                 $0.done[id, default: 0] += 1
                 $0.runningBy[instance, default: 0] -= 1
             }
+            changes.signal()
+        }
+
+        /// Ends once `instance` runs `count` polls at once, or every one of `total` contacts
+        /// has begun: a poll that lasts until its instance uses its whole share.
+        func holdUntil(_ instance: String, runs count: Int, orAllOf total: Int) async throws {
+            try await changes.wait {
+                state.withLock { ($0.runningBy[instance] ?? 0) >= count || $0.begun >= total }
+            }
         }
 
         var overlaps: Int { state.withLock { $0.overlaps } }
@@ -50,12 +65,16 @@ import Testing
         var mostAtOnceBy: [String: Int] { state.withLock { $0.mostAtOnceBy } }
     }
 
-    func scheduler(_ database: PostgresEventStore, instance: String, polls: Polls) -> PollScheduler {
+    /// A loop of 4 concurrent polls whose polls each last until their instance runs its share
+    /// (2 of the 4, with two instances live) or every one of `contacts` has begun.
+    func scheduler(
+        _ database: PostgresEventStore, instance: String, polls: Polls, contacts: Int
+    ) -> PollScheduler {
         let logger = logger
         var scheduler = PollScheduler(database: database, maxConcurrentPolls: 4, wallNowMs: WallClock.nowMs) {
             contact in
             polls.begin(contact.id, by: instance)
-            try await Task.sleep(for: .milliseconds(5))
+            try await polls.holdUntil(instance, runs: 2, orAllOf: contacts)
             let now = WallClock.nowMs()
             _ = try await database.write(
                 .finish(
@@ -120,15 +139,13 @@ import Testing
             }
             let polls = Polls()
             let loops = [
-                scheduler(first, instance: "one", polls: polls), scheduler(second, instance: "two", polls: polls),
+                scheduler(first, instance: "one", polls: polls, contacts: references.count),
+                scheduler(second, instance: "two", polls: polls, contacts: references.count),
             ]
             try await testGracefulShutdown { trigger in
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for loop in loops { group.addTask { try await loop.run(logger: logger) } }
-                    let deadline = ContinuousClock.now + .seconds(60)
-                    while polls.done.count < references.count, ContinuousClock.now < deadline {
-                        try await Task.sleep(for: .milliseconds(10))
-                    }
+                    try await polls.changes.wait { polls.done.count >= references.count }
                     trigger.triggerGracefulShutdown()
                     try await group.waitForAll()
                 }

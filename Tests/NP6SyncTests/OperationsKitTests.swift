@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import TestClocks
 import Testing
 
 @testable import NP6Sync
@@ -34,12 +35,16 @@ import Testing
         let jsonl = FileManager.default.temporaryDirectory.appendingPathComponent("np6-kit-\(UUID().uuidString).jsonl")
         defer { try? FileManager.default.removeItem(at: jsonl) }
         let sinks = #"[{"name": "file", "type": "jsonl", "path": "\#(jsonl.path)"}]"#
-        let missing = try await DaemonTests().withDaemon(metrics: true, sinks: sinks) { _, _, metricsPort in
-            try await eventually(timeout: .seconds(60), "the metrics endpoint listens") { await metricsPort() != nil }
+        let progress = StateChanges()
+        let missing = try await DaemonTests().withDaemon(progress: progress, metrics: true, sinks: sinks) {
+            _, _, metricsPort in
+            try await eventually(timeout: .seconds(60), "the metrics endpoint listens", on: progress) {
+                await metricsPort() != nil
+            }
             let port = try #require(await metricsPort())
             var missing = all
             // Histograms and the cycle gauge appear once there is something to report.
-            try await eventually(timeout: .seconds(60), "the daemon exports every metric the kit names") {
+            try await eventually(timeout: .seconds(60), "the daemon exports every metric the kit names", on: progress) {
                 let response = try await HTTPClient.shared.execute(
                     HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: .seconds(30))
                 let exposition = String(buffer: try await response.body.collect(upTo: 1 << 20))

@@ -3,6 +3,7 @@ import NP6Model
 import SQLiteStore
 import StoreTestSupport
 import SyncStore
+import TestClocks
 import Testing
 
 @testable import NP6Sync
@@ -58,9 +59,10 @@ import Testing
             await fixture.api.state.setKnobs(FakeNP6Knobs(backInTimeBodyRate: 1))
             await fixture.api.state.holdResponses(afterElements: 1_000)
             let pass = fixture.pass()
+            let commits = fixture.database.commits()
             let running = Task { try await pass.run(logger: fixture.logger) }
             await fixture.api.state.waitUntilHolding(1)
-            try await eventually(timeout: .seconds(60), "the elements sent before the hold are stored") {
+            try await eventually(timeout: .seconds(60), "the elements sent before the hold are stored", on: commits) {
                 try await fixture.storedEventCount() >= 900
             }
             let held = try #require(try await fixture.database.contacts(limit: 1, enabledOnly: true).first)

@@ -15,9 +15,14 @@ import Testing
 @testable import NP6Sync
 @testable import SQLiteStore
 
-/// Counts polls, how many ran at once and how many completed.
+/// Counts polls, how many ran at once and how many completed; signals `changes` at each.
 final class PollRecorder: Sendable {
     private let state = Mutex<(order: [String], running: Int, maxRunning: Int, completed: Int)>(([], 0, 0, 0))
+    let changes: StateChanges
+
+    init(signalling changes: StateChanges) {
+        self.changes = changes
+    }
 
     func begin(_ contact: StoredContact) {
         state.withLock {
@@ -25,10 +30,18 @@ final class PollRecorder: Sendable {
             $0.running += 1
             $0.maxRunning = max($0.maxRunning, $0.running)
         }
+        changes.signal()
     }
 
-    func end() { state.withLock { $0.running -= 1 } }
-    func complete() { state.withLock { $0.completed += 1 } }
+    func end() {
+        state.withLock { $0.running -= 1 }
+        changes.signal()
+    }
+
+    func complete() {
+        state.withLock { $0.completed += 1 }
+        changes.signal()
+    }
     var order: [String] { state.withLock { $0.order } }
     var running: Int { state.withLock { $0.running } }
     var maxRunning: Int { state.withLock { $0.maxRunning } }
@@ -70,8 +83,10 @@ final class PollRecorder: Sendable {
         (0..<count).map { ContactReference(kind: .id, value: String(format: "C%03d", $0)) }
     }
 
-    /// Runs the scheduler until `until` holds (or 60 s of real time pass), calling `step` between
-    /// two looks (to move the clock), then shuts it down gracefully.
+    /// Runs the scheduler until `until` holds, calling `step` between two looks (to move the
+    /// clock), then shuts it down gracefully. It looks again each time a poll begins, ends or
+    /// completes and each time a task starts or stops sleeping on the clock, never on a timer;
+    /// it gives up after 60 s of real time without the condition.
     ///
     /// Once shut down, the loop notices at its next turn: each time it sleeps on its tick, the
     /// clock moves on by `idleCheck`. Call it with no poll in flight (the tests wait for the
@@ -93,19 +108,21 @@ final class PollRecorder: Sendable {
         try await testGracefulShutdown { trigger in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 let finished = Mutex(false)
-                group.addTask {
+                group.addTask { [clock] in
                     try await scheduler.run(logger: logger)
                     finished.withLock { $0 = true }
+                    clock.changes.signal()
                 }
-                let deadline = ContinuousClock.now + .seconds(60)
-                while try await !until(), ContinuousClock.now < deadline {
+                try await clock.changes.wait {
+                    if try await until() { return true }
                     try await step()
-                    try await Task.sleep(for: .milliseconds(2))
+                    return false
                 }
                 trigger.triggerGracefulShutdown()
-                while !finished.withLock({ $0 }), ContinuousClock.now < deadline {
+                try await clock.changes.wait {
+                    if finished.withLock({ $0 }) { return true }
                     if !clock.sleeperDeadlines.isEmpty { clock.advance(by: scheduler.idleCheck) }
-                    try await Task.sleep(for: .milliseconds(2))
+                    return false
                 }
                 try await group.waitForAll()
             }
@@ -122,7 +139,7 @@ final class PollRecorder: Sendable {
                 try db.execute(sql: "UPDATE contacts SET next_due_ms = 200 WHERE value = 'C001'")
                 try db.execute(sql: "UPDATE contacts SET next_due_ms = 300 WHERE value NOT IN ('C001', 'C003')")
             }
-            let recorder = PollRecorder()
+            let recorder = PollRecorder(signalling: clock.changes)
             try await run(scheduler(database, limit: 1, recorder: recorder)) { recorder.completed == 5 }
             #expect(recorder.order == ["C003", "C001", "C000", "C002", "C004"])
         }
@@ -131,7 +148,7 @@ final class PollRecorder: Sendable {
     @Test func concurrencyNeverExceedsTheLimit() async throws {
         try await withTemporaryDatabase { database in
             _ = try await database.addContacts(contacts(20), now: 0)
-            let recorder = PollRecorder()
+            let recorder = PollRecorder(signalling: clock.changes)
             let pollTime = Duration.milliseconds(30)
             try await run(
                 scheduler(database, limit: 3, recorder: recorder, pollTime: pollTime),
@@ -177,7 +194,7 @@ final class PollRecorder: Sendable {
     @Test func leasingSchedulerClaimsWhatItStartsAndHeartbeats() async throws {
         try await withTemporaryDatabase { database in
             _ = try await database.addContacts(contacts(20), now: 0)
-            let recorder = PollRecorder()
+            let recorder = PollRecorder(signalling: clock.changes)
             let pollTime = Duration.milliseconds(30)
             let heartbeats = Mutex<[Int]>([])
             let leases = LoneInstanceLeases(database: database)
@@ -201,7 +218,7 @@ final class PollRecorder: Sendable {
     @Test func contactAddedByPlainSQLIsPickedUpWithoutARestart() async throws {
         try await withTemporaryDatabase { database in
             _ = try await database.addContacts(contacts(1), now: 0)
-            let recorder = PollRecorder()
+            let recorder = PollRecorder(signalling: clock.changes)
             let added = Mutex(false)
             try await run(
                 scheduler(database, limit: 2, recorder: recorder),
@@ -226,7 +243,7 @@ final class PollRecorder: Sendable {
     @Test func refusedKeyStopsTheLoop() async throws {
         try await withTemporaryDatabase { database in
             _ = try await database.addContacts(contacts(5), now: 0)
-            let recorder = PollRecorder()
+            let recorder = PollRecorder(signalling: clock.changes)
             let scheduler = scheduler(database, limit: 1, recorder: recorder, result: .unauthorized(status: 401))
             await #expect(throws: DaemonError.self) {
                 try await scheduler.run(logger: logger)
@@ -238,7 +255,7 @@ final class PollRecorder: Sendable {
     @Test func gracefulShutdownLetsPollsInFlightFinish() async throws {
         try await withTemporaryDatabase { database in
             _ = try await database.addContacts(contacts(2), now: 0)
-            let recorder = PollRecorder()
+            let recorder = PollRecorder(signalling: clock.changes)
             let started = clock.now
             let pollTime = Duration.milliseconds(500)
             let scheduler = scheduler(database, limit: 2, recorder: recorder, pollTime: pollTime)

@@ -352,16 +352,7 @@ import Testing
     /// ticket and how far the clock moved.
     func acquire(_ pacer: RequestPacer, on clock: ManualClock) async throws -> (RequestTicket, Duration) {
         let started = clock.now
-        let done = Mutex(false)
-        let acquiring = Task {
-            defer { done.withLock { $0 = true } }
-            return try await pacer.acquire()
-        }
-        let giveUp = ContinuousClock.now + .seconds(60)
-        while !done.withLock({ $0 }), ContinuousClock.now < giveUp {
-            if let deadline = clock.sleeperDeadlines.first { clock.advance(to: deadline) }
-            try await Task.sleep(for: .milliseconds(1))
-        }
-        return (try await acquiring.value, started.duration(to: clock.now))
+        let ticket = try await clock.advancingToEachDeadline { try await pacer.acquire() }
+        return (ticket, started.duration(to: clock.now))
     }
 }

@@ -70,14 +70,21 @@ public struct PostgresTestServer: Sendable {
         }
     }
 
-    /// Drops a test's database, ending its sessions; retried a few times, as ending an autovacuum
-    /// worker needs `pg_signal_backend` (which `scripts/test-postgres` grants) or patience.
+    /// Drops a test's database, ending its sessions; retried a few times, as a session (an
+    /// autovacuum worker, which needs `pg_signal_backend`, granted by `scripts/test-postgres`)
+    /// may outlive the 5 s `WITH (FORCE)` waits for it. Between two attempts the server waits
+    /// for those sessions to end (`pg_terminate_backend` with a timeout): a bounded wait on the
+    /// condition the drop needs, not a fixed pause.
     private func drop(_ name: String) async throws {
         for attempt in 1... {
             do {
                 return try await administer("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
             } catch  where attempt < 10 {
-                try await Task.sleep(for: .milliseconds(500))
+                try? await administer(
+                    """
+                    SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity
+                    WHERE datname = '\(name)' AND pid <> pg_backend_pid()
+                    """)
             }
         }
     }

@@ -15,9 +15,10 @@ import Synchronization
 /// Why not swift-clocks' `TestClock`: its `advance(by:)` lets sleepers reach their `sleep` by
 /// yielding a fixed number of times (`Task.megaYield`), which is a guess. On a two-core machine
 /// that other builds and tests keep busy, a task that has not reached its `sleep` yet misses the
-/// advance, and the test fails or hangs now and then. Here a test first waits, in real time and
-/// with a timeout, until the sleepers it expects are registered (``waitForSleepers(_:until:timeout:)``),
-/// then advances: the outcome does not depend on the machine's load, only how long it takes.
+/// advance, and the test fails or hangs now and then. Here a test first waits until the sleepers
+/// it expects are registered (``waitForSleepers(_:until:timeout:)``), woken by each registration
+/// (``changes``), not by polling, then advances: the outcome does not depend on the machine's
+/// load, only how long it takes.
 public final class ManualClock: Clock, Sendable {
     /// A point on the clock: the time since the clock was made.
     public struct Instant: InstantProtocol, CustomStringConvertible {
@@ -52,11 +53,17 @@ public final class ManualClock: Clock, Sendable {
     }
 
     private let state = Mutex(State())
+    /// Signalled whenever a task starts or stops sleeping on the clock: a test waits on it for
+    /// a condition about the code that sleeps here (``StateChanges/wait(timeout:until:)``).
+    public let changes: StateChanges
     /// The wall-clock time, in milliseconds since 1970, at the clock's start.
     public let wallStartMs: Int64
 
-    public init(wallStartMs: Int64 = 1_700_000_000_000) {
+    /// - Parameter changes: what to signal; several clocks may share one, for a test that
+    ///   waits on code sleeping on either.
+    public init(wallStartMs: Int64 = 1_700_000_000_000, signalling changes: StateChanges = StateChanges()) {
         self.wallStartMs = wallStartMs
+        self.changes = changes
     }
 
     public var now: Instant { state.withLock { $0.now } }
@@ -85,10 +92,13 @@ public final class ManualClock: Clock, Sendable {
                     state.sleepers[id] = Sleeper(deadline: deadline, continuation: continuation)
                     return nil
                 }
-                if let resumeNow { continuation.resume(with: resumeNow) }
+                if let resumeNow { return continuation.resume(with: resumeNow) }
+                changes.signal()
             }
         } onCancel: {
-            state.withLock { $0.sleepers.removeValue(forKey: id) }?.continuation.resume(throwing: CancellationError())
+            let cancelled = state.withLock { $0.sleepers.removeValue(forKey: id) }
+            cancelled?.continuation.resume(throwing: CancellationError())
+            if cancelled != nil { changes.signal() }
         }
     }
 
@@ -108,6 +118,7 @@ public final class ManualClock: Clock, Sendable {
             return due.values.sorted { $0.deadline < $1.deadline }
         }
         for sleeper in woken { sleeper.continuation.resume() }
+        if !woken.isEmpty { changes.signal() }
     }
 
     /// The deadlines of the tasks sleeping now, earliest first.
@@ -115,39 +126,40 @@ public final class ManualClock: Clock, Sendable {
         state.withLock { $0.sleepers.values.map(\.deadline) }.sorted()
     }
 
-    /// Waits, in real time, until at least `count` tasks sleep on the clock (until `deadline`
-    /// only, when given), so that an advance that follows reaches them.
+    /// Waits until at least `count` tasks sleep on the clock (until `deadline` only, when
+    /// given), so that an advance that follows reaches them; it looks each time a task starts
+    /// or stops sleeping.
     ///
     /// - Throws: ``SleepersTimeout`` after `timeout` of real time, so that a test whose code
     ///   never sleeps fails instead of hanging.
     public func waitForSleepers(
         _ count: Int = 1, until deadline: Instant? = nil, timeout: Duration = .seconds(60)
     ) async throws {
-        let giveUp = ContinuousClock.now + timeout
-        while true {
-            let sleeping = state.withLock { state in
-                state.sleepers.values.count { deadline == nil || $0.deadline == deadline }
-            }
-            if sleeping >= count { return }
-            guard ContinuousClock.now < giveUp else { throw SleepersTimeout(expected: count, sleeping: sleeping) }
-            try await Task.sleep(for: .milliseconds(1))
+        func sleeping() -> Int {
+            state.withLock { state in state.sleepers.values.count { deadline == nil || $0.deadline == deadline } }
+        }
+        do {
+            try await changes.wait(timeout: timeout) { sleeping() >= count }
+        } catch is StateChanges.Timeout {
+            throw SleepersTimeout(expected: count, sleeping: sleeping())
         }
     }
 }
 
 extension ManualClock {
     /// Runs `operation` while moving the clock to the earliest deadline whenever a task sleeps on
-    /// it: every wait and backoff of the code under test passes at once, in deadline order.
+    /// it: every wait and backoff of the code under test passes at once.
     ///
     /// For code whose waits are not what the test is about (a sink loop's backoff before the
     /// delivery the test checks). Time only moves forward, so a test can still assert how much
-    /// of it passed.
+    /// of it passed; with several sleepers it may pass a later deadline before a task woken
+    /// earlier sleeps again (whose sleep then ends at once).
     public func advancingToEachDeadline<T: Sendable>(_ operation: () async throws -> T) async throws -> T {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 while !Task.isCancelled {
+                    try await self.changes.wait(timeout: nil) { !self.sleeperDeadlines.isEmpty }
                     if let next = self.sleeperDeadlines.first { self.advance(to: next) }
-                    try await Task.sleep(for: .milliseconds(2))
                 }
             }
             defer { group.cancelAll() }

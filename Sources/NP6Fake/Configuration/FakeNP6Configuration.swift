@@ -20,8 +20,9 @@ public struct FakeNP6Configuration: Sendable {
     public var historyEndMs: Int64?
     /// Fault and traffic knobs; tests change them at run time with ``FakeNP6State/setKnobs(_:)``.
     public var knobs: FakeNP6Knobs
-    /// What the rate limit's one-second windows are measured on: the continuous clock, or a
-    /// manual one in tests that must not depend on how fast a busy machine sends requests.
+    /// What the rate limit's one-second windows and the arrival of live events are measured
+    /// on: the continuous clock, or a manual one in tests that must not depend on how fast a
+    /// busy machine sends requests.
     public var clock: any Clock<Duration> = ContinuousClock()
 
     public init(

@@ -4,7 +4,7 @@ extension FakeNP6State {
     @discardableResult
     public func publish(count: Int, lateFraction: Double = 0) -> [FakeEvent] {
         advanceLiveEvents()
-        let now = currentTimeMs()
+        let now = wallNowMs()
         return (0..<max(0, count)).compactMap { _ in
             insertLiveEvent(arrivedMs: now, lateFraction: lateFraction)
         }
@@ -13,7 +13,7 @@ extension FakeNP6State {
     /// Generates the live events that arrived between the previous generation and now, spread
     /// evenly over that time. Called on every access, so no timer is needed.
     func advanceLiveEvents() {
-        let now = currentTimeMs()
+        let now = wallNowMs()
         let elapsedMs = now - liveGeneratedUntilMs
         guard elapsedMs > 0 else { return }
         defer { liveGeneratedUntilMs = now }

@@ -8,7 +8,7 @@ extension FakeNP6State {
     func plan(for request: StopEventsRequest) -> StopEventsPlan {
         advanceLiveEvents()
         var plan = decide(request)
-        record(FakeRequest(query: request.loggedQuery, status: plan.status, atMs: currentTimeMs()))
+        record(FakeRequest(query: request.loggedQuery, status: plan.status, atMs: wallNowMs()))
         if case .success(let query) = request.query, let index = contactIndex(for: query.contact) {
             plan.inFlight = requestConcurrency.begin(contact: index)
         }

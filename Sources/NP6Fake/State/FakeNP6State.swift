@@ -27,6 +27,10 @@ public actor FakeNP6State {
     var rateLimiter: FakeRateLimiter<ContinuousClock.Instant>?
     /// Now, for the rate limiter: `configuration.clock` read as continuous-clock instants.
     let rateLimitNow: @Sendable () -> ContinuousClock.Instant
+    /// Now, in ms since 1970, for live events, added events and the request log: the wall
+    /// clock when the state was made plus the time `configuration.clock` has moved since, so
+    /// that live events arrive as a test moves a manual clock.
+    nonisolated let wallNowMs: @Sendable () -> Int64
 
     var holding = ResponseHolding()
     private var log: [FakeRequest] = []
@@ -60,6 +64,17 @@ public actor FakeNP6State {
         self.liveGeneratedUntilMs = now
         self.rateLimiter = FakeRateLimiter(configuration.knobs)
         self.rateLimitNow = Self.continuousInstants(of: configuration.clock)
+        self.wallNowMs = Self.wallMilliseconds(of: configuration.clock, from: now)
+    }
+
+    /// Reads `clock` as wall-clock milliseconds: `startMs` plus the time `clock` has moved since.
+    private static func wallMilliseconds<C: Clock<Duration>>(of clock: C, from startMs: Int64) -> @Sendable () -> Int64
+    {
+        let origin = clock.now
+        return {
+            let moved = origin.duration(to: clock.now).components
+            return startMs + moved.seconds * 1000 + moved.attoseconds / 1_000_000_000_000_000
+        }
     }
 
     /// Reads `clock` as instants of the continuous clock (a fixed instant plus the time `clock`
@@ -128,7 +143,7 @@ public actor FakeNP6State {
     public func addEvents(to contactID: String, timestamps: [Int64]) -> [FakeEvent] {
         advanceLiveEvents()
         guard let index = indexByID[contactID] else { return [] }
-        let now = currentTimeMs()
+        let now = wallNowMs()
         var added: [EventRecord] = []
         added.reserveCapacity(timestamps.count)
         for timestamp in timestamps {

@@ -45,6 +45,9 @@ public struct Daemon: Sendable {
     public var maximumShutdownDuration: Duration = .seconds(8)
     /// Called with the metrics endpoint's port once it listens (tests use port 0).
     public var onMetricsReady: @Sendable (Int) async -> Void = { _ in }
+    /// Called after each poll is accounted for and after each turn of the polling loop (at
+    /// least every second): tests wait on it for what the daemon has done, instead of polling.
+    public var onProgress: @Sendable () async -> Void = {}
 
     /// Builds the daemon: opens the database, adds the configured contacts, makes the client.
     ///
@@ -209,16 +212,19 @@ public struct Daemon: Sendable {
         }
         let watchdog = WatchdogTimer(interval: notifier?.watchdogInterval, clock: ContinuousClock())
         let sinks = sinks
+        let onProgress = onProgress
         let holdAfterMisconfiguration = Duration.milliseconds(runtime.schedulePolicy.intervalMs)
         scheduler.onPoll = { _, outcome in
             // Every contact asked got 404: ask again after the interval rather than hammer a wrong URL.
             if outcome.misconfiguration != nil { await pacer.hold(for: holdAfterMisconfiguration) }
             if outcome.counts.new > 0 { sinks.eventsStored() }
             await monitor.record(outcome)
+            await onProgress()
         }
         scheduler.onTurn = { _ in
             if await watchdog.isDue() { notify(notifier, logger) { try $0.watchdog() } }
             try await monitor.turn(pacerPauses: await pacer.pauses)
+            await onProgress()
         }
         // The group shuts its services down last to first: polling stops first, sinks last.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [

@@ -73,6 +73,17 @@ extension SyncMetrics {
                 + "each is retried with backoff.")
     }
 
+    /// Every metric the daemon declares, for the tests that check what the docs and the
+    /// operations kit name against it.
+    static var allDescriptors: [MetricNameDescriptor] {
+        [
+            pollsTotal, requestDurationSeconds, eventsTotal, rateLimitPausesTotal, watermarkLagSeconds,
+            clockSkewSeconds, instancesGauge, contactsGauge, contactsDueGauge, contactsFailingGauge,
+            cycleDurationSeconds, lastCycleEndTimestampSeconds, sinkLagEvents, sinkLagSeconds,
+            sinkDeliveredEventsTotal, sinkFailuresTotal, databaseErrorsTotal,
+        ]
+    }
+
     private static func descriptor(_ name: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
         MetricNameDescriptor(namespace: "np6sync", metricName: name, unitName: unit, helpText: help)
     }

@@ -5,6 +5,7 @@ import Logging
 import NP6Model
 import SQLiteStore
 import SyncStore
+import TestClocks
 import Testing
 
 @testable import NP6Sync
@@ -103,16 +104,53 @@ extension SinkTests {
             }
         }
 
+        /// Delivers `events` while the fixture's clock stands still, then moves it past the
+        /// sink's timeout once the run sleeps on it (and, with `ready`, once the program has said
+        /// so on that FIFO); returns how the delivery ended.
+        func deliverTimingOut(
+            _ sink: CommandSink, _ events: [StoredEvent], on clock: ManualClock, ready: String? = nil
+        ) async throws -> (any Error)? {
+            let delivery = Task { () -> (any Error)? in
+                do {
+                    try await sink.deliver(events)
+                    return nil
+                } catch {
+                    return error
+                }
+            }
+            if let ready { #expect(try await firstLine(ofFIFO: ready) == "ready") }
+            try await clock.waitForSleepers(1, until: clock.now.advanced(by: sink.timeout))
+            clock.advance(by: sink.timeout)
+            return await delivery.value
+        }
+
+        @Test func timeoutIsMeasuredOnTheSinksClock() async throws {
+            try await withSinkFixture { fixture in
+                try await fixture.storeEvents(1)
+                // A millisecond of the sink's clock, which stands still: a program that takes
+                // longer in real time is not stopped.
+                var sink = sink(fixture, ["/bin/sh", "-c", "cat >/dev/null; sleep 0.3"])
+                sink.timeout = .milliseconds(1)
+                sink.clock = fixture.clock
+                try await sink.deliver(try await fixture.storedEvents())
+            }
+        }
+
         @Test func programOutlivingItsTimeoutIsKilled() async throws {
             try await withSinkFixture { fixture in
                 try await fixture.storeEvents(1)
-                await #expect {
-                    try await sink(fixture, ["/bin/sh", "-c", "exec sleep 30"], timeoutSeconds: 1).deliver(
-                        try await fixture.storedEvents())
-                } throws: { error in
-                    guard case .transient(let reason, _) = error as? SinkError else { return false }
-                    return reason.contains("did not finish within")
+                let ready = fixture.path("ready")
+                #expect(mkfifo(ready, 0o600) == 0)
+                var sink = sink(
+                    fixture, ["/bin/sh", "-c", #"echo ready > "$0"; exec sleep 30"#, ready], timeoutSeconds: 1)
+                sink.clock = fixture.clock
+                let error = try await deliverTimingOut(
+                    sink, try await fixture.storedEvents(), on: fixture.clock, ready: ready)
+                guard case .transient(let reason, _) = error as? SinkError else {
+                    Issue.record("expected a transient error, got \(String(describing: error))")
+                    return
                 }
+                #expect(reason.contains("did not finish within"))
             }
         }
 
@@ -121,16 +159,19 @@ extension SinkTests {
             // the child must not inherit a mask that blocks it.
             try await withSinkFixture { fixture in
                 try await fixture.storeEvents(1)
-                var sink = sink(fixture, ["/bin/sh", "-c", "exec sleep 120"])
+                let ready = fixture.path("ready")
+                #expect(mkfifo(ready, 0o600) == 0)
+                var sink = sink(fixture, ["/bin/sh", "-c", #"echo ready > "$0"; exec sleep 120"#, ready])
                 sink.timeout = .milliseconds(200)
                 sink.killGrace = .seconds(60)
+                sink.clock = fixture.clock
                 let started = ContinuousClock.now
-                await #expect {
-                    try await sink.deliver(try await fixture.storedEvents())
-                } throws: { error in
-                    guard case .transient(let reason, nil) = error as? SinkError else { return false }
-                    return reason == "/bin/sh did not finish within 0.2 seconds and was killed"
-                }
+                let error = try await deliverTimingOut(
+                    sink, try await fixture.storedEvents(), on: fixture.clock, ready: ready)
+                #expect(
+                    error as? SinkError
+                        == .transient(
+                            reason: "/bin/sh did not finish within 0.2 seconds and was killed", retryAfter: nil))
                 #expect(ContinuousClock.now - started < .seconds(30))
             }
         }
@@ -138,18 +179,27 @@ extension SinkTests {
         @Test func programIgnoringSIGTERMIsKilledWithSIGKILL() async throws {
             try await withSinkFixture { fixture in
                 try await fixture.storeEvents(1)
-                // It logs the SIGTERM and goes on: only SIGKILL ends the loop. (A timeout of
-                // a second leaves the shell ample time to set its trap first.)
+                // It logs the SIGTERM and goes on: only SIGKILL ends the loop. It says when its
+                // trap is set, and only then does the clock reach the timeout.
+                let ready = fixture.path("ready")
+                #expect(mkfifo(ready, 0o600) == 0)
                 var sink = sink(
-                    fixture, ["/bin/sh", "-c", "trap 'echo got TERM >&2' TERM; while :; do sleep 1 & wait $!; done"])
+                    fixture,
+                    [
+                        "/bin/sh", "-c",
+                        #"trap 'echo got TERM >&2' TERM; echo ready > "$0"; while :; do sleep 1 & wait $!; done"#,
+                        ready,
+                    ])
                 sink.timeout = .seconds(1)
                 sink.killGrace = .milliseconds(200)
-                await #expect {
-                    try await sink.deliver(try await fixture.storedEvents())
-                } throws: { error in
-                    guard case .transient(let reason, nil) = error as? SinkError else { return false }
-                    return reason == "/bin/sh did not finish within 1.0 seconds and was killed: got TERM"
-                }
+                sink.clock = fixture.clock
+                let error = try await deliverTimingOut(
+                    sink, try await fixture.storedEvents(), on: fixture.clock, ready: ready)
+                #expect(
+                    error as? SinkError
+                        == .transient(
+                            reason: "/bin/sh did not finish within 1.0 seconds and was killed: got TERM",
+                            retryAfter: nil))
                 let stderr = fixture.logs.entries.filter { $0.message.description == "Command sink wrote to stderr" }
                 #expect(stderr.map { $0.metadata["command.stderr"]?.description } == ["got TERM"])
             }
@@ -247,5 +297,27 @@ extension SinkTests {
                 }
             }
         }
+    }
+}
+
+/// The first line written to the FIFO at `path`, read on a thread of its own (see
+/// ``onOwnThread(_:)``); at most 60 s, so that a program that never writes fails the test
+/// instead of hanging it.
+func firstLine(ofFIFO path: String) async throws -> String {
+    try await onOwnThread {
+        // Read and write: opening does not wait for the writer, `poll` does, with a bound.
+        let descriptor = open(path, O_RDWR)
+        guard descriptor >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+        defer { close(descriptor) }
+        var line: [UInt8] = []
+        var byte: UInt8 = 0
+        while line.last != UInt8(ascii: "\n") {
+            var ready = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            guard poll(&ready, 1, 60_000) == 1, read(descriptor, &byte, 1) == 1 else {
+                throw POSIXError(.ETIMEDOUT)
+            }
+            line.append(byte)
+        }
+        return String(decoding: line.dropLast(), as: UTF8.self)
     }
 }

@@ -6,6 +6,7 @@ import NP6Model
 import SQLiteStore
 import ServiceLifecycleTestKit
 import SyncStore
+import TestClocks
 import Testing
 
 @testable import NP6Sync
@@ -80,11 +81,13 @@ extension SinkTests {
                     try await testGracefulShutdown { shutdown in
                         try await withThrowingTaskGroup(of: Void.self) { group in
                             group.addTask { try await supervisor.run() }
-                            try await eventually("the history is delivered") { try await received().seqs.count >= 23 }
+                            try await eventually("the history is delivered", on: fixture.clock.changes) {
+                                try await received().seqs.count >= 23
+                            }
                             // New events while it runs: the sync engine wakes the loop.
                             try await fixture.storeEvents(7)
                             supervisor.eventsStored()
-                            try await eventually("the new events are delivered") {
+                            try await eventually("the new events are delivered", on: fixture.clock.changes) {
                                 try await received().seqs.count >= 30
                             }
                             shutdown.triggerGracefulShutdown()

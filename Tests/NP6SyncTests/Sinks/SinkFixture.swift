@@ -87,19 +87,24 @@ func withSinkFixture<T>(_ body: (SinkFixture) async throws -> T) async throws ->
     return try await body(SinkFixture(directory: directory, database: database))
 }
 
-/// Waits until `condition` holds, checking every 20 ms; records an issue after `timeout`.
+/// Waits until `condition` holds, looking again each time `changes` is signalled (never on a
+/// timer); records an issue after `timeout` of real time.
+///
+/// `changes` is what the code under test signals as it moves on: a manual clock's (its loops
+/// sleep on it after each step), a receiver's, the daemon's turns (``DaemonTests``), the
+/// database's commits (``SQLiteEventStore/commits()``).
 func eventually(
     timeout: Duration = .seconds(60),
     _ what: String,
+    on changes: StateChanges,
     sourceLocation: SourceLocation = #_sourceLocation,
     _ condition: () async throws -> Bool
 ) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(20))
+    do {
+        try await changes.wait(timeout: timeout, until: condition)
+    } catch is StateChanges.Timeout {
+        Issue.record("timed out waiting until \(what)", sourceLocation: sourceLocation)
     }
-    Issue.record("timed out waiting until \(what)", sourceLocation: sourceLocation)
 }
 
 /// A sink that records what it is given and fails as scripted: the shared fake for loop and

@@ -70,14 +70,16 @@ extension SinkTests {
         struct Daemon {
             let id: String
             let store: PostgresEventStore
-            let clock = ManualClock()
+            let clock: ManualClock
             let logs = InMemoryLogHandler()
             let supervisor: SinkSupervisor
 
-            init(_ id: String, store: PostgresEventStore, receiver: Receiver) {
+            /// - Parameter changes: signalled by its clock, shared with the other daemon's.
+            init(_ id: String, store: PostgresEventStore, receiver: Receiver, changes: StateChanges) {
                 self.id = id
                 self.store = store
-                let clock = clock
+                let clock = ManualClock(signalling: changes)
+                self.clock = clock
                 let logs = logs
                 var logger = Logger(label: "test.\(id)", factory: { _ in logs })
                 logger.logLevel = .debug
@@ -179,8 +181,11 @@ extension SinkTests {
 
         func takeOver(_ first: PostgresEventStore, _ second: PostgresEventStore) async throws {
             let receiver = Receiver()
+            // Both daemons' loops sleep on their clocks after each step: the test looks again then.
+            let changes = StateChanges()
             let daemons = [
-                Daemon("one", store: first, receiver: receiver), Daemon("two", store: second, receiver: receiver),
+                Daemon("one", store: first, receiver: receiver, changes: changes),
+                Daemon("two", store: second, receiver: receiver, changes: changes),
             ]
             try await storeEvents(20, from: 1, in: first)
             try await testGracefulShutdown { trigger in
@@ -188,7 +193,7 @@ extension SinkTests {
                     for daemon in daemons { group.addTask { try await daemon.supervisor.run() } }
 
                     // Both start; the one that takes the lease delivers everything, the other nothing.
-                    try await eventually("the stored events are delivered") { receiver.seqs.count >= 20 }
+                    try await eventually("the stored events are delivered", on: changes) { receiver.seqs.count >= 20 }
                     let ownerID = try await leaseOwner(first)
                     let holder = try #require(daemons.first { $0.id == ownerID })
                     let other = try #require(daemons.first { $0.id != ownerID })
@@ -198,22 +203,22 @@ extension SinkTests {
                     // lease, the other takes the sink over from the cursor.
                     try await other.clock.waitForSleepers(2)  // its lease keeper and its loop
                     other.clock.advance(by: .seconds(31))
-                    try await eventually("the other instance holds the lease") {
+                    try await eventually("the other instance holds the lease", on: changes) {
                         try await leaseOwner(first) == other.id
                     }
                     try await storeEvents(10, from: 21, in: first)
                     other.supervisor.eventsStored()
-                    try await eventually("the new events are delivered") { receiver.seqs.count >= 30 }
+                    try await eventually("the new events are delivered", on: changes) { receiver.seqs.count >= 30 }
 
                     // The paused one resumes: it finds its lease taken and delivers nothing more.
                     holder.clock.advance(by: .seconds(31))
-                    try await eventually("the paused instance sees it lost the lease") {
+                    try await eventually("the paused instance sees it lost the lease", on: changes) {
                         holder.logged("Sink lease lost to another instance; no longer delivering from this one")
                     }
                     try await storeEvents(5, from: 31, in: first)
                     holder.supervisor.eventsStored()
                     other.supervisor.eventsStored()
-                    try await eventually("the last events are delivered") { receiver.seqs.count >= 35 }
+                    try await eventually("the last events are delivered", on: changes) { receiver.seqs.count >= 35 }
 
                     trigger.triggerGracefulShutdown()
                     try await group.waitForAll()

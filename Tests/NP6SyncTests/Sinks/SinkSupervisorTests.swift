@@ -51,7 +51,9 @@ extension SinkTests {
                     let supervisor = fixture.supervisor([webhook("crm", receiver)])
                     try await running(supervisor) {
                         try await fixture.clock.advancingToEachDeadline {
-                            try await eventually("everything is delivered") { receiver.acceptedSeqs.count >= 25 }
+                            try await eventually("everything is delivered", on: fixture.clock.changes) {
+                                receiver.acceptedSeqs.count >= 25
+                            }
                         }
                     }
                     #expect(receiver.acceptedSeqs == Array(1...25))
@@ -115,15 +117,17 @@ extension SinkTests {
                         supervisor.eventsStored()
                         let stored = try await sync.storedEventCount()
                         #expect(stored > 0)
-                        try await eventually("the archive has every event") { lines(archive).count == stored }
-                        try await eventually("crm is stopped") {
+                        try await eventually("the archive has every event", on: clock.changes) {
+                            lines(archive).count == stored
+                        }
+                        try await eventually("crm is stopped", on: clock.changes) {
                             try await sync.database.sinkCursor("crm")?.state == .stopped
                         }
                         _ = await sync.api.state.publish(count: 5, lateFraction: 1)
                         let second = try await sync.pass().run(logger: sync.logger)
                         #expect(second.run.eventsNew == 5)
                         supervisor.eventsStored()
-                        try await eventually("the archive has the new events") {
+                        try await eventually("the archive has the new events", on: clock.changes) {
                             lines(archive).count == stored + 5
                         }
 
@@ -144,7 +148,9 @@ extension SinkTests {
                             "crm", toRedeliverFromSeq: 1, now: WallClock.nowMs())
                         // The stopped loop looks at its cursor every `pollInterval`.
                         try await clock.advancingToEachDeadline {
-                            try await eventually("crm catches up") { receiver.acceptedSeqs.count == stored + 5 }
+                            try await eventually("crm catches up", on: clock.changes) {
+                                receiver.acceptedSeqs.count == stored + 5
+                            }
                         }
                     }
                     #expect(receiver.acceptedSeqs == Array(1...Int64(lines(archive).count)))
@@ -220,12 +226,19 @@ extension SinkTests {
         @Test func gracefulShutdownStopsAtABatchBoundary() async throws {
             try await withSinkFixture { fixture in
                 try await fixture.storeEvents(40)
-                try await withWebhookReceiver(script: { _, _ in .init(status: 200, delay: .milliseconds(300)) }) {
+                // The second batch and the later ones wait at the receiver until it is released.
+                try await withWebhookReceiver(script: { _, index in .init(status: 200, held: index >= 1) }) {
                     receiver in
                     let supervisor = fixture.supervisor([webhook("crm", receiver, batchSize: 5)])
-                    try await running(supervisor) {
-                        // Shut down while the second batch is at the receiver.
-                        try await eventually("a second batch is out") { receiver.requests.count >= 2 }
+                    try await testGracefulShutdown { shutdown in
+                        try await withThrowingTaskGroup(of: Void.self) { group in
+                            group.addTask { try await supervisor.run() }
+                            // Shut down while the second batch is at the receiver, then let it answer.
+                            try await receiver.changes.wait { receiver.requests.count >= 2 }
+                            shutdown.triggerGracefulShutdown()
+                            receiver.release()
+                            try await group.waitForAll()
+                        }
                     }
                     let cursor = try #require(try await fixture.database.sinkCursor("crm")).deliveredSeq
                     #expect(cursor == receiver.acceptedSeqs.last, "the in-flight batch finished and was recorded")
@@ -244,18 +257,20 @@ extension SinkTests {
                 let supervisor = fixture.supervisor(
                     [.test("flaky"), .test("steady")], registry: .fixed([flaky, steady, late]))
                 try await running(supervisor) {
-                    try await eventually("steady catches up") { steady.delivered.count == 6 }
-                    try await eventually("flaky stops") {
+                    try await eventually("steady catches up", on: fixture.clock.changes) { steady.delivered.count == 6 }
+                    try await eventually("flaky stops", on: fixture.clock.changes) {
                         try await fixture.database.sinkCursor("flaky")?.state == .stopped
                     }
 
                     flaky.script { _, _ in nil }
                     supervisor.reload([.test("flaky"), .test("late")])
-                    try await eventually("flaky resumes and catches up") { flaky.delivered.count == 6 }
-                    try await eventually("late starts") { late.delivered.count == 6 }
+                    try await eventually("flaky resumes and catches up", on: fixture.clock.changes) {
+                        flaky.delivered.count == 6
+                    }
+                    try await eventually("late starts", on: fixture.clock.changes) { late.delivered.count == 6 }
                     try await fixture.storeEvents(2)
                     supervisor.eventsStored()
-                    try await eventually("the running sinks get the new events") {
+                    try await eventually("the running sinks get the new events", on: fixture.clock.changes) {
                         flaky.delivered.count == 8 && late.delivered.count == 8
                     }
                     #expect(steady.delivered.count == 6, "a removed sink gets nothing more")
@@ -276,12 +291,15 @@ extension SinkTests {
                 let supervisor = SinkSupervisor(
                     database: fixture.database, sinks: [.test("crm"), .test("audit", batchSize: 1, deadLetter: true)],
                     logger: fixture.logger, policy: SinkFixture.fastPolicy, registry: .fixed([crm, audit]),
-                    metrics: metrics)
+                    metrics: metrics, clock: fixture.clock)
                 try await running(supervisor) {
-                    try await eventually("both sinks catch up") {
-                        let crmCursor = try await fixture.database.sinkCursor("crm")
-                        let auditCursor = try await fixture.database.sinkCursor("audit")
-                        return crmCursor?.deliveredSeq == 12 && auditCursor?.deliveredSeq == 12
+                    // The backoff after each failure passes at once.
+                    try await fixture.clock.advancingToEachDeadline {
+                        try await eventually("both sinks catch up", on: fixture.clock.changes) {
+                            let crmCursor = try await fixture.database.sinkCursor("crm")
+                            let auditCursor = try await fixture.database.sinkCursor("audit")
+                            return crmCursor?.deliveredSeq == 12 && auditCursor?.deliveredSeq == 12
+                        }
                     }
                 }
                 let text = metrics.exposition()

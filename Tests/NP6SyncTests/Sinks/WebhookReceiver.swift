@@ -5,6 +5,7 @@ import HTTPTypes
 import Hummingbird
 import InMemoryLogging
 import Synchronization
+import TestClocks
 
 /// A webhook receiver on 127.0.0.1 and an ephemeral port: it records every request, checks the
 /// HMAC signature when it knows the secret, and answers as the test scripts it.
@@ -25,8 +26,8 @@ final class WebhookReceiver: Sendable {
         var status: Int
         var headers: [String: String] = [:]
         var body = ""
-        /// Waits this long before answering: a slow receiver.
-        var delay: Duration = .zero
+        /// Answers only once the test calls ``WebhookReceiver/release()``: a slow receiver.
+        var held = false
 
         static let ok = Answer(status: 200)
     }
@@ -39,10 +40,14 @@ final class WebhookReceiver: Sendable {
         var accepted: [Request] = []
         var script: Script
         var url = ""
+        var released = false
     }
 
     let secret: String?
     private let state: Mutex<State>
+    /// Signalled at each request received and answered: `changes.wait { receiver.… }` waits
+    /// for what the receiver has seen without polling.
+    let changes = StateChanges()
 
     init(secret: String?, script: @escaping Script) {
         self.secret = secret
@@ -62,6 +67,12 @@ final class WebhookReceiver: Sendable {
     /// Changes how the receiver answers from now on.
     func answer(_ script: @escaping Script) {
         state.withLock { $0.script = script }
+    }
+
+    /// Lets the held answers go, and every later one.
+    func release() {
+        state.withLock { $0.released = true }
+        changes.signal()
     }
 
     fileprivate func handle(_ body: [UInt8], headers: HTTPFields) async -> Answer {
@@ -86,12 +97,17 @@ final class WebhookReceiver: Sendable {
             defer { state.requests.append(request) }
             return (state.script, state.requests.count)
         }
+        changes.signal()
         let answer =
             request.signatureIsValid == false ? Answer(status: 401, body: "bad signature") : script(request, index)
         if (200..<300).contains(answer.status) {
             state.withLock { $0.accepted.append(request) }
+            changes.signal()
         }
-        if answer.delay > .zero { try? await Task.sleep(for: answer.delay) }
+        if answer.held {
+            // Bounded, so that a test that forgets to release fails instead of hanging.
+            try? await changes.wait { state.withLock { $0.released } }
+        }
         return answer
     }
 

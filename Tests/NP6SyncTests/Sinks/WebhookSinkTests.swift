@@ -174,7 +174,8 @@ extension SinkTests {
         @Test func slowReceiverTimesOutAsATransientFailure() async throws {
             try await withSinkFixture { fixture in
                 try await fixture.storeEvents(1)
-                try await withWebhookReceiver(script: { _, _ in .init(status: 200, delay: .seconds(30)) }) { receiver in
+                try await withWebhookReceiver(script: { _, _ in .init(status: 200, held: true) }) { receiver in
+                    defer { receiver.release() }
                     try await withWebhookSink(fixture, url: receiver.url, timeoutSeconds: 1) { sink in
                         let started = ContinuousClock.now
                         await #expect {

@@ -67,21 +67,20 @@ final class NotifySocketListener: Sendable {
         return String(decoding: buffer.prefix(count), as: UTF8.self)
     }
 
-    /// The next datagram, as text, waiting for it without blocking a thread: for a sender that
-    /// runs in this process (a daemon under test), which needs the concurrency pool's threads
-    /// to send it. Throws `EAGAIN` after `timeout` without one.
+    /// The next datagram, as text, waited for on a thread of its own: for a sender that runs in
+    /// this process (a daemon under test), which needs the concurrency pool's threads to send
+    /// it. A blocking receive (5 s at a time, until `timeout`): it returns as the datagram
+    /// arrives. Throws `EAGAIN` after `timeout` without one.
     func next(timeout: Duration = .seconds(60)) async throws -> String {
         let deadline = ContinuousClock.now + timeout
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = buffer.withUnsafeMutableBytes {
-                recv(descriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT))
+        return try await onOwnThread { [self] in
+            while true {
+                do {
+                    return try receive()
+                } catch let error as POSIXError where error.code == .EAGAIN && ContinuousClock.now < deadline {
+                    continue
+                }
             }
-            if count >= 0 { return String(decoding: buffer.prefix(count), as: UTF8.self) }
-            guard errno == EAGAIN || errno == EWOULDBLOCK, ContinuousClock.now < deadline else {
-                throw POSIXError(.init(rawValue: errno) ?? .EIO)
-            }
-            try await Task.sleep(for: .milliseconds(10))
         }
     }
 }
