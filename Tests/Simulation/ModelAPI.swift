@@ -74,18 +74,22 @@ public final class ModelAPI: Sendable {
 
     public let contacts: [Contact]
     public let rateLimit: RateLimit
-    /// Draws what meets issues still open: hostile ids, unsorted bodies cut off (see `Simulator.Options`).
-    public let openIssues: Bool
+    /// Ids with a NUL or a lone surrogate (an open issue).
+    public let hostileIDs: Bool
+    /// Unsorted bodies may be cut off too (an open issue).
+    public let cutsUnsortedBodies: Bool
     private let clock: SimulationClock
     private let state: Mutex<State>
 
     init(
-        contacts: [Contact], rateLimit: RateLimit, openIssues: Bool, faults: Faults, clock: SimulationClock,
+        contacts: [Contact], rateLimit: RateLimit, openIssues: Set<Simulator.OpenIssue>, faults: Faults,
+        clock: SimulationClock,
         random: SimulationRandom
     ) {
         self.contacts = contacts
         self.rateLimit = rateLimit
-        self.openIssues = openIssues
+        self.hostileIDs = openIssues.contains(.hostileIDs)
+        self.cutsUnsortedBodies = openIssues.contains(.unsortedCheckpoint)
         self.clock = clock
         state = Mutex(State(random: random, faults: faults, events: contacts.map { _ in [] }, limit: rateLimit.limit))
     }
@@ -121,7 +125,7 @@ public final class ModelAPI: Sendable {
             for timestamp in timestamps {
                 let number = state.nextNumber
                 state.nextNumber += 1
-                let literal = ModelIDs.literal(number: number, hostile: openIssues, random: &state.random)
+                let literal = ModelIDs.literal(number: number, hostile: hostileIDs, random: &state.random)
                 state.events[contact].append(
                     ModelEvent(
                         number: number, contact: contact, timestampMs: timestamp, publishedMs: now,
@@ -253,7 +257,7 @@ public final class ModelAPI: Sendable {
             body.append(UInt8(ascii: "]"))
             // An unsorted body cut off before its disorder shows is checkpointed as if sorted: an
             // open issue (docs/RELIABILITY.md, "What it found").
-            if body.count > 2, !unsorted || openIssues, state.random.chance(faults.cutBody) {
+            if body.count > 2, !unsorted || cutsUnsortedBodies, state.random.chance(faults.cutBody) {
                 response.deliveredBytes = state.random.int(1...(body.count - 1))
                 response.breaksWithError = state.random.chance(0.7)
             }

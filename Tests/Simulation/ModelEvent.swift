@@ -12,6 +12,13 @@ public struct ModelEvent: Sendable, Hashable {
     public var payload: [UInt8]
 
     public var lateness: Int64 { publishedMs - timestampMs }
+
+    /// Names an id only a byte-exact store keeps (NUL, a lone surrogate), for failure messages.
+    var idNote: String {
+        let text = String(decoding: payload, as: UTF8.self)
+        let hostile = [#"lone\u"#, #"nul\u000"#].contains { text.contains($0) }
+        return hostile ? " (its id has a NUL or a lone surrogate)" : ""
+    }
 }
 
 /// Ids of every shape: escapes, non-ASCII, long ones and, with `hostile`, the ones only a

@@ -18,7 +18,7 @@ struct SimulatedWorld: Sendable {
     static let startMs: Int64 = 1_760_000_000_000
 
     /// - Parameter openIssues: also draw worlds that meet issues still open (see ``Simulator/Options``).
-    init(random: inout SimulationRandom, openIssues: Bool) {
+    init(random: inout SimulationRandom, openIssues: Set<Simulator.OpenIssue>) {
         let known = random.int(1...8)
         let unknown = random.chance(0.3) ? random.int(1...2) : 0
         contacts = (0..<(known + unknown)).map { index in
@@ -63,7 +63,7 @@ struct SimulatedWorld: Sendable {
         storeFaults = FaultyStore.Faults(
             writeRefused: rate(0.08), readFailed: rate(0.05), sinkCallFailed: rate(0.1), cursorAnswerLost: rate(0.1))
         crashChance = random.chance(0.5) ? random.unit() * 0.4 : 0
-        if !openIssues, storeFaults.writeRefused > 0 || crashChance > 0 {
+        if !openIssues.contains(.unsortedCheckpoint), storeFaults.writeRefused > 0 || crashChance > 0 {
             // A body whose disorder shows after a checkpoint, whose rewind then fails to commit
             // (refused, or a crash), leaves the watermark past events it served: an open issue
             // (docs/RELIABILITY.md, "What it found").
@@ -81,7 +81,7 @@ struct SimulatedWorld: Sendable {
         // An absolute `X-RateLimit-Reset` is read on the local clock: one that is minutes off
         // makes the pacer wait minutes too long per window, or not at all (an open issue).
         let absoluteReset = [.epochSeconds, .epochMilliseconds].contains(rateLimit.resetStyle)
-        let minutesOff = openIssues || !absoluteReset
+        let minutesOff = openIssues.contains(.skewedReset) || !absoluteReset
         localOffsets = (0...steps).map { _ in
             switch random.int(0...9) {
             case 0...5: 0

@@ -3,7 +3,7 @@ import Foundation
 /// Many seeds, run side by side (each seed's world is its own: runs share nothing).
 public enum SimulationBatch {
     public static func run(
-        seeds: Range<UInt64>, openIssues: Bool = false, canary: Simulator.Canary? = nil,
+        seeds: Range<UInt64>, openIssues: Set<Simulator.OpenIssue> = [], canary: Simulator.Canary? = nil,
         keepTraces: Bool = false, parallelism: Int = ProcessInfo.processInfo.activeProcessorCount
     ) async -> [Simulator.Result] {
         await withTaskGroup(of: Simulator.Result.self) { group in

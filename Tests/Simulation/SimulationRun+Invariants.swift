@@ -65,7 +65,7 @@ extension SimulationRun {
             for event in modelEvents[contact.index]
             where served.contains(event.number) && event.timestampMs < nextStart && storedCount[event.number] == nil {
                 fail(
-                    "watermark of \(contact.reference) is \(watermark): the next poll starts at \(nextStart), after event #\(event.number) (timestamp \(event.timestampMs)) that the API served and the store does not hold"
+                    "watermark of \(contact.reference) is \(watermark): the next poll starts at \(nextStart), after event #\(event.number) (timestamp \(event.timestampMs)) that the API served and the store does not hold\(event.idNote)"
                 )
             }
         }
@@ -96,7 +96,7 @@ extension SimulationRun {
             for event in model.events[contact.index] where !stored.contains(event.payload) {
                 if served.contains(event.number) {
                     fail(
-                        "event #\(event.number) of \(contact.reference) (timestamp \(event.timestampMs)) was served but never stored"
+                        "event #\(event.number) of \(contact.reference) (timestamp \(event.timestampMs)) was served but never stored\(event.idNote)"
                     )
                 } else if event.timestampMs >= world.windows.initialStartMs, event.publishedMs < publishedBeforeMs,
                     event.lateness <= world.windows.lookbackMs - margin

@@ -19,13 +19,12 @@ import SyncStore
 public enum Simulator {
     public struct Options: Sendable {
         public var seed: UInt64
-        /// Also draw worlds that meet issues still open, which the default run leaves out so
-        /// that it passes: ids only a byte-exact store keeps apart (NUL, lone surrogates: issue
-        /// 18), and an absolute `X-RateLimit-Reset` read on a local clock minutes off.
-        public var openIssues = false
+        /// Also draw worlds that meet these issues still open, which the default run leaves
+        /// out so that it passes (docs/RELIABILITY.md, "What it found").
+        public var openIssues: Set<OpenIssue> = []
         public var canary: Canary?
 
-        public init(seed: UInt64, openIssues: Bool = false, canary: Canary? = nil) {
+        public init(seed: UInt64, openIssues: Set<OpenIssue> = [], canary: Canary? = nil) {
             self.seed = seed
             self.openIssues = openIssues
             self.canary = canary
@@ -33,9 +32,21 @@ public enum Simulator {
 
         /// The command that replays this run.
         public var replayCommand: String {
-            "scripts/simulate --seeds 1 --from \(seed)" + (openIssues ? " --open-issues" : "")
+            "scripts/simulate --seeds 1 --from \(seed)"
+                + openIssues.map(\.rawValue).sorted().map { " --open-issue \($0)" }.joined()
                 + (canary.map { " --canary \($0.rawValue)" } ?? "")
         }
+    }
+
+    /// Findings not fixed yet: worlds that meet them are drawn only on request.
+    public enum OpenIssue: String, Sendable, CaseIterable {
+        /// Ids with a NUL or a lone surrogate (issue 18).
+        case hostileIDs = "hostile-ids"
+        /// An absolute `X-RateLimit-Reset` read on a local clock minutes off.
+        case skewedReset = "skewed-reset"
+        /// An unsorted body checkpointed before its disorder shows, then cut off or its rewind
+        /// not committed.
+        case unsortedCheckpoint = "unsorted-checkpoint"
     }
 
     /// Deliberate bugs the simulator applies at its seams, to show that the invariants catch
