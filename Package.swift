@@ -181,6 +181,18 @@ let package = Package(
         ),
         // A clock that tests move by hand, for the code that takes a `Clock`.
         .target(name: "TestClocks", path: "Tests/TestClocks", swiftSettings: swiftSettings),
+        // The deterministic simulator (docs/RELIABILITY.md, "The simulator"): the real engine in a
+        // world drawn from a seed, behind the API seam (`StopEventsAPI`) and the store's roles.
+        .target(
+            name: "Simulation",
+            dependencies: [
+                "NP6Sync", "NP6Client", "NP6Model", "SyncStore", "SQLiteStore", "Config", "Sinks",
+                .product(name: "Logging", package: "swift-log"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/Simulation",
+            swiftSettings: swiftSettings),
+        // Runs seeds of the simulator; `scripts/simulate` chooses which (SIMULATE_SEEDS, SIMULATE_FROM).
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation"], swiftSettings: swiftSettings),
         // What the tests' webhook receivers share: a Hummingbird router served on loopback.
         .target(
             name: "HTTPTestSupport",

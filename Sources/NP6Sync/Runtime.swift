@@ -69,7 +69,7 @@ public struct Runtime: Sendable {
     }
 
     /// The poller of the configured windows and schedule, paced by `pacer` (one per process).
-    public func makePoller(client: NP6Client, pacer: RequestPacer) -> ContactPoller {
+    public func makePoller(client: any StopEventsAPI, pacer: RequestPacer) -> ContactPoller {
         ContactPoller(
             client: client, database: database, windows: windowPolicy, schedule: schedulePolicy, pacer: pacer,
             wallNowMs: WallClock.nowMs)
@@ -82,7 +82,7 @@ public struct Runtime: Sendable {
 
     /// One pass over every enabled contact, paced by `api.requestsPerSecond`, its watermarks
     /// kept within the API's clock.
-    public func makeSyncPass(client: NP6Client, logger: Logger) -> SyncPass {
+    public func makeSyncPass(client: any StopEventsAPI, logger: Logger) -> SyncPass {
         var poller = makePoller(client: client, pacer: makePacer())
         poller.clockSkew = makeClockSkewGuard(logger: logger)
         return SyncPass(

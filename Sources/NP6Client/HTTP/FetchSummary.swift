@@ -9,4 +9,6 @@ public struct FetchSummary: Sendable {
     public var serverDate: ServerDate?
     public var bytes = 0
     public var elements = 0
+
+    public init() {}
 }

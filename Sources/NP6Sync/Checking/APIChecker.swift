@@ -14,7 +14,7 @@ import NP6Model
 /// - `sort=asc` is honoured on a history of several events;
 /// - the history without bounds equals the union of two windows that split it.
 public struct APIChecker: Sendable {
-    public var client: NP6Client
+    public var client: any StopEventsAPI
     /// How many contacts' histories may be read to find events.
     public var maxContactsAsked = 20
     /// Paces the requests like sync does (`api.requestsPerSecond`).
@@ -28,7 +28,7 @@ public struct APIChecker: Sendable {
         public var contact: ContactReference
     }
 
-    public init(client: NP6Client, pacer: RequestPacer? = nil) {
+    public init(client: any StopEventsAPI, pacer: RequestPacer? = nil) {
         self.client = client
         self.pacer = pacer
     }

@@ -11,7 +11,8 @@ import SyncStore
 /// polls free the request slot between the two, so the next requests overlap the commit and many
 /// polls share one transaction. `poll` does both halves at once.
 public struct ContactPoller: Sendable {
-    public var client: NP6Client
+    /// The API: `NP6Client` over HTTP, or the simulator's model of it.
+    public var client: any StopEventsAPI
     public var database: any ContactStore & PollWriteStore
     public var windows: WindowPolicy
     public var schedule: SchedulePolicy
@@ -33,7 +34,7 @@ public struct ContactPoller: Sendable {
     public var mayAsk: @Sendable (StoredContact) -> Bool = { _ in true }
 
     public init(
-        client: NP6Client,
+        client: any StopEventsAPI,
         database: any ContactStore & PollWriteStore,
         windows: WindowPolicy,
         schedule: SchedulePolicy,
