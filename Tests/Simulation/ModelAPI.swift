@@ -88,7 +88,8 @@ public final class ModelAPI: Sendable {
     ) {
         self.contacts = contacts
         self.rateLimit = rateLimit
-        self.hostileIDs = openIssues.contains(.hostileIDs)
+        // Fixed (issue 18): every world has them.
+        self.hostileIDs = true
         self.cutsUnsortedBodies = openIssues.contains(.unsortedCheckpoint)
         self.clock = clock
         state = Mutex(State(random: random, faults: faults, events: contacts.map { _ in [] }, limit: rateLimit.limit))
@@ -275,7 +276,7 @@ public final class ModelAPI: Sendable {
     }
 
     private static let malformedElements = [
-        #"{"timestamp":1}"#, #"{"id":"x","timestamp":"12"}"#, "42", #""text""#, "null", #"{"id":"","timestamp":3}"#,
+        #"{"timestamp":1}"#, #"{"id":"x","timestamp":"12"}"#, "42", #""text""#, "null", #"{"id":null,"timestamp":3}"#,
     ]
 
     private func addRateLimitHeaders(

@@ -40,8 +40,6 @@ public enum Simulator {
 
     /// Findings not fixed yet: worlds that meet them are drawn only on request.
     public enum OpenIssue: String, Sendable, CaseIterable {
-        /// Ids with a NUL or a lone surrogate (issue 18).
-        case hostileIDs = "hostile-ids"
         /// An absolute `X-RateLimit-Reset` read on a local clock minutes off.
         case skewedReset = "skewed-reset"
         /// An unsorted body checkpointed before its disorder shows, then cut off or its rewind

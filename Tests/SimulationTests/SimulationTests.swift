@@ -59,16 +59,24 @@ import Testing
     }
 }
 
+/// The findings fixed since, each by the seed that showed it.
+@Suite struct FixedFindingsTests {
+    /// Ids with a NUL or a lone surrogate were quarantined, or merged (issue 18): now in every world.
+    @Test func hostileIDsAreStoredAndDelivered() async {
+        let result = await Simulator.run(Simulator.Options(seed: 1))
+        #expect(result.failures.isEmpty, "\(SimulationBatch.report(result, traceLines: 20))")
+    }
+}
+
 /// The open findings, each by the seed that shows it (docs/RELIABILITY.md, "What it found").
 /// They fail as known issues; once one is fixed its test fails with "known issue was not
 /// recorded": then drop the issue from `Simulator.OpenIssue` (its worlds join the default run)
 /// and keep the seed here as a plain regression test.
 @Suite struct OpenFindingsTests {
     @Test(arguments: [
-        (UInt64(1), Simulator.OpenIssue.hostileIDs),
-        (21, .skewedReset),
-        (247, .unsortedCheckpoint),
-        (907, .unsortedCheckpoint),
+        (UInt64(21), Simulator.OpenIssue.skewedReset),
+        (46, .unsortedCheckpoint),
+        (212, .unsortedCheckpoint),
     ])
     func seedStillShowsTheFinding(_ seed: UInt64, _ issue: Simulator.OpenIssue) async {
         let result = await Simulator.run(Simulator.Options(seed: seed, openIssues: [issue]))

@@ -154,8 +154,10 @@ extension SinkTests {
 
         func cannotStart(holder: PostgresEventStore, other: PostgresEventStore) async throws {
             let receiver = Receiver()
+            let changes = StateChanges()
             let (one, two) = (
-                Daemon("one", store: holder, receiver: receiver), Daemon("two", store: other, receiver: receiver)
+                Daemon("one", store: holder, receiver: receiver, changes: changes),
+                Daemon("two", store: other, receiver: receiver, changes: changes)
             )
             try await storeEvents(3, from: 1, in: holder)
             let now = one.clock.wallNowMs
