@@ -269,7 +269,10 @@ import Testing
                 // What is left of the pause, on this instance's clock and in real time.
                 let heldFor = try #require(share.rateLimitedUntilMs, "the pause reached \(id)") - other.wallNowMs()
                 let left = pauseEnd.withLock { $0 } - WallClock.nowMs()
-                #expect(abs(heldFor - left) < 500, "\(id): held for \(heldFor) ms of its clock, \(left) ms left")
+                // Within 2 s: the offset is measured to half a heartbeat's round trip, which a
+                // loaded machine stretches (531 ms seen); the clocks are 10 s apart, so 10 s is
+                // what a pause read in the wrong clock would be off by.
+                #expect(abs(heldFor - left) < 2_000, "\(id): held for \(heldFor) ms of its clock, \(left) ms left")
             }
         }
     }
