@@ -6,6 +6,14 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+// The commit `np6-sync --version` names: scripts/build-deb sets NP6_SYNC_COMMIT (a hex commit id,
+// "-dirty" when the tree had changes); any other build says "unknown". Only the NP6BuildInfo C
+// target sees it, so a new commit recompiles one C file, not the package.
+let buildCommit =
+    Context.environment["NP6_SYNC_COMMIT"].flatMap { commit in
+        !commit.isEmpty && commit.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") } ? commit : nil
+    } ?? "unknown"
+
 let package = Package(
     name: "np6-sync",
     platforms: [.macOS(.v15)],
@@ -150,6 +158,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The commit the binary was built from, for `np6-sync --version` (see `buildCommit` above).
+        .target(name: "NP6BuildInfo", cSettings: [.define("NP6_SYNC_COMMIT", to: "\"\(buildCommit)\"")]),
         // The CLI: parses arguments, loads the configuration, opens the store, runs the engine.
         .executableTarget(
             name: "np6-sync",
@@ -164,6 +174,7 @@ let package = Package(
                 "NP6Sync",
                 "NP6Demo",
                 "NP6Fake",
+                "NP6BuildInfo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -146,12 +146,13 @@ func bootstrapLogging(_ configuration: SyncConfiguration, override: Logger.Level
 /// The level of every log line of the process; `run` changes it on SIGHUP.
 let processLogLevel = LogLevelControl(.info)
 
-/// Sends swift-log to stderr, one line per record. Call once, first thing in `run()`.
+/// Sends swift-log to stderr, one line per record, or to the journal when it reads stderr
+/// (`LogDestination`). Call once, first thing in `run()`.
 func bootstrapLogging(level: Logger.Level, format: LineLogHandler.Format) -> Logger {
-    let timestamps = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] == nil
+    let destination = LogDestination.detect(environment: ProcessInfo.processInfo.environment)
     processLogLevel.level = level
     LoggingSystem.bootstrap { label in
-        LineLogHandler(label: label, level: processLogLevel, format: format, timestamps: timestamps)
+        LineLogHandler(label: label, level: processLogLevel, format: format, destination: destination)
     }
     return Logger(label: "np6-sync")
 }
@@ -185,8 +186,14 @@ func prettyJSON(_ value: some Encodable) throws -> String {
 }
 
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data("np6-sync: \(message)\n".utf8))
+    let lines = "np6-sync: \(message)".split(separator: "\n", omittingEmptySubsequences: false)
+    FileHandle.standardError.write(Data(lines.map { errorPrefix + $0 + "\n" }.joined().utf8))
 }
+
+/// `<3>` before each line of an error message when journald reads stderr, so that it files the
+/// line as an error (`journalctl -p err`), not as the stream's default, info.
+private let errorPrefix =
+    LogDestination.standardErrorIsJournal(environment: ProcessInfo.processInfo.environment) ? "<3>" : ""
 
 /// `KIND:VALUE` on the command line, e.g. `unicity:jane@example.com`.
 extension ContactReference: ExpressibleByArgument {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import NP6BuildInfo
 import NP6Model
 
 struct NP6SyncCommand: AsyncParsableCommand {
@@ -10,7 +11,7 @@ struct NP6SyncCommand: AsyncParsableCommand {
             Exit codes: 0 ok, 1 runtime failure (e.g. some contacts failed in `sync`), 64 usage, \
             78 configuration or credentials.
             """,
-        version: ProductVersion.current,
+        version: "\(ProductVersion.current) (commit \(String(cString: np6_sync_build_commit())))",
         subcommands: [
             RunCommand.self, SyncCommand.self, StatusCommand.self, ContactsCommand.self, EventsCommand.self,
             SinksCommand.self,

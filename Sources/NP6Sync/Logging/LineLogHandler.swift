@@ -4,7 +4,9 @@ import NP6Model
 
 /// A swift-log handler that writes one line per record: logfmt (the default) or JSON.
 ///
-/// Under journald (`JOURNAL_STREAM` set) it leaves the timestamp out: the journal keeps its own.
+/// Under journald (``LogDestination``) it leaves the timestamp out, since the journal keeps its
+/// own, and gives each record its priority: through the journal's native socket with the
+/// metadata as journal fields (`sink.name` → `SINK_NAME`), else with a `<N>` prefix on stderr.
 public struct LineLogHandler: LogHandler {
     public enum Format: String, Sendable, CaseIterable {
         case logfmt
@@ -21,20 +23,20 @@ public struct LineLogHandler: LogHandler {
     public var metadataProvider: Logger.MetadataProvider?
     private let label: String
     private let format: Format
-    private let timestamps: Bool
+    private let destination: LogDestination
     private let write: @Sendable (String) -> Void
 
     public init(
         label: String,
         level: LogLevelControl,
         format: Format,
-        timestamps: Bool,
+        destination: LogDestination,
         write: @escaping @Sendable (String) -> Void = LineLogHandler.writeToStandardError
     ) {
         self.label = label
         self.levelControl = level
         self.format = format
-        self.timestamps = timestamps
+        self.destination = destination
         self.write = write
     }
 
@@ -45,16 +47,22 @@ public struct LineLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         var fields: [(String, String)] = []
-        if timestamps { fields.append(("ts", Timestamp.iso8601(milliseconds: WallClock.nowMs()))) }
+        if destination.timestamps { fields.append(("ts", Timestamp.iso8601(milliseconds: WallClock.nowMs()))) }
         fields.append(("level", event.level.rawValue))
         fields.append(("msg", "\(event.message)"))
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided) { $1 } }
         if let extra = event.metadata { merged.merge(extra) { $1 } }
-        for key in merged.keys.sorted() {
-            fields.append((key, "\(merged[key]!)"))
+        let metadataFields = merged.keys.sorted().map { key in (key, "\(merged[key]!)") }
+        fields += metadataFields
+        let line = format == .json ? Self.json(fields) : Self.logfmt(fields)
+        let priority = event.level.syslogPriority
+        if let journal = destination.journal {
+            let journalFields = metadataFields.map { key, value in (JournalWriter.fieldName(key), value) }
+            // Refused (journald restarting, a record too big for a datagram): the stream keeps it.
+            if (try? journal.send(message: line, priority: priority, fields: journalFields)) != nil { return }
         }
-        write(format == .json ? Self.json(fields) : Self.logfmt(fields))
+        write(destination.priorityPrefix ? "<\(priority)>" + line : line)
     }
 
     static func logfmt(_ fields: [(String, String)]) -> String {
