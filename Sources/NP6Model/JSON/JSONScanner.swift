@@ -423,37 +423,56 @@ struct JSONScanner {
     static func decodeWTF8(_ raw: UnsafeBufferPointer<UInt8>, hasEscapes: Bool) -> [UInt8] {
         guard hasEscapes else { return Array(raw) }
         return [UInt8](unsafeUninitializedCapacity: raw.count) { out, written in
-            written = 0
-            var read = 0
-            while read < raw.count {
-                let byte = raw[read]
-                guard byte == UInt8(ascii: "\\"), read + 1 < raw.count else {
-                    out[written] = byte
-                    written += 1
-                    read += 1
-                    continue
-                }
-                let escaped = raw[read + 1]
-                read += 2
-                switch escaped {
-                case UInt8(ascii: "u"):
-                    var unit = hexQuad(raw, at: read) ?? 0xFFFD
-                    read += 4
-                    if (0xD800...0xDBFF).contains(unit), read + 1 < raw.count, raw[read] == UInt8(ascii: "\\"),
-                        raw[read + 1] == UInt8(ascii: "u"), let low = hexQuad(raw, at: read + 2),
-                        (0xDC00...0xDFFF).contains(low)
-                    {
-                        unit = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)
-                        read += 6
-                    }
-                    // A lone surrogate is written as its own three bytes: 6 escaped bytes become at most 4.
-                    written += writeUTF8(of: unit, to: out, at: written)
-                default:
-                    out[written] = simpleEscape(escaped)
-                    written += 1
-                }
-            }
+            written = resolveEscapes(raw, into: out, keepingLoneSurrogates: true)
         }
+    }
+
+    /// Decodes validated string content: escapes resolved into one allocation no larger than the input.
+    static func decodeString(_ raw: UnsafeBufferPointer<UInt8>, hasEscapes: Bool) -> String {
+        guard hasEscapes else { return String(decoding: raw, as: UTF8.self) }
+        return String(unsafeUninitializedCapacity: raw.count) { out in
+            resolveEscapes(raw, into: out, keepingLoneSurrogates: false)
+        }
+    }
+
+    /// Writes `raw` with its escapes resolved into `out` (at least `raw.count` bytes) and returns
+    /// the bytes written. A surrogate pair becomes its code point; a lone surrogate keeps its own
+    /// three bytes (WTF-8) when `keepingLoneSurrogates`, else becomes U+FFFD (a `String` holds
+    /// Unicode scalars only). Either way 6 escaped bytes become at most 4: the output fits.
+    private static func resolveEscapes(
+        _ raw: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>, keepingLoneSurrogates: Bool
+    ) -> Int {
+        var written = 0
+        var read = 0
+        while read < raw.count {
+            let byte = raw[read]
+            guard byte == UInt8(ascii: "\\"), read + 1 < raw.count else {
+                out[written] = byte
+                written += 1
+                read += 1
+                continue
+            }
+            let escaped = raw[read + 1]
+            read += 2
+            guard escaped == UInt8(ascii: "u") else {
+                out[written] = simpleEscape(escaped)
+                written += 1
+                continue
+            }
+            var unit = hexQuad(raw, at: read) ?? 0xFFFD
+            read += 4
+            if (0xD800...0xDBFF).contains(unit), read + 1 < raw.count, raw[read] == UInt8(ascii: "\\"),
+                raw[read + 1] == UInt8(ascii: "u"), let low = hexQuad(raw, at: read + 2),
+                (0xDC00...0xDFFF).contains(low)
+            {
+                unit = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)
+                read += 6
+            } else if !keepingLoneSurrogates, (0xD800...0xDFFF).contains(unit) {
+                unit = 0xFFFD
+            }
+            written += writeUTF8(of: unit, to: out, at: written)
+        }
+        return written
     }
 
     /// The byte a one-letter escape stands for (`n` → line feed; `"`, `\`, `/` → themselves).
@@ -465,56 +484,6 @@ struct JSONScanner {
         case UInt8(ascii: "r"): 0x0D
         case UInt8(ascii: "t"): 0x09
         default: letter
-        }
-    }
-
-    /// Decodes validated string content: escapes resolved into one allocation no larger than the input.
-    static func decodeString(_ raw: UnsafeBufferPointer<UInt8>, hasEscapes: Bool) -> String {
-        guard hasEscapes else { return String(decoding: raw, as: UTF8.self) }
-        return String(unsafeUninitializedCapacity: raw.count) { out in
-            var read = 0
-            var written = 0
-            while read < raw.count {
-                let byte = raw[read]
-                guard byte == UInt8(ascii: "\\"), read + 1 < raw.count else {
-                    out[written] = byte
-                    written += 1
-                    read += 1
-                    continue
-                }
-                let escaped = raw[read + 1]
-                read += 2
-                let simple: UInt8
-                switch escaped {
-                case UInt8(ascii: "b"): simple = 0x08
-                case UInt8(ascii: "f"): simple = 0x0C
-                case UInt8(ascii: "n"): simple = 0x0A
-                case UInt8(ascii: "r"): simple = 0x0D
-                case UInt8(ascii: "t"): simple = 0x09
-                case UInt8(ascii: "u"):
-                    var scalar = hexQuad(raw, at: read) ?? 0xFFFD
-                    read += 4
-                    if (0xD800...0xDBFF).contains(scalar) {
-                        if read + 1 < raw.count, raw[read] == UInt8(ascii: "\\"), raw[read + 1] == UInt8(ascii: "u"),
-                            let low = hexQuad(raw, at: read + 2), (0xDC00...0xDFFF).contains(low)
-                        {
-                            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                            read += 6
-                        } else {
-                            scalar = 0xFFFD
-                        }
-                    } else if (0xDC00...0xDFFF).contains(scalar) {
-                        scalar = 0xFFFD
-                    }
-                    // Validated input never gets the 0xFFFD fallbacks, so the output stays within capacity.
-                    written += writeUTF8(of: scalar, to: out, at: written)
-                    continue
-                default: simple = escaped  // \" \\ \/
-                }
-                out[written] = simple
-                written += 1
-            }
-            return written
         }
     }
 
